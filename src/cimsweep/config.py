@@ -1,0 +1,263 @@
+"""Sweep configuration: key checks, JSON schema, grid expansion and per-stage result paths.
+
+A config has three sections: ``params`` (one value per parameter, defaults from
+:mod:`cimsweep.params`), ``grid`` (parameter -> list of values, the swept axes) and ``figures``
+(plot options). Each stage's result path nests under its parent's and holds only the grid axes
+that stage reads, so a value that only inference reads never reruns training.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import itertools
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .params import (
+    PARAMS,
+    STAGE_PARENT,
+    Value,
+    canonical,
+    is_finite_number,
+    parse_token,
+    stage_all_params,
+    stage_own_params,
+    token,
+)
+
+SECTIONS = ("params", "grid", "figures")
+# Always part of a path (even when not swept), so a results tree reads naturally.
+PATH_KEYS = {"data": "dataset", "train": "model"}
+RESULT_FILES = {
+    "data": "split.npz",
+    "train": "model.pt",
+    "calib": "ranges.json",
+    "infer": "accuracy.json",
+    "ppa": "ppa.json",
+}
+
+
+class ConfigError(ValueError):
+    """A configuration problem, reported before any job runs."""
+
+
+def _suggest(name: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _unknown(where: str, name: str, choices: list[str]) -> ConfigError:
+    return ConfigError(
+        f"unknown key {name!r} in {where}{_suggest(name, choices)}; "
+        f"expected one of: {', '.join(sorted(choices))}"
+    )
+
+
+def check_keys(raw: Mapping[str, Any]) -> None:
+    """Refuse unknown section and parameter names, suggesting the closest valid name."""
+    for key in raw:
+        if key not in SECTIONS:
+            raise _unknown("the config", str(key), list(SECTIONS))
+    for section in ("params", "grid"):
+        body = raw.get(section) or {}
+        if not isinstance(body, Mapping):
+            raise ConfigError(f"config section {section!r} must be a mapping of parameter names")
+        for key in body:
+            if key not in PARAMS:
+                raise _unknown(f"{section}", str(key), list(PARAMS))
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON schema of a config file, derived from the parameter declarations."""
+    params = {n: {**p.json_schema(), "description": _describe(p)} for n, p in PARAMS.items()}
+    grid = {
+        n: {
+            "type": "array",
+            "minItems": 1,
+            "items": p.json_schema(),
+            "description": f"values swept for {n}",
+        }
+        for n, p in PARAMS.items()
+    }
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": "cimsweep sweep configuration",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "params": {"type": "object", "additionalProperties": False, "properties": params},
+            "grid": {"type": "object", "additionalProperties": False, "properties": grid},
+            "figures": {"type": "object", "description": "figure options"},
+        },
+    }
+
+
+def _describe(p: Any) -> str:
+    unit = f" [{p.unit}]" if p.unit else ""
+    return f"{p.doc}{unit} Stages: {', '.join(sorted(p.stages))}."
+
+
+def _check_value(where: str, name: str, value: Value) -> None:
+    p = PARAMS[name]
+    if p.kind in ("int", "float") and not is_finite_number(value):
+        raise ConfigError(f"{where}.{name} must be a finite number, got {value!r}")
+
+
+def _check_combination(point: Mapping[str, Value], where: str) -> None:
+    rows, cols = point["sub_array"]
+    if point["parallel_read"] > rows:
+        raise ConfigError(
+            f"{where}: parallel_read = {point['parallel_read']} exceeds the sub_array rows "
+            f"({rows}); expected 0 (all rows) or 1..{rows}"
+        )
+    if point["bitcell"] > point["weight_precision"] - 1:
+        raise ConfigError(
+            f"{where}: bitcell = {point['bitcell']} leaves no slice to store: weights have "
+            f"{point['weight_precision'] - 1} magnitude bits (weight_precision - 1 for the sign); "
+            "expected bitcell <= weight_precision - 1"
+        )
+    if point["dac_precision"] > point["input_precision"]:
+        raise ConfigError(
+            f"{where}: dac_precision = {point['dac_precision']} exceeds input_precision = "
+            f"{point['input_precision']}"
+        )
+    if not point["off_state"] < point["on_state"]:
+        raise ConfigError(
+            f"{where}: off_state ({point['off_state']}) must be below on_state "
+            f"({point['on_state']})"
+        )
+    if point["rate_stuck_0"] + point["rate_stuck_1"] > 1:
+        raise ConfigError(f"{where}: rate_stuck_0 + rate_stuck_1 must not exceed 1")
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A validated sweep: scalar values for every parameter plus the swept axes."""
+
+    values: dict[str, Value]
+    grid: dict[str, list[Value]]
+
+    # ---- grid --------------------------------------------------------------------------
+    def axes(self, stage: str | None = None) -> list[str]:
+        """Swept parameters (all, or those a stage depends on), in declaration order."""
+        names = stage_all_params(stage) if stage else list(PARAMS)
+        return [n for n in names if n in self.grid]
+
+    def points(self, names: list[str] | None = None) -> list[dict[str, str]]:
+        """Distinct grid points over ``names`` (default all axes), as path tokens."""
+        names = self.axes() if names is None else names
+        combos = itertools.product(*[[token(n, v) for v in self.grid[n]] for n in names])
+        return [dict(zip(names, combo, strict=True)) for combo in combos]
+
+    def size(self) -> int:
+        """Number of full grid points (each row of the final table)."""
+        return math.prod(len(v) for v in self.grid.values())
+
+    # ---- paths -------------------------------------------------------------------------
+    def _segment(self, stage: str) -> list[str]:
+        key = PATH_KEYS.get(stage)
+        head = [f"{{{key}}}", stage] if key else [stage]
+        own = [n for n in stage_own_params(stage) if n in self.grid and n != key]
+        return head + [f"{n}~{{{n}}}" for n in own]
+
+    def stage_dir(self, stage: str) -> str:
+        """Wildcard directory pattern of a stage, e.g. ``{dataset}/data/{model}/train/...``."""
+        if stage == "ppa":
+            return "/".join(["{dataset}", "ppa", "{model}", *self._segment("ppa")[1:]])
+        parts: list[str] = []
+        current: str | None = stage
+        while current is not None:
+            parts = self._segment(current) + parts
+            current = STAGE_PARENT[current]
+        return "/".join(parts)
+
+    @staticmethod
+    def _all(stage: str) -> list[str]:
+        """Parameters a stage's result depends on (PPA also depends on dataset and model)."""
+        if stage == "ppa":
+            return ["dataset", "model", *stage_all_params("ppa")]
+        return stage_all_params(stage)
+
+    def wildcards(self, stage: str) -> list[str]:
+        """Wildcard names in a stage's path pattern, in declaration order."""
+        names = self._all(stage)
+        return [n for n in PARAMS if n in names and (n in PATH_KEYS.values() or n in self.grid)]
+
+    def stage_values(self, stage: str, wildcards: Mapping[str, str]) -> dict[str, Value]:
+        """Every parameter a stage reads, from the config overlaid with the path's grid values."""
+        out = {}
+        for name in self._all(stage):
+            text = wildcards.get(name)
+            out[name] = parse_token(name, text) if text is not None else self.values[name]
+        return out
+
+    def expand(self, stage: str, filename: str | None = None, root: str = "results") -> list[str]:
+        """Concrete paths of a stage's result file for every distinct grid point."""
+        pattern = f"{root}/{self.stage_dir(stage)}/{filename or RESULT_FILES[stage]}"
+        swept = [n for n in self.wildcards(stage) if n in self.grid]
+        return [pattern.format(**self._fill(p)) for p in self.points(swept)]
+
+    def _fill(self, point: Mapping[str, str]) -> dict[str, str]:
+        fixed = {k: token(k, self.values[k]) for k in PATH_KEYS.values()}
+        return {**fixed, **point}
+
+    def point_paths(self, root: str = "results") -> list[tuple[str, str]]:
+        """(inference result, PPA result) path pair for every full grid point, in grid order."""
+        infer = f"{root}/{self.stage_dir('infer')}/{RESULT_FILES['infer']}"
+        ppa = f"{root}/{self.stage_dir('ppa')}/{RESULT_FILES['ppa']}"
+        return [
+            (infer.format(**self._fill(p)), ppa.format(**self._fill(p))) for p in self.points()
+        ]
+
+
+def load(raw: Mapping[str, Any]) -> Sweep:
+    """Check names, values and combinations of a raw config; return the :class:`Sweep`."""
+    check_keys(raw)
+    scalars = dict(raw.get("params") or {})
+    values: dict[str, Value] = {}
+    for name, p in PARAMS.items():
+        value = scalars.get(name, p.default)
+        _check_value("params", name, value)
+        values[name] = canonical(name, value)
+    grid: dict[str, list[Value]] = {}
+    for name, axis in (raw.get("grid") or {}).items():
+        if not isinstance(axis, list) or not axis:
+            raise ConfigError(f"grid.{name} must be a non-empty list of values, got {axis!r}")
+        for v in axis:
+            _check_value("grid", name, v)
+        canon = [canonical(name, v) for v in axis]
+        tokens = [token(name, v) for v in canon]
+        dupes = sorted({t for t in tokens if tokens.count(t) > 1})
+        if dupes:
+            raise ConfigError(f"grid.{name} lists {dupes} more than once; values must be unique")
+        grid[name] = canon
+    sweep = Sweep(values=values, grid=grid)
+    _check_combinations(sweep)
+    return sweep
+
+
+def _check_combinations(sweep: Sweep) -> None:
+    """Check cross-parameter constraints on every combination of the axes involved."""
+    involved = ["sub_array", "parallel_read", "bitcell", "weight_precision", "dac_precision",
+                "input_precision", "off_state", "on_state", "rate_stuck_0", "rate_stuck_1"]
+    axes = [n for n in involved if n in sweep.grid]
+    for combo in itertools.product(*[sweep.grid[n] for n in axes]):
+        point = {**sweep.values, **dict(zip(axes, combo, strict=True))}
+        where = "params" if not axes else "grid point " + ", ".join(
+            f"{n}={token(n, point[n])}" for n in axes
+        )
+        _check_combination(point, where)
+
+
+def derive_seed(root: int, *keys: object) -> int:
+    """A 31-bit seed from the root seed and any keys (stable across runs and platforms)."""
+    text = "\x1f".join([str(root), *map(str, keys)])
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little") & 0x7FFFFFFF
+
+
+def point_key(values: Mapping[str, Value]) -> str:
+    """A canonical string naming a set of parameter values (seeds derive from it)."""
+    return ",".join(f"{n}={token(n, values[n])}" for n in PARAMS if n in values)

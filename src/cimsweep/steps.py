@@ -1,0 +1,272 @@
+"""One function per workflow step: read input files, call the library, write outputs atomically.
+
+The Snakemake scripts in ``workflow/scripts/`` only translate ``snakemake.input/params/output``
+into a call of one of these, so every step can be run and tested without Snakemake.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import derive_seed, point_key
+from .io import read_json, read_npz, write_json, write_npz, write_with
+from .params import Value, token
+
+log = logging.getLogger("cimsweep")
+
+
+def setup_logging(log_path: str | None) -> None:
+    """Send the library's log records to ``log_path`` (the rule's log file) and stderr."""
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    if log_path:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_path, mode="w"))
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+
+
+def _jsonable(values: Mapping[str, Value]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+
+
+# ---- data -----------------------------------------------------------------------------------
+def prepare_data(out_npz: str, values: Mapping[str, Value]) -> None:
+    """Split and normalise the data set named in ``values``; write the ``.npz`` split."""
+    from .data import prepare
+
+    seed = derive_seed(values["seed"], "split", values["dataset"])
+    arrays = prepare(values["dataset"], values["test_fraction"], seed)
+    log.info(
+        "%s: %d train / %d test samples",
+        values["dataset"],
+        len(arrays["y_train"]),
+        len(arrays["y_test"]),
+    )
+    write_npz(out_npz, **arrays)
+
+
+def load_split(path: str) -> dict[str, np.ndarray]:
+    """Read and check a split file written by :func:`prepare_data`."""
+    from .data import check_split
+
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: split file does not exist")
+    try:
+        arrays = read_npz(path)
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"{path}: not a readable .npz split file ({exc})") from exc
+    check_split(arrays, path)
+    return arrays
+
+
+# ---- models ---------------------------------------------------------------------------------
+def _new_model(values: Mapping[str, Value]):
+    from .data import dataset_info
+    from .models import build_model
+
+    info = dataset_info(values["dataset"])
+    return build_model(values["model"], info.in_shape, info.num_classes), info
+
+
+def save_checkpoint(path: str, model) -> None:
+    """Write a model's state_dict atomically."""
+    import torch
+
+    write_with(path, lambda tmp: torch.save(model.state_dict(), tmp))
+
+
+def load_model(path: str, values: Mapping[str, Value]):
+    """Rebuild the zoo model named in ``values`` and load its state_dict (tensors only)."""
+    import torch
+
+    model, _ = _new_model(values)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+    except Exception as exc:  # torch raises many types for corrupt or foreign files
+        raise ValueError(
+            f"{path}: cannot load a {values['model']} checkpoint ({type(exc).__name__}: {exc})"
+        ) from exc
+    model.eval()
+    return model
+
+
+def train(split_npz: str, out_model: str, out_metrics: str, values: Mapping[str, Value]) -> None:
+    """Train the configured model on the split; write its state_dict and metrics JSON."""
+    import torch
+
+    from .train import train_model
+
+    arrays = load_split(split_npz)
+    seed = derive_seed(values["seed"], "train", point_key(values))
+    torch.manual_seed(seed)
+    model, _ = _new_model(values)
+    metrics = train_model(
+        model,
+        arrays["x_train"],
+        arrays["y_train"],
+        arrays["x_test"],
+        arrays["y_test"],
+        epochs=values["epochs"],
+        lr=values["lr"],
+        batch_size=values["batch_size"],
+        weight_decay=values["weight_decay"],
+        seed=seed,
+    )
+    log.info("float test accuracy %.4f", metrics["test_accuracy"])
+    save_checkpoint(out_model, model)
+    write_json(out_metrics, {"params": _jsonable(values), **metrics})
+
+
+def geometry(out_json: str, values: Mapping[str, Value]) -> None:
+    """Write the crossbar geometry of every CIM layer of the configured model."""
+    from .geometry import layer_geometry
+
+    model, info = _new_model(values)
+    layers = layer_geometry(model, info.in_shape)
+    write_json(out_json, {"params": _jsonable(values), "layers": [g.to_dict() for g in layers]})
+
+
+# ---- calibration and inference --------------------------------------------------------------
+def _calib_subset(arrays: Mapping[str, np.ndarray], values: Mapping[str, Value]):
+    import torch
+
+    n = min(values["calib_samples"], len(arrays["x_train"]))
+    rng = np.random.default_rng(derive_seed(values["seed"], "calib", point_key(values)))
+    idx = np.sort(rng.choice(len(arrays["x_train"]), size=n, replace=False))
+    return torch.from_numpy(arrays["x_train"][idx])
+
+
+def calibrate(
+    split_npz: str, model_pt: str, out_json: str, values: Mapping[str, Value]
+) -> None:
+    """Choose per-layer input and weight quantization ranges; write them as JSON."""
+    from .quant import calibrate as calibrate_ranges
+
+    arrays = load_split(split_npz)
+    model = load_model(model_pt, values)
+    ranges = calibrate_ranges(
+        model,
+        _calib_subset(arrays, values),
+        input_precision=values["input_precision"],
+        weight_precision=values["weight_precision"],
+        input_method=values["input_calib_method"],
+        weight_method=values["weight_calib_method"],
+        percentile=values["calib_percentile"],
+    )
+    write_json(out_json, {"params": _jsonable(values), "ranges": ranges})
+
+
+def infer(
+    split_npz: str,
+    model_pt: str,
+    metrics_json: str,
+    ranges_json: str,
+    out_json: str,
+    values: Mapping[str, Value],
+) -> None:
+    """Monte-Carlo noisy CIM inference at one grid point; write accuracy and diagnostics."""
+    import torch
+
+    from .cim import evaluate
+
+    start = time.perf_counter()
+    arrays = load_split(split_npz)
+    model = load_model(model_pt, values)
+    ranges = read_json(ranges_json)["ranges"]
+    result = evaluate(
+        model,
+        ranges,
+        torch.from_numpy(arrays["x_test"]),
+        torch.from_numpy(arrays["y_test"]),
+        dict(values),
+        seed=derive_seed(values["seed"], "infer", point_key(values)),
+        x_calib=_calib_subset(arrays, values),
+    )
+    result["float_accuracy"] = read_json(metrics_json)["test_accuracy"]
+    result["seconds"] = time.perf_counter() - start
+    log.info(
+        "accuracy %.4f +- %.4f (float %.4f)",
+        result["accuracy_mean"],
+        result["accuracy_std"],
+        result["float_accuracy"],
+    )
+    write_json(out_json, {"params": _jsonable(values), **result})
+
+
+# ---- PPA ------------------------------------------------------------------------------------
+def tech_file(tech_dir: str, node: int) -> str:
+    """Path of the technology file for a node (nm)."""
+    return str(Path(tech_dir) / f"{node}nm.yaml")
+
+
+def ppa(geometry_json: str, tech_yaml: str, out_json: str, values: Mapping[str, Value]) -> None:
+    """Analytical energy, latency and area of one model at one hardware point."""
+    from .geometry import LayerGeometry
+    from .ppa import estimate, load_tech
+
+    layers = [LayerGeometry.from_dict(d) for d in read_json(geometry_json)["layers"]]
+    result = estimate(layers, dict(values), load_tech(tech_yaml))
+    write_json(out_json, {"params": _jsonable(values), **result})
+
+
+# ---- aggregate and figures ------------------------------------------------------------------
+COMPONENTS = ("array", "adc", "accumulation", "buffer", "interconnect", "other")
+
+
+def point_record(infer_json: str, ppa_json: str) -> dict[str, Any]:
+    """One flat row of the tidy table from a grid point's inference and PPA results."""
+    acc = read_json(infer_json)
+    hw = read_json(ppa_json)
+    params = {**hw["params"], **acc["params"]}
+    row: dict[str, Any] = {
+        k: token(k, tuple(v)) if isinstance(v, list) else v for k, v in params.items()
+    }
+    total = hw["total"]
+    row.update(
+        status="ok",
+        error="",
+        float_accuracy=acc["float_accuracy"],
+        quantized_accuracy=acc.get("quantized_accuracy", float("nan")),
+        accuracy_mean=acc["accuracy_mean"],
+        accuracy_std=acc["accuracy_std"],
+        energy_J=total["energy_J"],
+        latency_s=total["latency_s"],
+        area_mm2=total["area_mm2"],
+        tops=total["tops"],
+        tops_per_w=total["tops_per_w"],
+        fps=total["fps"],
+    )
+    for comp in COMPONENTS:
+        row[f"energy_{comp}_J"] = total["energy_breakdown_J"].get(comp, 0.0)
+        row[f"area_{comp}_mm2"] = total["area_breakdown_mm2"].get(comp, 0.0)
+    return row
+
+
+def aggregate(pairs: Sequence[tuple[str, str]], out_csv: str, out_parquet: str) -> None:
+    """Gather every grid point into one tidy table (CSV and Parquet)."""
+    from .results import build_table, write_table
+
+    table = build_table([point_record(i, p) for i, p in pairs])
+    write_table(table, out_csv, out_parquet)
+    log.info("%d rows written to %s", len(table), out_csv)
+
+
+def plot_accuracy_vs_energy(table_parquet: str, out_pdf: str, out_png: str) -> None:
+    """Accuracy vs energy per inference, one panel per model, Pareto front highlighted."""
+    import pandas as pd
+
+    from .plots import accuracy_vs_energy, save_figure
+
+    fig = accuracy_vs_energy(pd.read_parquet(table_parquet))
+    save_figure(fig, out_pdf, out_png)
