@@ -1,0 +1,32 @@
+"""Write ``config/schema.yaml`` from the parameter declarations: ``python -m cimsweep.schema``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import yaml
+
+from .config import json_schema
+from .io import write_with
+
+HEADER = "# Generated from src/cimsweep/params.py by `python -m cimsweep.schema`; do not edit.\n"
+
+
+def render() -> str:
+    """The schema file's text."""
+    return HEADER + yaml.safe_dump(json_schema(), sort_keys=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the schema to the given path (default ``config/schema.yaml``)."""
+    args = sys.argv[1:] if argv is None else argv
+    path = Path(args[0] if args else "config/schema.yaml")
+    text = render()
+    write_with(path, lambda tmp: tmp.write_text(text))
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

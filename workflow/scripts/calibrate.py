@@ -1,0 +1,9 @@
+import torch
+
+from cimsweep.steps import calibrate, setup_logging
+
+setup_logging(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+calibrate(
+    snakemake.input.split, snakemake.input.model, snakemake.output.ranges, snakemake.params.values
+)

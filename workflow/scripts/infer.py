@@ -1,0 +1,14 @@
+import torch
+
+from cimsweep.steps import infer, setup_logging
+
+setup_logging(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+infer(
+    snakemake.input.split,
+    snakemake.input.model,
+    snakemake.input.metrics,
+    snakemake.input.ranges,
+    snakemake.output.result,
+    snakemake.params.values,
+)

@@ -1,0 +1,4 @@
+from cimsweep.steps import ppa, setup_logging
+
+setup_logging(snakemake.log[0])
+ppa(snakemake.input.geometry, snakemake.input.tech, snakemake.output.result, snakemake.params.values)
