@@ -1,0 +1,22 @@
+"""Thesis figures drawn from the tidy results table (see :mod:`cimsweep.results`)."""
+
+from .figures import (
+    accuracy_heatmap,
+    accuracy_vs_adc,
+    accuracy_vs_energy,
+    accuracy_vs_retention,
+    breakdown,
+    layer_diagnostics,
+)
+from .style import TEXT_WIDTH, save_figure
+
+__all__ = [
+    "TEXT_WIDTH",
+    "accuracy_heatmap",
+    "accuracy_vs_adc",
+    "accuracy_vs_energy",
+    "accuracy_vs_retention",
+    "breakdown",
+    "layer_diagnostics",
+    "save_figure",
+]
