@@ -1,0 +1,200 @@
+"""Circuit component models: energy (J), area (m^2) and delay (s) of one instance or event.
+
+Every function takes the validated technology mapping (see :mod:`cimsweep.ppa.tech`); the
+constants it reads, and their sources, are in ``config/tech/<node>nm.yaml`` and ``docs/ppa.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+Tech = dict[str, Any]
+
+# Access-transistor gates on a word line, per cell: 1T1R one, 6T SRAM two (pass gates), 8T
+# SRAM one (decoupled read port).
+_WL_GATES_PER_CELL = {"1T1R": 1.0, "SRAM6T": 2.0, "SRAM8T": 1.0}
+
+
+def feature_size(tech: Tech) -> float:
+    """Feature size F (m)."""
+    return float(tech["device"]["feature_size_m"])
+
+
+def vdd(tech: Tech) -> float:
+    """Supply voltage (V)."""
+    return float(tech["device"]["vdd_V"])
+
+
+def min_gate_cap(tech: Tech) -> float:
+    """Gate capacitance of a minimum-width (1 F) transistor (F)."""
+    return float(tech["device"]["gate_cap_F_per_m"]) * feature_size(tech)
+
+
+def gate_energy(tech: Tech) -> float:
+    """Energy to charge one minimum gate to Vdd, C_g Vdd^2 (J)."""
+    return min_gate_cap(tech) * vdd(tech) ** 2
+
+
+def f2(tech: Tech, n: float) -> float:
+    """Area of ``n`` F^2 (m^2)."""
+    return n * feature_size(tech) ** 2
+
+
+# --- memory cells and the array ------------------------------------------------------------
+
+
+def cell_dims(tech: Tech, cell_type: str) -> tuple[float, float]:
+    """Cell (height, width) (m); height runs along the bit line."""
+    h, w = tech["cells"]["dims_F"][cell_type]
+    return h * feature_size(tech), w * feature_size(tech)
+
+
+def cell_area(tech: Tech, cell_type: str) -> float:
+    """Cell footprint (m^2)."""
+    h, w = cell_dims(tech, cell_type)
+    return h * w
+
+
+def cell_read_energy(tech: Tech, mem_type: str, on_state: float, off_state: float) -> float:
+    """Energy of one active cell in one read (J).
+
+    Resistive: V_read^2 * G * t_sense with G the mean programmed conductance (S).
+    Capacitive: C * V_read^2 with C the mean programmed capacitance (F).
+    """
+    cells = tech["cells"]
+    level = off_state + float(cells["mean_level"]) * (on_state - off_state)
+    v = float(cells["read_voltage_V"])
+    if mem_type == "capacitive":
+        return level * v * v
+    return v * v * level * float(cells["sense_time_s"])
+
+
+def bitline_energy(tech: Tech, rows: int, cell_type: str) -> float:
+    """Charging one bit line of ``rows`` cells to V_read, C_BL V_read^2 (J)."""
+    h, _ = cell_dims(tech, cell_type)
+    c_bl = rows * h * float(tech["wire"]["cap_F_per_m"])
+    return c_bl * float(tech["cells"]["read_voltage_V"]) ** 2
+
+
+def wordline_energy(tech: Tech, cols: int, cell_type: str) -> float:
+    """Charging one word line across ``cols`` cells (wire + access gates) to Vdd (J)."""
+    _, w = cell_dims(tech, cell_type)
+    c_wire = cols * w * float(tech["wire"]["cap_F_per_m"])
+    gates = cols * _WL_GATES_PER_CELL[cell_type] * float(tech["cells"]["access_gate_width_F"])
+    return (c_wire + gates * min_gate_cap(tech)) * vdd(tech) ** 2
+
+
+def driver_energy(tech: Tech, dac_bits: int) -> float:
+    """Word-line driver / input DAC self energy per row activation (J).
+
+    A 1-bit input is an inverter-chain driver; a d-bit DAC switches (2^d - 1) unit drivers.
+    """
+    units = 2**dac_bits - 1
+    return units * float(tech["logic"]["wl_driver_gates"]) * gate_energy(tech)
+
+
+def mux_energy(tech: Tech) -> float:
+    """Column-mux select energy per column read (J)."""
+    return float(tech["logic"]["mux_gates"]) * gate_energy(tech)
+
+
+# --- ADC ------------------------------------------------------------------------------------
+
+
+def comparator_energy(tech: Tech) -> float:
+    """One comparator decision (J)."""
+    return float(tech["adc"]["comparator_gates"]) * gate_energy(tech)
+
+
+def adc_energy(tech: Tech, bits: int, adc_type: str) -> float:
+    """Energy per conversion (J): flash ~ (2^bits - 1) comparators, SAR ~ bits cycles."""
+    adc = tech["adc"]
+    eg = gate_energy(tech)
+    if adc_type == "flash":
+        # thermometer-to-binary encoder: ~one register load per output bit
+        return (2**bits - 1) * comparator_energy(tech) + bits * float(
+            tech["logic"]["register_J_per_bit"]
+        )
+    per_bit = comparator_energy(tech) + (
+        float(adc["sar_logic_gates_per_bit"]) + float(adc["sar_cdac_unit_gates"])
+    ) * eg
+    return bits * per_bit
+
+
+def adc_area(tech: Tech, bits: int, adc_type: str) -> float:
+    """Footprint of one ADC (m^2): flash ~ 2^bits comparators, SAR ~ bits."""
+    adc = tech["adc"]
+    if adc_type == "flash":
+        n = (2**bits - 1) * float(adc["comparator_area_F2"]) + bits * float(
+            adc["encoder_area_per_bit_F2"]
+        )
+    else:
+        n = float(adc["comparator_area_F2"]) + bits * float(adc["sar_area_per_bit_F2"])
+    return f2(tech, n)
+
+
+def adc_time(tech: Tech, bits: int, adc_type: str) -> float:
+    """Conversion time (s): flash one comparator decision, SAR ``bits`` decisions."""
+    t_cmp = float(tech["adc"]["comparator_delay_fo4"]) * float(tech["device"]["fo4_s"])
+    return t_cmp if adc_type == "flash" else bits * t_cmp
+
+
+# --- digital ---------------------------------------------------------------------------------
+
+
+def add_energy(tech: Tech, bits: float) -> float:
+    """One ``bits``-wide ripple add plus its result register (J)."""
+    logic = tech["logic"]
+    return bits * (float(logic["adder_J_per_bit"]) + float(logic["register_J_per_bit"]))
+
+
+def adder_area(tech: Tech, bits: float) -> float:
+    """A ``bits``-wide adder with its register (m^2)."""
+    logic = tech["logic"]
+    return f2(tech, bits * (float(logic["full_adder_area_F2"]) + float(logic["dff_area_F2"])))
+
+
+def sram_energy(tech: Tech, nbytes: float) -> float:
+    """Accessing ``nbytes`` of an SRAM buffer (J)."""
+    return nbytes * float(tech["sram_buffer"]["access_J_per_byte"])
+
+
+def sram_area(tech: Tech, nbytes: float) -> float:
+    """SRAM buffer macro of ``nbytes`` capacity, 6T cells plus periphery (m^2)."""
+    buf = tech["sram_buffer"]
+    return nbytes * 8 * cell_area(tech, "SRAM6T") / float(buf["array_efficiency"])
+
+
+# --- interconnect ---------------------------------------------------------------------------
+
+
+def wire_energy(tech: Tech, bit_m: float) -> float:
+    """Moving data over ``bit_m`` bit-metres of wire, activity * C_w * Vdd^2 per metre (J)."""
+    wire = tech["wire"]
+    return bit_m * float(wire["activity"]) * float(wire["cap_F_per_m"]) * vdd(tech) ** 2
+
+
+def bus_area(tech: Tech, bits: float, length_m: float) -> float:
+    """Footprint of a ``bits``-wide bus ``length_m`` long (m^2)."""
+    wire = tech["wire"]
+    return bits * float(wire["pitch_factor"]) * float(wire["width_m"]) * length_m
+
+
+def htree_length(area_m2: float) -> float:
+    """Root-to-leaf length of an H-tree spanning a square of ``area_m2`` (m): ~ its side."""
+    return math.sqrt(max(area_m2, 0.0))
+
+
+# --- leakage --------------------------------------------------------------------------------
+
+
+def leakage_power(tech: Tech, periphery_area_m2: float, sram_cells: float = 0.0) -> float:
+    """Static power (W) of CMOS periphery of a given area plus ``sram_cells`` SRAM bit cells.
+
+    Transistor width is estimated as ``leak_width_per_area`` F per F^2 of periphery.
+    """
+    f = feature_size(tech)
+    width = float(tech["arch"]["leak_width_per_area"]) * periphery_area_m2 / f
+    width += sram_cells * float(tech["cells"]["sram_cell_leak_width_F"]) * f
+    return width * float(tech["device"]["ioff_A_per_m"]) * vdd(tech)
