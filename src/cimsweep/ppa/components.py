@@ -116,9 +116,10 @@ def adc_energy(tech: Tech, bits: int, adc_type: str) -> float:
         return (2**bits - 1) * comparator_energy(tech) + bits * float(
             tech["logic"]["register_J_per_bit"]
         )
-    per_bit = comparator_energy(tech) + (
-        float(adc["sar_logic_gates_per_bit"]) + float(adc["sar_cdac_unit_gates"])
-    ) * eg
+    per_bit = (
+        comparator_energy(tech)
+        + (float(adc["sar_logic_gates_per_bit"]) + float(adc["sar_cdac_unit_gates"])) * eg
+    )
     return bits * per_bit
 
 

@@ -30,7 +30,9 @@ class PPABackend(Protocol):
 
     name: str
 
-    def estimate(self, layers: Sequence[Any], hw: Mapping[str, Any], tech: Mapping[str, Any]) -> dict:
+    def estimate(
+        self, layers: Sequence[Any], hw: Mapping[str, Any], tech: Mapping[str, Any]
+    ) -> dict:
         """Return the result dictionary (see :func:`estimate`)."""
         ...
 
@@ -118,6 +120,7 @@ class AnalyticalBackend:
         alpha = float(arch["wiring_area_factor"])
         zeta = float(arch["zeta"])
         logic = tech["logic"]
+        tile_buffer = float(tech["sram_buffer"]["tile_buffer_bytes"])
 
         # ---- mapping and per-layer (allocated) area ----------------------------------------
         maps: list[LayerMapping] = []
@@ -145,7 +148,7 @@ class AnalyticalBackend:
                 na * n_adc * (comp.adder_area(tech, w_ws) + comp.adder_area(tech, w_sa))
                 + (m.pes * (spp - 1) + m.tiles * (ppt - 1)) * n_adc * comp.adder_area(tech, w_ps)
             )
-            a["buffer"] = m.tiles * comp.sram_area(tech, float(tech["sram_buffer"]["tile_buffer_bytes"]))
+            a["buffer"] = m.tiles * comp.sram_area(tech, tile_buffer)
             tile_area = sum(a.values()) / m.tiles
             a["interconnect"] = m.tiles * comp.bus_area(tech, sc, comp.htree_length(tile_area))
             areas.append(a)
@@ -183,7 +186,7 @@ class AnalyticalBackend:
         control = float(logic["control_overhead"])
 
         layer_results: list[dict[str, Any]] = []
-        for v, m, a in zip(views, maps, areas):
+        for v, m, a in zip(views, maps, areas, strict=True):
             vec, rows, cols = v["vectors"], v["rows"], v["cols"]
             w_ps = w_sa + math.ceil(math.log2(m.row_tiles)) if m.row_tiles > 1 else w_sa
             row_act = vec * cycles * rows * m.col_tiles
@@ -215,7 +218,9 @@ class AnalyticalBackend:
             e["buffer"] = zeta * comp.sram_energy(tech, read_bytes + write_bytes)
             e["interconnect"] = zeta * comp.wire_energy(tech, bit_m)
             e["other"] = zeta * (
-                row_act * e_drv + conversions * e_mux + control * (e["adc"] + e["accumulation"]) / zeta
+                row_act * e_drv
+                + conversions * e_mux
+                + control * (e["adc"] + e["accumulation"]) / zeta
             )
 
             t_compute = vec * cycles * m.max_read_groups * cm * t_cycle

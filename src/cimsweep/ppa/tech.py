@@ -101,9 +101,7 @@ def validate_tech(tech: Any, source: str = "<tech>") -> dict[str, Any]:
             raise TechError(f"{source}: missing key '{key}'") from None
         if not _is_number(value):
             hint = " (YAML 1.1 reads 1e9 as text: write 1.0e+9)" if isinstance(value, str) else ""
-            raise TechError(
-                f"{source}: key '{key}' must be a finite number, got {value!r}{hint}"
-            )
+            raise TechError(f"{source}: key '{key}' must be a finite number, got {value!r}{hint}")
         if lo is not None and not value > lo:
             raise TechError(f"{source}: key '{key}' must be > {lo}, got {value!r}")
         if hi is not None and value > hi:

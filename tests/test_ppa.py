@@ -1,0 +1,330 @@
+"""Analytical PPA estimator: NeuroSim VGG8 reference, physical sanity, mapping counts, I/O."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cimsweep.geometry import LayerGeometry
+from cimsweep.ppa import (
+    BREAKDOWN_KEYS,
+    TechError,
+    estimate,
+    load_tech,
+    normalize_hw,
+    tech_file,
+)
+from cimsweep.ppa.mapping import logical_columns, map_layer, weight_slices
+
+REPO = Path(__file__).resolve().parents[1]
+TECH_DIR = REPO / "config" / "tech"
+NODES = (130, 65, 45, 32, 22, 14, 7)
+
+# DNN+NeuroSim V1.3 manual, VGG8 on CIFAR-10, 22 nm RRAM 1T1R, layer-by-layer.
+NEUROSIM = {
+    "area_mm2": 45.6,
+    "dynamic_energy_J": 37.8e-6,
+    "leakage_energy_J": 1.19e-6,
+    "latency_s": 1.46e-3,
+    "tops_per_w": 25.7,
+    "tops": 0.85,
+    "tops_per_mm2": 0.0186,
+}
+# The manual's configuration: 8-bit weights/activations, 2 bits per cell, 128x128 subarrays,
+# 5-bit multilevel-sense-amp (flash-type) ADC shared by 8 columns, Ron 6 kOhm, Ron/Roff 150;
+# NeuroSim shifts signed weights and subtracts a dummy (reference) column: offset mapping.
+NEUROSIM_HW = {
+    "tech_node": 22,
+    "sub_array": (128, 128),
+    "parallel_read": 0,
+    "bitcell": 2,
+    "weight_precision": 8,
+    "input_precision": 8,
+    "dac_precision": 1,
+    "adc_precision": 5,
+    "adc_type": "flash",
+    "column_mux": 8,
+    "cell_type": "1T1R",
+    "ppa_mode": "layer",
+    "mem_type": "resistive",
+    "on_state": 1 / 6e3,
+    "off_state": 1 / 900e3,
+    "signed_mapping": "offset",
+}
+
+
+def vgg8() -> list[LayerGeometry]:
+    """VGG8 for CIFAR-10 (32x32x3), 3x3 convs with padding 1."""
+    layers = []
+    spec = [
+        (3, 128, 32),
+        (128, 128, 32),
+        (128, 256, 16),
+        (256, 256, 16),
+        (256, 512, 8),
+        (512, 512, 8),
+    ]
+    for i, (cin, cout, hw) in enumerate(spec):
+        layers.append(
+            LayerGeometry(
+                name=f"conv{i + 1}",
+                kind="conv2d",
+                rows=9 * cin,
+                cols=cout,
+                vectors=hw * hw,
+                kernel=(3, 3),
+                in_channels=cin,
+                out_hw=(hw, hw),
+            )
+        )
+    layers.append(LayerGeometry("fc1", "linear", 8192, 1024, 1, in_channels=8192))
+    layers.append(LayerGeometry("fc2", "linear", 1024, 10, 1, in_channels=1024))
+    return layers
+
+
+@pytest.fixture(scope="module")
+def tech22() -> dict:
+    return load_tech(TECH_DIR / "22nm.yaml")
+
+
+@pytest.fixture(scope="module")
+def ref(tech22: dict) -> dict:
+    return estimate(vgg8(), NEUROSIM_HW, tech22)
+
+
+def total(tech: dict, **hw) -> dict:
+    return estimate(vgg8(), {**NEUROSIM_HW, **hw}, tech)["total"]
+
+
+def within(ours: float, theirs: float, factor: float = 1.5) -> bool:
+    return theirs / factor <= ours <= theirs * factor
+
+
+# --- NeuroSim reference ----------------------------------------------------------------------
+
+
+def test_vgg8_ops(ref: dict) -> None:
+    macs = sum(layer.macs for layer in vgg8())
+    assert ref["total"]["ops"] == 2 * macs
+    assert ref["total"]["ops"] == pytest.approx(1.23e9, rel=0.01)
+
+
+def test_neurosim_tops_per_w(ref: dict) -> None:
+    assert within(ref["total"]["tops_per_w"], NEUROSIM["tops_per_w"])
+
+
+def test_neurosim_area(ref: dict) -> None:
+    assert within(ref["total"]["area_mm2"], NEUROSIM["area_mm2"])
+
+
+def test_neurosim_energy_per_image(ref: dict) -> None:
+    t = ref["total"]
+    assert within(t["dynamic_energy_J"], NEUROSIM["dynamic_energy_J"])
+    assert within(t["energy_J"], NEUROSIM["dynamic_energy_J"] + NEUROSIM["leakage_energy_J"])
+
+
+def test_adc_dominates_dynamic_energy(ref: dict) -> None:
+    bd = ref["total"]["energy_breakdown_J"]
+    assert max(bd, key=bd.get) == "adc"
+    assert max(ref["total"]["area_breakdown_mm2"].items(), key=lambda kv: kv[1])[0] == "adc"
+
+
+# --- physical sanity -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("adc_type", ["sar", "flash"])
+def test_energy_grows_with_adc_bits(tech22: dict, adc_type: str) -> None:
+    energies = [total(tech22, adc_type=adc_type, adc_precision=b)["energy_J"] for b in (3, 5, 8)]
+    assert energies[0] < energies[1] < energies[2]
+
+
+def test_flash_grows_faster_than_sar(tech22: dict) -> None:
+    def adc(t: str, b: int) -> float:
+        return total(tech22, adc_type=t, adc_precision=b)["energy_breakdown_J"]["adc"]
+
+    assert adc("flash", 8) / adc("flash", 4) > adc("sar", 8) / adc("sar", 4)
+
+
+def test_energy_grows_with_input_precision(tech22: dict) -> None:
+    energies = [total(tech22, input_precision=b)["energy_J"] for b in (2, 4, 8)]
+    assert energies[0] < energies[1] < energies[2]
+
+
+def test_smaller_parallel_read_costs_more(tech22: dict) -> None:
+    runs = [total(tech22, parallel_read=p) for p in (0, 64, 16)]
+    conv = [r["adc_conversions"] for r in runs]
+    energy = [r["energy_J"] for r in runs]
+    assert conv[0] < conv[1] < conv[2]
+    assert energy[0] < energy[1] < energy[2]
+
+
+@pytest.mark.parametrize("adc_type", ["sar", "flash"])
+def test_smaller_node_lowers_energy_and_area(adc_type: str) -> None:
+    runs = [total(load_tech(tech_file(n, TECH_DIR)), tech_node=n, adc_type=adc_type) for n in NODES]
+    for big, small in zip(runs[:-1], runs[1:], strict=True):
+        assert small["energy_J"] < big["energy_J"]
+        assert small["area_mm2"] < big["area_mm2"]
+
+
+def test_array_area_scales_with_cell_footprint(tech22: dict) -> None:
+    dims = tech22["cells"]["dims_F"]
+    base = total(tech22, cell_type="1T1R")["area_breakdown_mm2"]["array"]
+    for cell in ("SRAM6T", "SRAM8T"):
+        area = total(tech22, cell_type=cell)["area_breakdown_mm2"]["array"]
+        ratio = math.prod(dims[cell]) / math.prod(dims["1T1R"])
+        assert area / base == pytest.approx(ratio, rel=1e-9)
+
+
+def test_pipeline_raises_throughput(tech22: dict) -> None:
+    layer = total(tech22, ppa_mode="layer")
+    pipe = total(tech22, ppa_mode="pipeline")
+    assert pipe["fps"] > layer["fps"]
+    assert pipe["fill_latency_s"] == pytest.approx(layer["latency_s"])
+    assert pipe["dynamic_energy_J"] == pytest.approx(layer["dynamic_energy_J"])
+
+
+def test_differential_doubles_columns(tech22: dict) -> None:
+    diff = total(tech22, signed_mapping="differential")
+    off = total(tech22, signed_mapping="offset")
+    assert diff["cell_reads"] > 1.9 * off["cell_reads"]
+    assert diff["energy_J"] > off["energy_J"]
+
+
+# --- mapping and counts ----------------------------------------------------------------------
+
+
+def test_mapping_counts() -> None:
+    assert weight_slices(8, 2) == 4 and weight_slices(7, 2) == 4
+    assert logical_columns(10, 4, "differential") == 80
+    assert logical_columns(10, 4, "offset") == 44
+    m = map_layer(300, 80, (128, 128), 64, subarrays_per_pe=4, pes_per_tile=4)
+    assert (m.row_tiles, m.col_tiles, m.arrays, m.pes, m.tiles) == (3, 1, 3, 1, 1)
+    assert m.read_groups == 2 + 2 + 1 and m.max_read_groups == 2
+    assert m.allocated_arrays == 16
+    assert m.array_utilization == pytest.approx(300 * 80 / (3 * 128 * 128))
+    assert map_layer(300, 80, (128, 128), 0, 4, 4).read_groups == 3
+
+
+def test_layer_counts(tech22: dict) -> None:
+    layer = LayerGeometry("fc", "linear", rows=300, cols=10, vectors=1)
+    hw = {
+        "sub_array": 128,
+        "parallel_read": 64,
+        "bitcell": 2,
+        "weight_precision": 8,
+        "input_precision": 8,
+        "dac_precision": 2,
+        "signed_mapping": "differential",
+        "column_mux": 8,
+    }
+    r = estimate([layer], hw, tech22)["layers"][0]
+    cycles = 4  # 8-bit input, 2 bits per cycle
+    assert r["input_cycles"] == cycles
+    assert r["adc_conversions"] == cycles * 5 * 80
+    assert r["cell_reads"] == cycles * 300 * 80
+    assert r["row_activations"] == cycles * 300 * 1
+    assert r["arrays"] == 3 and r["tiles"] == 1
+    assert r["buffer_bytes"] > 0 and r["interconnect_bit_mm"] > 0
+
+
+# --- interface -------------------------------------------------------------------------------
+
+
+def test_result_fields_and_json(ref: dict) -> None:
+    t = ref["total"]
+    for key in (
+        "energy_J",
+        "dynamic_energy_J",
+        "leakage_energy_J",
+        "latency_s",
+        "area_mm2",
+        "ops",
+        "tops",
+        "tops_per_w",
+        "tops_per_mm2",
+        "fps",
+        "arrays",
+        "utilization",
+    ):
+        assert key in t and t[key] > 0
+    assert set(t["energy_breakdown_J"]) == set(BREAKDOWN_KEYS)
+    assert set(t["area_breakdown_mm2"]) == set(BREAKDOWN_KEYS)
+    assert sum(t["energy_breakdown_J"].values()) == pytest.approx(t["dynamic_energy_J"])
+    assert sum(t["area_breakdown_mm2"].values()) == pytest.approx(t["area_mm2"])
+    assert t["energy_J"] == pytest.approx(t["dynamic_energy_J"] + t["leakage_energy_J"])
+    assert t["tops"] == pytest.approx(t["ops"] / t["latency_s"] / 1e12)
+    assert 0 < t["utilization"] <= 1
+    assert len(ref["layers"]) == 8
+    for layer in ref["layers"]:
+        for key in (
+            "adc_conversions",
+            "cell_reads",
+            "row_activations",
+            "shift_adds",
+            "buffer_bytes",
+            "arrays",
+            "tiles",
+            "energy_J",
+            "latency_s",
+            "area_mm2",
+        ):
+            assert key in layer
+    assert sum(r["energy_J"] for r in ref["layers"]) == pytest.approx(t["energy_J"])
+    assert json.loads(json.dumps(ref)) == json.loads(json.dumps(ref))
+
+
+def test_layer_dicts_and_defaults(tech22: dict) -> None:
+    a = estimate([g.to_dict() for g in vgg8()], {}, tech22)
+    b = estimate(vgg8(), normalize_hw({}), tech22)
+    assert a["total"] == b["total"]
+
+
+def test_bad_hw_raises(tech22: dict) -> None:
+    with pytest.raises(ValueError, match="adc_type"):
+        estimate(vgg8(), {"adc_type": "pipelined"}, tech22)
+    with pytest.raises(ValueError, match="column_mux"):
+        estimate(vgg8(), {"column_mux": 0}, tech22)
+    with pytest.raises(ValueError, match="tech_node"):
+        estimate(vgg8(), {"tech_node": 7}, tech22)
+
+
+def test_custom_backend(tech22: dict) -> None:
+    class Fixed:
+        name = "fixed"
+
+        def estimate(self, layers, hw, tech) -> dict:
+            return {"backend": self.name, "n": len(layers)}
+
+    assert estimate(vgg8(), {}, tech22, backend=Fixed()) == {"backend": "fixed", "n": 8}
+
+
+@pytest.mark.parametrize("node", NODES)
+def test_tech_files_load(node: int) -> None:
+    tech = load_tech(tech_file(node, TECH_DIR))
+    assert tech["node_nm"] == node and "version" in tech
+
+
+def test_tech_errors_name_file_and_key(tmp_path: Path) -> None:
+    text = (TECH_DIR / "22nm.yaml").read_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("  vdd_V:", "  vdd_volts:"))
+    with pytest.raises(TechError, match=r"bad\.yaml.*device\.vdd_V"):
+        load_tech(bad)
+    bad.write_text(text.replace("clock_Hz: 1.0e+9", "clock_Hz: 1e9"))
+    with pytest.raises(TechError, match=r"device\.clock_Hz"):
+        load_tech(bad)
+    bad.write_text(text.replace("version: 1\n", ""))
+    with pytest.raises(TechError, match="version"):
+        load_tech(bad)
+    with pytest.raises(TechError, match="missing.yaml"):
+        load_tech(tmp_path / "missing.yaml")
+
+
+def test_import_does_not_load_torch() -> None:
+    code = "import sys, cimsweep.ppa; assert 'torch' not in sys.modules, 'torch imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
