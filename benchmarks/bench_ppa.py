@@ -1,0 +1,158 @@
+"""Analytical PPA estimator: speed and agreement with DNN+NeuroSim V1.3's VGG8 reference.
+
+Target (issue 4): one VGG8 estimate in under 20 ms, pure Python (no torch import). Reports the
+import time of ``cimsweep.ppa``, the per-estimate time, our VGG8 / 22 nm figures next to the
+NeuroSim manual's with their ratios, and VGG8 across every technology node.
+
+    python benchmarks/bench_ppa.py [--repeat 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+
+from _util import REPO, save
+
+TARGET_S = 0.020
+TECH_DIR = REPO / "config" / "tech"
+
+# DNN+NeuroSim V1.3 manual: VGG8 / CIFAR-10, 22 nm RRAM 1T1R, 2 bit/cell, 128x128, 5-bit ADC.
+NEUROSIM = {
+    "area_mm2": 45.6,
+    "dynamic_energy_J": 37.8e-6,
+    "leakage_energy_J": 1.19e-6,
+    "energy_J": 37.8e-6 + 1.19e-6,
+    "latency_s": 1.46e-3,
+    "tops_per_w": 25.7,
+    "tops": 0.85,
+    "tops_per_mm2": 0.0186,
+    "adc_energy_share": 0.48,
+    "accumulation_energy_share": 0.14,
+    "adc_area_share": 0.32,
+    "array_area_share": 0.034,
+}
+NEUROSIM_HW = {
+    "tech_node": 22,
+    "sub_array": (128, 128),
+    "parallel_read": 0,
+    "bitcell": 2,
+    "weight_precision": 8,
+    "input_precision": 8,
+    "dac_precision": 1,
+    "adc_precision": 5,
+    "adc_type": "flash",
+    "column_mux": 8,
+    "cell_type": "1T1R",
+    "ppa_mode": "layer",
+    "mem_type": "resistive",
+    "on_state": 1 / 6e3,
+    "off_state": 1 / 900e3,
+    "signed_mapping": "offset",
+}
+
+
+def vgg8() -> list[dict]:
+    """VGG8 geometry as LayerGeometry dicts (built directly: no torch)."""
+    layers = []
+    spec = [
+        (3, 128, 32),
+        (128, 128, 32),
+        (128, 256, 16),
+        (256, 256, 16),
+        (256, 512, 8),
+        (512, 512, 8),
+    ]
+    for i, (cin, cout, hw) in enumerate(spec):
+        layers.append(
+            {
+                "name": f"conv{i + 1}",
+                "kind": "conv2d",
+                "rows": 9 * cin,
+                "cols": cout,
+                "vectors": hw * hw,
+                "kernel": (3, 3),
+                "in_channels": cin,
+                "out_hw": (hw, hw),
+            }
+        )
+    layers.append({"name": "fc1", "kind": "linear", "rows": 8192, "cols": 1024, "vectors": 1})
+    layers.append({"name": "fc2", "kind": "linear", "rows": 1024, "cols": 10, "vectors": 1})
+    return layers
+
+
+def import_time() -> dict[str, float | bool]:
+    """Fresh-interpreter import of cimsweep.ppa: seconds, and whether torch got imported."""
+    code = (
+        "import sys, time; t = time.perf_counter(); import cimsweep.ppa; "
+        "print(time.perf_counter() - t, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    seconds, torch = out.stdout.split()
+    return {"import_s": float(seconds), "torch_imported": torch == "True"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=200)
+    args = parser.parse_args()
+
+    from cimsweep.ppa import estimate, load_tech, tech_file
+
+    tech = load_tech(TECH_DIR / "22nm.yaml")
+    layers = vgg8()
+    times = []
+    for _ in range(args.repeat):
+        start = time.perf_counter()
+        result = estimate(layers, NEUROSIM_HW, tech)
+        times.append(time.perf_counter() - start)
+    t = result["total"]
+    dyn, area = t["dynamic_energy_J"], t["area_mm2"]
+    ours = {
+        "area_mm2": area,
+        "dynamic_energy_J": dyn,
+        "leakage_energy_J": t["leakage_energy_J"],
+        "energy_J": t["energy_J"],
+        "latency_s": t["latency_s"],
+        "tops_per_w": t["tops_per_w"],
+        "tops": t["tops"],
+        "tops_per_mm2": t["tops_per_mm2"],
+        "adc_energy_share": t["energy_breakdown_J"]["adc"] / dyn,
+        "accumulation_energy_share": t["energy_breakdown_J"]["accumulation"] / dyn,
+        "adc_area_share": t["area_breakdown_mm2"]["adc"] / area,
+        "array_area_share": t["area_breakdown_mm2"]["array"] / area,
+    }
+    comparison = {
+        k: {"ours": ours[k], "neurosim": v, "ratio": ours[k] / v} for k, v in NEUROSIM.items()
+    }
+    nodes = {}
+    for node in (130, 65, 45, 32, 22, 14, 7):
+        r = estimate(
+            layers, {**NEUROSIM_HW, "tech_node": node}, load_tech(tech_file(node, TECH_DIR))
+        )
+        nodes[f"{node}nm"] = {
+            k: r["total"][k] for k in ("energy_J", "area_mm2", "latency_s", "tops_per_w", "tops")
+        }
+    median = statistics.median(times)
+    report = {
+        "target_s": TARGET_S,
+        "estimate_median_s": median,
+        "estimate_min_s": min(times),
+        "estimate_first_s": times[0],
+        "ratio_to_target": median / TARGET_S,
+        "repeat": args.repeat,
+        **import_time(),
+        "ops": t["ops"],
+        "energy_breakdown_share": {k: v / dyn for k, v in t["energy_breakdown_J"].items()},
+        "area_breakdown_share": {k: v / area for k, v in t["area_breakdown_mm2"].items()},
+        "neurosim_vgg8_22nm": comparison,
+        "vgg8_by_node": nodes,
+    }
+    save("bench_ppa", report)
+
+
+if __name__ == "__main__":
+    main()
