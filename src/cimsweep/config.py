@@ -175,10 +175,10 @@ class Sweep:
         return "/".join(parts)
 
     @staticmethod
-    def _all(stage: str) -> list[str]:
+    def _all(stage: str) -> tuple[str, ...]:
         """Parameters a stage's result depends on (PPA also depends on dataset and model)."""
         if stage == "ppa":
-            return ["dataset", "model", *stage_all_params("ppa")]
+            return ("dataset", "model", *stage_all_params("ppa"))
         return stage_all_params(stage)
 
     def wildcards(self, stage: str) -> list[str]:
@@ -188,10 +188,11 @@ class Sweep:
 
     def stage_values(self, stage: str, wildcards: Mapping[str, str]) -> dict[str, Value]:
         """Every parameter a stage reads, from the config overlaid with the path's grid values."""
-        out = {}
-        for name in self._all(stage):
+        out = {name: self.values[name] for name in self._all(stage)}
+        for name in out.keys() & self.grid.keys() | out.keys() & set(PATH_KEYS.values()):
             text = wildcards.get(name)
-            out[name] = parse_token(name, text) if text is not None else self.values[name]
+            if text is not None:
+                out[name] = parse_token(name, text)
         return out
 
     def expand(self, stage: str, filename: str | None = None, root: str = "results") -> list[str]:

@@ -12,6 +12,7 @@ Parameter names and meanings follow DNN+NeuroSim V1.5 where it has one (``sub_ar
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,29 +175,32 @@ PARAMS: dict[str, Param] = {
     ]
 }
 
-def stage_params(stage: str) -> list[str]:
+@lru_cache(maxsize=None)
+def stage_params(stage: str) -> tuple[str, ...]:
     """Names of the parameters a stage reads, in declaration order."""
-    return [name for name, p in PARAMS.items() if stage in p.stages]
+    return tuple(name for name, p in PARAMS.items() if stage in p.stages)
 
 
-def stage_own_params(stage: str) -> list[str]:
+@lru_cache(maxsize=None)
+def stage_own_params(stage: str) -> tuple[str, ...]:
     """Parameters a stage reads that its ancestors (path parents) do not already hold."""
     inherited: set[str] = set()
     parent = STAGE_PARENT[stage]
     while parent is not None:
         inherited.update(stage_params(parent))
         parent = STAGE_PARENT[parent]
-    return [name for name in stage_params(stage) if name not in inherited]
+    return tuple(name for name in stage_params(stage) if name not in inherited)
 
 
-def stage_all_params(stage: str) -> list[str]:
+@lru_cache(maxsize=None)
+def stage_all_params(stage: str) -> tuple[str, ...]:
     """Parameters a stage's result depends on: its own plus every ancestor's."""
-    names: list[str] = []
+    names: set[str] = set()
     current: str | None = stage
     while current is not None:
-        names = [n for n in stage_params(current) if n not in names] + names
+        names.update(stage_params(current))
         current = STAGE_PARENT[current]
-    return [n for n in PARAMS if n in names]
+    return tuple(n for n in PARAMS if n in names)
 
 
 def canonical(name: str, value: Value) -> Value:
