@@ -17,8 +17,16 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 def run_snakemake(workdir: Path, config: Path, *args: str) -> dict[str, float]:
     """Run Snakemake on the repo's workflow; return wall time (s) and peak child RSS (MiB)."""
-    cmd = [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(config), *args]
+    cmd = [
+        SNAKEMAKE,
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config),
+        *args,
+    ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)

@@ -44,8 +44,12 @@ def main() -> None:
         timing = run_snakemake(workdir, config, "--dry-run", "--quiet")
     save(
         f"bench_dryrun_{args.points}",
-        {"points": args.points, **timing, "target_s": TARGET_S,
-         "ratio_to_target": timing["wall_s"] / TARGET_S},
+        {
+            "points": args.points,
+            **timing,
+            "target_s": TARGET_S,
+            "ratio_to_target": timing["wall_s"] / TARGET_S,
+        },
     )
 
 

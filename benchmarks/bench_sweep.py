@@ -36,8 +36,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        timing = run_snakemake(workdir, REPO / "config" / "config.yaml", "--cores",
-                               str(args.cores), "--quiet")
+        timing = run_snakemake(
+            workdir, REPO / "config" / "config.yaml", "--cores", str(args.cores), "--quiet"
+        )
         jobs = sum(1 for _ in (workdir / "results" / "benchmarks").rglob("*.tsv"))
         report = {
             "cores": args.cores,

@@ -52,8 +52,13 @@ def test_each_stage_path_holds_only_what_it_reads() -> None:
 
 def test_stage_values_parse_path_tokens() -> None:
     sweep = load({"grid": GRID})
-    wc = {"dataset": "digits", "model": "cnn", "adc_precision": "3", "read_noise": "0.1",
-          "sub_array": "64x128"}
+    wc = {
+        "dataset": "digits",
+        "model": "cnn",
+        "adc_precision": "3",
+        "read_noise": "0.1",
+        "sub_array": "64x128",
+    }
     values = sweep.stage_values("infer", wc)
     assert values["adc_precision"] == 3 and values["read_noise"] == 0.1
     assert values["sub_array"] == (64, 128) and values["model"] == "cnn"

@@ -54,8 +54,12 @@ def test_training_is_deterministic(tmp_path) -> None:
     values = {**load({}).values, "epochs": 3}
     prepare_data(str(tmp_path / "split.npz"), values)
     for tag in "ab":
-        train(str(tmp_path / "split.npz"), str(tmp_path / f"{tag}.pt"),
-              str(tmp_path / f"{tag}.json"), values)
+        train(
+            str(tmp_path / "split.npz"),
+            str(tmp_path / f"{tag}.pt"),
+            str(tmp_path / f"{tag}.json"),
+            values,
+        )
     a = torch.load(tmp_path / "a.pt", weights_only=True)
     b = torch.load(tmp_path / "b.pt", weights_only=True)
     assert all(torch.equal(a[k], b[k]) for k in a)

@@ -209,9 +209,7 @@ class Sweep:
         """(inference result, PPA result) path pair for every full grid point, in grid order."""
         infer = f"{root}/{self.stage_dir('infer')}/{RESULT_FILES['infer']}"
         ppa = f"{root}/{self.stage_dir('ppa')}/{RESULT_FILES['ppa']}"
-        return [
-            (infer.format(**self._fill(p)), ppa.format(**self._fill(p))) for p in self.points()
-        ]
+        return [(infer.format(**self._fill(p)), ppa.format(**self._fill(p))) for p in self.points()]
 
 
 def load(raw: Mapping[str, Any]) -> Sweep:
@@ -242,13 +240,25 @@ def load(raw: Mapping[str, Any]) -> Sweep:
 
 def _check_combinations(sweep: Sweep) -> None:
     """Check cross-parameter constraints on every combination of the axes involved."""
-    involved = ["sub_array", "parallel_read", "bitcell", "weight_precision", "dac_precision",
-                "input_precision", "off_state", "on_state", "rate_stuck_0", "rate_stuck_1"]
+    involved = [
+        "sub_array",
+        "parallel_read",
+        "bitcell",
+        "weight_precision",
+        "dac_precision",
+        "input_precision",
+        "off_state",
+        "on_state",
+        "rate_stuck_0",
+        "rate_stuck_1",
+    ]
     axes = [n for n in involved if n in sweep.grid]
     for combo in itertools.product(*[sweep.grid[n] for n in axes]):
         point = {**sweep.values, **dict(zip(axes, combo, strict=True))}
-        where = "params" if not axes else "grid point " + ", ".join(
-            f"{n}={token(n, point[n])}" for n in axes
+        where = (
+            "params"
+            if not axes
+            else "grid point " + ", ".join(f"{n}={token(n, point[n])}" for n in axes)
         )
         _check_combination(point, where)
 

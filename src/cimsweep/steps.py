@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,25 @@ def setup_logging(log_path: str | None) -> None:
 
 def _jsonable(values: Mapping[str, Value]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+
+
+@contextmanager
+def failure_recorded(out_json: str, values: Mapping[str, Value]) -> Iterator[None]:
+    """Turn a run-time configuration failure of one grid point into a ``failed`` result file.
+
+    The simulator or estimator raising ValueError, ArithmeticError or RuntimeError for this
+    point (e.g. a configuration that is impossible only at run time) writes
+    ``{"status": "failed", "error": ...}`` so the sweep's other points, the table and the
+    figures go on. Out-of-memory errors are re-raised: a retry with more memory may succeed.
+    """
+    try:
+        yield
+    except (ValueError, ArithmeticError, RuntimeError) as exc:
+        if "out of memory" in str(exc).lower():
+            raise
+        log.exception("grid point failed; recorded in %s", out_json)
+        error = f"{type(exc).__name__}: {exc}"
+        write_json(out_json, {"params": _jsonable(values), "status": "failed", "error": error})
 
 
 # ---- data -----------------------------------------------------------------------------------
@@ -147,9 +167,7 @@ def _calib_subset(arrays: Mapping[str, np.ndarray], values: Mapping[str, Value])
     return torch.from_numpy(arrays["x_train"][idx])
 
 
-def calibrate(
-    split_npz: str, model_pt: str, out_json: str, values: Mapping[str, Value]
-) -> None:
+def calibrate(split_npz: str, model_pt: str, out_json: str, values: Mapping[str, Value]) -> None:
     """Choose per-layer input and weight quantization ranges; write them as JSON."""
     from .quant import calibrate as calibrate_ranges
 
@@ -184,24 +202,26 @@ def infer(
     arrays = load_split(split_npz)
     model = load_model(model_pt, values)
     ranges = read_json(ranges_json)["ranges"]
-    result = evaluate(
-        model,
-        ranges,
-        torch.from_numpy(arrays["x_test"]),
-        torch.from_numpy(arrays["y_test"]),
-        dict(values),
-        seed=derive_seed(values["seed"], "infer", point_key(values)),
-        x_calib=_calib_subset(arrays, values),
-    )
-    result["float_accuracy"] = read_json(metrics_json)["test_accuracy"]
-    result["seconds"] = time.perf_counter() - start
-    log.info(
-        "accuracy %.4f +- %.4f (float %.4f)",
-        result["accuracy_mean"],
-        result["accuracy_std"],
-        result["float_accuracy"],
-    )
-    write_json(out_json, {"params": _jsonable(values), **result})
+    float_accuracy = read_json(metrics_json)["test_accuracy"]
+    with failure_recorded(out_json, values):
+        result = evaluate(
+            model,
+            ranges,
+            torch.from_numpy(arrays["x_test"]),
+            torch.from_numpy(arrays["y_test"]),
+            dict(values),
+            seed=derive_seed(values["seed"], "infer", point_key(values)),
+            x_calib=_calib_subset(arrays, values),
+        )
+        result["float_accuracy"] = float_accuracy
+        result["seconds"] = time.perf_counter() - start
+        log.info(
+            "accuracy %.4f +- %.4f (float %.4f)",
+            result["accuracy_mean"],
+            result["accuracy_std"],
+            float_accuracy,
+        )
+        write_json(out_json, {"params": _jsonable(values), "status": "ok", **result})
 
 
 # ---- PPA ------------------------------------------------------------------------------------
@@ -215,40 +235,48 @@ def ppa(geometry_json: str, tech_yaml: str, out_json: str, values: Mapping[str, 
     from .ppa import estimate, load_tech  # torch-free: PPA jobs start fast
 
     layers = read_json(geometry_json)["layers"]
-    result = estimate(layers, dict(values), load_tech(tech_yaml))
-    write_json(out_json, {"params": _jsonable(values), **result})
+    tech = load_tech(tech_yaml)
+    with failure_recorded(out_json, values):
+        result = estimate(layers, dict(values), tech)
+        write_json(out_json, {"params": _jsonable(values), "status": "ok", **result})
 
 
 # ---- aggregate and figures ------------------------------------------------------------------
 COMPONENTS = ("array", "adc", "accumulation", "buffer", "interconnect", "other")
 
 
+METRICS = ("float_accuracy", "quantized_accuracy", "accuracy_mean", "accuracy_std")
+PPA_TOTALS = ("energy_J", "latency_s", "area_mm2", "tops", "tops_per_w", "fps")
+
+
 def point_record(infer_json: str, ppa_json: str) -> dict[str, Any]:
-    """One flat row of the tidy table from a grid point's inference and PPA results."""
+    """One flat row of the tidy table from a grid point's inference and PPA results.
+
+    A point whose inference or PPA step failed gets ``status = "failed"``, the error message
+    and NaN metrics.
+    """
     acc = read_json(infer_json)
     hw = read_json(ppa_json)
     params = {**hw["params"], **acc["params"]}
     row: dict[str, Any] = {
         k: token(k, tuple(v)) if isinstance(v, list) else v for k, v in params.items()
     }
-    total = hw["total"]
-    row.update(
-        status="ok",
-        error="",
-        float_accuracy=acc["float_accuracy"],
-        quantized_accuracy=acc.get("quantized_accuracy", float("nan")),
-        accuracy_mean=acc["accuracy_mean"],
-        accuracy_std=acc["accuracy_std"],
-        energy_J=total["energy_J"],
-        latency_s=total["latency_s"],
-        area_mm2=total["area_mm2"],
-        tops=total["tops"],
-        tops_per_w=total["tops_per_w"],
-        fps=total["fps"],
-    )
+    errors = [
+        f"{stage}: {r['error']}"
+        for stage, r in (("infer", acc), ("ppa", hw))
+        if r.get("status") == "failed"
+    ]
+    row["status"] = "failed" if errors else "ok"
+    row["error"] = "; ".join(errors)
+    nan = float("nan")
+    for key in METRICS:
+        row[key] = acc.get(key, nan)
+    total = hw.get("total", {})
+    for key in PPA_TOTALS:
+        row[key] = total.get(key, nan)
     for comp in COMPONENTS:
-        row[f"energy_{comp}_J"] = total["energy_breakdown_J"].get(comp, 0.0)
-        row[f"area_{comp}_mm2"] = total["area_breakdown_mm2"].get(comp, 0.0)
+        row[f"energy_{comp}_J"] = total.get("energy_breakdown_J", {}).get(comp, nan)
+        row[f"area_{comp}_mm2"] = total.get("area_breakdown_mm2", {}).get(comp, nan)
     return row
 
 

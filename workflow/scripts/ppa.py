@@ -1,4 +1,6 @@
 from cimsweep.steps import ppa, setup_logging
 
 setup_logging(snakemake.log[0])
-ppa(snakemake.input.geometry, snakemake.input.tech, snakemake.output.result, snakemake.params.values)
+ppa(
+    snakemake.input.geometry, snakemake.input.tech, snakemake.output.result, snakemake.params.values
+)
