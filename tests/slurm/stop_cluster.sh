@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Stop the single-node Slurm cluster started by start_cluster.sh, daemon by daemon
+# via the pid files in the state dir.  Idempotent: missing/stale pid files are
+# ignored.  Data (accounting DB, spool, logs) is kept; pass --purge to delete
+# the state dir as well.
+#
+#   CIMSWEEP_SLURM_DIR  state dir [/tmp/cimsweep-slurm]
+set -euo pipefail
+
+STATE="${CIMSWEEP_SLURM_DIR:-/tmp/cimsweep-slurm}"
+PURGE=0
+[[ "${1:-}" == "--purge" ]] && PURGE=1
+T0=$EPOCHREALTIME
+
+log() { echo "[stop_cluster] $*"; }
+
+stop_pidfile() { # stop_pidfile NAME PIDFILE
+    local name=$1 pf=$2 pid
+    if [[ ! -s "$pf" ]]; then
+        log "$name: no pid file"
+        return 0
+    fi
+    pid=$(cat "$pf")
+    if ! kill -0 "$pid" 2>/dev/null; then
+        log "$name: not running (stale pid $pid)"
+        rm -f "$pf"
+        return 0
+    fi
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do          # up to 20 s
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.2
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        log "$name: pid $pid ignored SIGTERM, sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+        sleep 0.2
+    fi
+    rm -f "$pf"
+    log "$name: stopped (pid $pid)"
+}
+
+# reverse start order: compute daemons first, the accounting DB last
+stop_pidfile slurmd    "$STATE/run/slurmd.pid"
+stop_pidfile slurmctld "$STATE/run/slurmctld.pid"
+stop_pidfile slurmdbd  "$STATE/run/slurmdbd.pid"
+stop_pidfile mariadb   "$STATE/run/mariadb.pid"
+stop_pidfile munged    "$STATE/run/munged.pid"
+rm -f /run/munge/munged.pid
+
+if (( PURGE )); then
+    rm -rf "$STATE"
+    log "purged $STATE"
+fi
+awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "[stop_cluster] done in %.2fs\n", b - a }'
