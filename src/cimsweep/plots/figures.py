@@ -20,7 +20,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.text import Annotation
+from matplotlib.text import Annotation, Text
 from matplotlib.transforms import Bbox
 
 from ..params import PARAMS, canonical, token
@@ -109,27 +109,25 @@ def _check_unique(good: pd.DataFrame, fig: str, keys: Sequence[str]) -> None:
         )
 
 
-def _note(ax: Axes, lines: Sequence[str]) -> None:
-    """Small italic note above the top-right corner of a panel (e.g. failed points)."""
-    lines = [s for s in lines if s]
-    if lines:
-        ax.annotate(
-            "\n".join(lines),
-            xy=(1.0, 1.0),
-            xycoords="axes fraction",
-            xytext=(0, 3),
-            textcoords="offset points",
-            ha="right",
-            va="bottom",
-            fontsize=6,
-            style="italic",
-            color="#555555",
-            gid="note",
+def _footnote(fig: Figure, failed: Sequence[str], notes: Sequence[str] = ()) -> None:
+    """Small italic footnote under the figure: what failed and is not shown, plus notes."""
+    failed = [f for f in failed if f]
+    parts = ([f"Not shown: {', '.join(failed)}"] if failed else []) + [n for n in notes if n]
+    if parts:
+        text = fig.supxlabel(
+            "; ".join(parts) + ".", x=0.995, ha="right", fontsize=6, style="italic", color="#555555"
         )
+        text.set_gid("note")
 
 
-def _failed_text(n: int) -> str:
-    return f"{n} failed point{'s' if n != 1 else ''} not shown" if n else ""
+def _failed_text(counts: Mapping[str, int], what: str = "grid point") -> str:
+    """``5 failed grid points (CNN: 3, MLP: 2)``, or "" when nothing failed."""
+    total = sum(counts.values())
+    if not total:
+        return ""
+    text = f"{total} failed {what}{'s' if total != 1 else ''}"
+    parts = [f"{k}: {n}" for k, n in counts.items() if n]
+    return text + (f" ({', '.join(parts)})" if len(counts) > 1 else "")
 
 
 def _grid(n: int, height: float, max_cols: int = 3, **kw: Any) -> tuple[Figure, list[Axes]]:
@@ -162,11 +160,64 @@ def _outside(bb: Bbox, frame: Bbox) -> float:
     return bb.width * bb.height - inside
 
 
+# Candidate label offsets (points): eight directions at growing distances.
+_DIRECTIONS = ((-1, 1), (0, 1), (-1, 0), (1, 1), (-1, -1), (1, 0), (1, -1), (0, -1))
 _OFFSETS = [
-    (dx * r, dy * r)
-    for r in (1.0, 2.0, 3.2, 4.6)
-    for dx, dy in ((6, 5), (6, -5), (-6, 5), (-6, -5), (8, 0), (-8, 0), (0, 8), (0, -8))
+    (dx * r * (0.75 if dx and dy else 1.0), dy * r * (0.75 if dx and dy else 1.0))
+    for r in (6.0, 11.0, 17.0, 24.0, 32.0, 42.0)
+    for dx, dy in _DIRECTIONS
 ]
+
+
+def _text_box(ann: Annotation, renderer: Any) -> Bbox:
+    """Pixel box of an annotation's text (without its leader line)."""
+    ann.update_positions(renderer)
+    return Text.get_window_extent(ann, renderer)
+
+
+def _path_boxes(
+    ax: Axes, xs: Sequence[float], ys: Sequence[float], step: float = 4.0
+) -> list[Bbox]:
+    """Small pixel boxes sampled along a polyline given in data coordinates."""
+    px = ax.transData.transform(np.column_stack([xs, ys]).astype(float))
+    out = []
+    for (x0, y0), (x1, y1) in zip(px[:-1], px[1:], strict=True):
+        n = max(1, int(math.hypot(x1 - x0, y1 - y0) / step))
+        for f in np.linspace(0.0, 1.0, n + 1):
+            x, y = x0 + f * (x1 - x0), y0 + f * (y1 - y0)
+            out.append(Bbox.from_extents(x - 1.5, y - 1.5, x + 1.5, y + 1.5))
+    return out
+
+
+def _candidate_box(p: np.ndarray, off: tuple[float, float], size: tuple[float, float],
+                   scale: float) -> Bbox:
+    """Pixel box of a label of ``size`` anchored at point ``p`` + offset (points)."""
+    (dx, dy), (w, h) = off, size
+    ax_, ay = p[0] + dx * scale, p[1] + dy * scale
+    x0 = ax_ if dx > 0 else ax_ - w if dx < 0 else ax_ - w / 2
+    y0 = ay if dy > 0 else ay - h if dy < 0 else ay - h / 2
+    return Bbox.from_bounds(x0, y0, w, h)
+
+
+def _leader(p: np.ndarray, bb: Bbox) -> tuple[np.ndarray, np.ndarray]:
+    """Segment from a point to the nearest point of a box."""
+    q = np.array([min(max(p[0], bb.x0), bb.x1), min(max(p[1], bb.y0), bb.y1)])
+    return p, q
+
+
+def _segments_cross(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> bool:
+    def orient(p: np.ndarray, q: np.ndarray, r: np.ndarray) -> float:
+        return float((q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0]))
+
+    (p1, p2), (p3, p4) = a, b
+    d1, d2 = orient(p3, p4, p1), orient(p3, p4, p2)
+    d3, d4 = orient(p1, p2, p3), orient(p1, p2, p4)
+    return d1 * d2 < 0 and d3 * d4 < 0
+
+
+def _segment_hits_box(seg: tuple[np.ndarray, np.ndarray], bb: Bbox) -> bool:
+    p, q = seg
+    return any(bb.contains(*(p + f * (q - p))) for f in np.linspace(0.05, 0.95, 10))
 
 
 def _place_labels(
@@ -174,49 +225,74 @@ def _place_labels(
     points: Sequence[tuple[float, float]],
     texts: Sequence[str],
     obstacles: Sequence[tuple[float, float]] = (),
+    lines: Sequence[tuple[Sequence[float], Sequence[float]]] = (),
     fontsize: float = 5.5,
 ) -> list[Annotation]:
-    """Greedy label placement: try offsets around each point, keep the least-overlapping one.
+    """Place labels around points, minimising overlaps, by coordinate descent over offsets.
 
-    Costs: overlap with labels already placed and with the labelled points (heavy), with other
-    ``obstacles`` points (light), and any part outside the axes (heavy). The figure must have
-    been drawn once so that the layout (and thus data-to-pixel transform) is final.
+    Costs (pixel overlap areas, weighted): other labels and the labelled points (heavy), other
+    ``obstacles`` points and ``lines`` (polylines in data coordinates; medium), any part outside
+    the axes (heavy), crossing leader lines (heavy), leader length (slight). Call after a full
+    draw so that the layout, and thus the data-to-pixel transform, is final.
     """
     fig = ax.figure
     renderer = fig.canvas.get_renderer()
     frame = ax.get_window_extent(renderer)
-    to_px = ax.transData.transform
-    r = 3.0 * fig.dpi / 72.0  # marker half size in pixels
+    scale = fig.dpi / 72.0
+    r = 2.5 * scale  # marker half size in pixels
+    if not points:
+        return []
+    pts = ax.transData.transform(np.asarray(points, dtype=float))
+    hard = [Bbox.from_extents(x - r, y - r, x + r, y + r) for x, y in pts]
+    soft = [b for xs, ys in lines for b in _path_boxes(ax, xs, ys)]
+    if len(obstacles):
+        opx = ax.transData.transform(np.asarray(obstacles, dtype=float))
+        soft += [Bbox.from_extents(x - r, y - r, x + r, y + r) for x, y in opx]
+    sizes = []
+    for xy, text in zip(points, texts, strict=True):
+        ann = _annotation(ax, xy, text, 1, 1, fontsize, leader=False)
+        bb = _text_box(ann, renderer)
+        ann.remove()
+        sizes.append((bb.width + 2, bb.height + 2))
+    n = len(points)
+    boxes = [[_candidate_box(pts[i], o, sizes[i], scale) for o in _OFFSETS] for i in range(n)]
+    static = [
+        [
+            20 * _outside(bb, frame)
+            + sum(10 * _overlap(bb, h) for j, h in enumerate(hard) if j != i)
+            + 10 * _overlap(bb, hard[i])
+            + sum(2 * _overlap(bb, o) for o in soft)
+            + 1.0 * math.hypot(*_OFFSETS[k]) * scale
+            for k, bb in enumerate(boxes[i])
+        ]
+        for i in range(n)
+    ]
 
-    def boxes(pts: Sequence[tuple[float, float]]) -> list[Bbox]:
-        if not pts:
-            return []
-        px = to_px(np.asarray(pts, dtype=float))
-        return [Bbox.from_extents(x - r, y - r, x + r, y + r) for x, y in px]
+    def pair_cost(i: int, k: int, j: int, m: int) -> float:
+        bi, bj = boxes[i][k], boxes[j][m]
+        li, lj = _leader(pts[i], bi), _leader(pts[j], bj)
+        cost = 10 * _overlap(bi, bj)
+        cost += 400 * _segments_cross(li, lj)
+        cost += 200 * (_segment_hits_box(li, bj) + _segment_hits_box(lj, bi))
+        return cost
 
-    hard = boxes(points)
-    soft = boxes(obstacles)
-    placed: list[Bbox] = []
-    out: list[Annotation] = []
-    for xy, text in zip(points, texts):
-        best: tuple[float, tuple[float, float]] | None = None
-        for dx, dy in _OFFSETS:
-            ann = _annotation(ax, xy, text, dx, dy, fontsize, leader=False)
-            bb = ann.get_window_extent(renderer).expanded(1.04, 1.1)
-            ann.remove()
-            cost = 10 * _outside(bb, frame)
-            cost += sum(10 * _overlap(bb, o) for o in placed + hard)
-            cost += sum(0.5 * _overlap(bb, o) for o in soft)
-            cost += 0.01 * math.hypot(dx, dy)  # prefer close positions
-            if best is None or cost < best[0]:
-                best = (cost, (dx, dy))
-            if cost < 0.1:
-                break
-        assert best is not None
-        dx, dy = best[1]
-        ann = _annotation(ax, xy, text, dx, dy, fontsize, leader=math.hypot(dx, dy) > 9)
-        placed.append(ann.get_window_extent(renderer))
-        out.append(ann)
+    choice = [int(np.argmin(static[i])) for i in range(n)]
+    for _ in range(4):  # coordinate descent over label offsets
+        changed = False
+        for i in range(n):
+            costs = [
+                static[i][k] + sum(pair_cost(i, k, j, choice[j]) for j in range(n) if j != i)
+                for k in range(len(_OFFSETS))
+            ]
+            best = int(np.argmin(costs))
+            if best != choice[i]:
+                choice[i], changed = best, True
+        if not changed:
+            break
+    out = []
+    for i, (xy, text) in enumerate(zip(points, texts, strict=True)):
+        dx, dy = _OFFSETS[choice[i]]
+        out.append(_annotation(ax, xy, text, dx, dy, fontsize, leader=math.hypot(dx, dy) > 10))
     return out
 
 
@@ -254,8 +330,15 @@ def _float_reference(ax: Axes, rows: pd.DataFrame) -> None:
     if math.isclose(lo, hi, abs_tol=1e-9):
         ax.axhline(lo, color="black", ls=":", lw=0.9, label="Float model", gid="float-reference")
     else:
-        ax.axhspan(lo, hi, color="black", alpha=0.1, lw=0, label="Float models (range)",
-                   gid="float-reference")
+        ax.axhspan(
+            lo,
+            hi,
+            color="black",
+            alpha=0.1,
+            lw=0,
+            label="Float models (range)",
+            gid="float-reference",
+        )
 
 
 # --- 1. accuracy vs energy --------------------------------------------------------------------
@@ -276,7 +359,8 @@ def accuracy_vs_energy(
     Every grid point is a marker with a +-1 s.d. Monte-Carlo error bar; the Pareto front
     (minimum energy, maximum accuracy) is a staircase with highlighted markers labelled by the
     swept parameters (``label_params``; default: every swept axis except ``model``), at most
-    ``max_labels`` per panel. The float-model accuracy is a dotted reference line.
+    ``max_labels`` per panel. The float-model accuracy is a dotted reference line. The energy
+    axis is logarithmic in panels whose energies span a decade or more.
     """
     fig_name = "accuracy_vs_energy"
     sel = _select(df, fig_name, where, ["model", x, y, "status"])
@@ -284,64 +368,111 @@ def accuracy_vs_energy(
     models = sort_values("model", sel["model"])
     if label_params is None:
         label_params = [a for a in swept_axes(good) if a != "model"]
-    factor, unit = si_scale(good[x], "J")
-    log_x = spans_decades(good[x])
-    fig, axes = _grid(len(models), 2.8, max_cols=2, sharey=True)
-    pending: list[tuple[Axes, list[tuple[float, float]], list[str], list[tuple[float, float]]]] = []
-    for ax, model in zip(axes, models):
+    fig, axes = _grid(len(models), 2.9, max_cols=2, sharey=True)
+    failed: dict[str, int] = {}
+    notes: list[str] = []
+    pending: list[tuple[Axes, list[tuple[float, float]], list[str], Any]] = []
+    for ax, model in zip(axes, models, strict=True):
         rows = sel[sel["model"] == model]
         ok = good[good["model"] == model]
-        n_failed = len(rows) - len(ok)
+        failed[value_text("model", model)] = len(rows) - len(ok)
         ax.set_title(value_text("model", model), loc="left", fontweight="bold")
         if ok.empty:
             ax.text(0.5, 0.5, "no successful points", transform=ax.transAxes, ha="center")
-            _note(ax, [_failed_text(n_failed)])
             continue
+        factor, unit = si_scale(ok[x], "J")
+        log_x = spans_decades(ok[x])
         xs = ok[x].to_numpy(float) * factor
         ys = percent(ok[y])
         err = percent(ok["accuracy_std"]) if "accuracy_std" in ok else None
         bars = ax.errorbar(
-            xs, ys, yerr=err, fmt=model_marker(model), ms=3, mfc="none", mec=OKABE_ITO["blue"],
-            mew=0.7, ecolor=OKABE_ITO["sky_blue"], elinewidth=0.6, alpha=0.9, zorder=2,
-            label="Grid point (mean ± 1 s.d., MC)",
+            xs,
+            ys,
+            yerr=err,
+            fmt=model_marker(model),
+            ms=3,
+            mfc="none",
+            mec=OKABE_ITO["blue"],
+            mew=0.7,
+            ecolor=OKABE_ITO["sky_blue"],
+            elinewidth=0.6,
+            zorder=2,
+            label="Grid point (mean ± 1 s.d. over MC runs)",
         )
         bars.lines[0].set_gid("grid")
         front = ok[pareto_front(ok, x, y)].sort_values([x, y], ascending=[True, False])
         fx, fy = front[x].to_numpy(float) * factor, percent(front[y])
-        ax.step(fx, fy, where="post", color=HIGHLIGHT, lw=1.0, zorder=3, label="Pareto front",
-                gid="pareto-front")
-        ax.plot(fx, fy, ls="none", marker=model_marker(model), ms=4.5, mfc=HIGHLIGHT, mec="black",
-                mew=0.5, zorder=4, label="Pareto-optimal point", gid="pareto-points")
+        ax.step(
+            fx,
+            fy,
+            where="post",
+            color=HIGHLIGHT,
+            lw=1.0,
+            zorder=3,
+            label="Pareto front",
+            gid="pareto-front",
+        )
+        ax.plot(
+            fx,
+            fy,
+            ls="none",
+            marker=model_marker(model),
+            ms=4.5,
+            mfc=HIGHLIGHT,
+            mec="black",
+            mew=0.5,
+            zorder=4,
+            label="Pareto-optimal point",
+            gid="pareto-points",
+        )
         _float_reference(ax, rows)
         if log_x:
             ax.set_xscale("log")
-        notes = [_failed_text(n_failed)]
+        ax.set_xlabel(f"Energy per inference ({unit}{', log scale' if log_x else ''})")
         if label_params:
             idx = np.arange(len(front))
             if len(front) > max_labels:
                 idx = np.unique(np.linspace(0, len(front) - 1, max_labels).round().astype(int))
-                notes.append(f"{len(idx)} of {len(front)} Pareto points labelled")
+                notes.append(
+                    f"{value_text('model', model)}: {len(idx)} of {len(front)} "
+                    "Pareto points labelled"
+                )
             pts = [(fx[i], fy[i]) for i in idx]
-            texts = [config_text(front.iloc[i], label_params) for i in idx]
-            pending.append((ax, pts, texts, list(zip(xs, ys))))
-        _note(ax, notes)
-        ax.set_xlabel(f"Energy per inference ({unit}{', log scale' if log_x else ''})")
+            varying = [p for p in label_params if front[p].nunique() > 1]
+            common = [p for p in label_params if p not in varying]
+            texts = [config_text(front.iloc[i], varying) for i in idx] if varying else []
+            if common:  # values shared by the whole front are stated once, not per label
+                ax.set_title(
+                    "Pareto front: " + config_text(front.iloc[0], common, per_line=9),
+                    loc="right",
+                    fontsize=6,
+                    color="#444444",
+                )
+            sx, sy = np.repeat(fx, 2)[1:], np.repeat(fy, 2)[:-1]  # the staircase corners
+            if texts:
+                obstacles = list(zip(xs, ys, strict=True))
+                pending.append((ax, pts, texts, (obstacles, [(sx, sy)], rows)))
     axes[0].set_ylabel("Accuracy (%)")
     for ax in axes:
-        if log_x:
+        if ax.get_xscale() == "log":
             plain_log_axis(ax.xaxis)
     handles, labels = _dedup_legend(axes)
     fig.legend(handles, labels, loc="outside upper center", ncols=min(4, len(handles)))
+    _footnote(fig, [_failed_text(failed)], notes)
     fig.canvas.draw()  # final layout before pixel-based label placement
-    for ax, pts, texts, obstacles in pending:
-        _place_labels(ax, pts, texts, obstacles)
+    for ax, pts, texts, (obstacles, lines, rows) in pending:
+        ref = rows["float_accuracy"].dropna()
+        if len(ref):
+            lo, hi = ax.get_xlim()
+            lines = lines + [([lo, hi], [ref.iloc[0] * 100] * 2)]
+        _place_labels(ax, pts, texts, obstacles, lines)
     return fig
 
 
 def _dedup_legend(axes: Sequence[Axes]) -> tuple[list[Any], list[str]]:
     seen: dict[str, Any] = {}
     for ax in axes:
-        for h, lab in zip(*ax.get_legend_handles_labels()):
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             seen.setdefault(lab, h)
     return list(seen.values()), list(seen.keys())
 
@@ -370,7 +501,8 @@ def _line_figure(
     models = sort_values("model", good["model"])
     colors = value_colors(hue, sel[hue])
     fig, axes = _grid(len(panels), height, max_cols=3, sharey=True, sharex=True)
-    for ax, pv in zip(axes, panels):
+    failed: dict[str, int] = {}
+    for ax, pv in zip(axes, panels, strict=True):
         rows = sel if pv is None else sel[_match(sel[panel], panel, pv)]
         ok = good.loc[good.index.intersection(rows.index)]
         if pv is not None:
@@ -380,13 +512,21 @@ def _line_figure(
             if line.empty:
                 continue
             xs, ys = line[x].to_numpy(float), percent(line[y])
-            ax.plot(xs, ys, color=colors[hv], marker=model_marker(model), ms=3.5,
-                    ls=model_linestyle(model), gid="series")
+            ax.plot(
+                xs,
+                ys,
+                color=colors[hv],
+                marker=model_marker(model),
+                ms=3.5,
+                ls=model_linestyle(model),
+                gid="series",
+            )
             if "accuracy_std" in line and line["accuracy_std"].notna().any():
                 sd = percent(line["accuracy_std"].fillna(0.0))
-                ax.fill_between(xs, ys - sd, ys + sd, color=colors[hv], alpha=0.18, lw=0,
-                                gid="band")
-        _note(ax, [_failed_text(len(rows) - len(ok))])
+                ax.fill_between(
+                    xs, ys - sd, ys + sd, color=colors[hv], alpha=0.18, lw=0, gid="band"
+                )
+        failed[_title(panel, pv) if panel else ""] = len(rows) - len(ok)
         ax.set_xlabel(param_label(x))
     for ax in axes[::3]:
         ax.set_ylabel("Accuracy (%)")
@@ -396,13 +536,25 @@ def _line_figure(
     ]
     if len(models) > 1:
         handles += [
-            Line2D([], [], color="#333333", marker=model_marker(m), ms=3.5,
-                   ls=model_linestyle(m), label=value_text("model", m))
+            Line2D(
+                [],
+                [],
+                color="#333333",
+                marker=model_marker(m),
+                ms=3.5,
+                ls=model_linestyle(m),
+                label=value_text("model", m),
+            )
             for m in models
         ]
     handles.append(Patch(color=NEUTRAL, alpha=0.3, lw=0, label="± 1 s.d. (MC runs)"))
-    fig.legend(handles=handles, loc="outside upper center", ncols=min(len(handles), 6),
-               title=param_label(hue))
+    fig.legend(
+        handles=handles,
+        loc="outside upper center",
+        ncols=min(len(handles), 6),
+        title=param_label(hue),
+    )
+    _footnote(fig, [_failed_text(failed)])
     return fig, axes, good
 
 
@@ -419,8 +571,9 @@ def accuracy_vs_adc(
     """Accuracy vs ADC precision: one line per subarray size (marker/dash per model), one panel
     per read-noise level, +-1 s.d. Monte-Carlo bands. Other swept axes must be fixed by
     ``where``."""
-    fig, axes, good = _line_figure(df, "accuracy_vs_adc", x=x, hue=hue, panel=panel, y=y,
-                                   where=where, height=2.4)
+    fig, axes, good = _line_figure(
+        df, "accuracy_vs_adc", x=x, hue=hue, panel=panel, y=y, where=where, height=2.4
+    )
     ticks = sort_values(x, good[x])
     if len(ticks) <= 12:
         for ax in axes:
@@ -454,8 +607,9 @@ def accuracy_vs_retention(
 ) -> Figure:
     """Accuracy vs retention time (log axis, human time ticks), one line per drift coefficient
     (marker/dash per model), +-1 s.d. bands; optional panels by ``panel``."""
-    fig, axes, good = _line_figure(df, "accuracy_vs_retention", x=x, hue=hue, panel=panel, y=y,
-                                   where=where, height=2.6)
+    fig, axes, good = _line_figure(
+        df, "accuracy_vs_retention", x=x, hue=hue, panel=panel, y=y, where=where, height=2.6
+    )
     lo, hi = float(good[x].min()), float(good[x].max())
     for ax in axes:
         _time_axis(ax, lo, hi)
@@ -495,8 +649,9 @@ def accuracy_heatmap(
     cell_w = (5.6 / n_cols) / len(xv) * 72  # points per cell, roughly
     cell_h = 2.0 / max(len(yv), 1) * 72
     size = float(np.clip(min(cell_w / 3.3, cell_h / 1.6, 7.0), 4.0, 7.0))
-    fig, grid = plt.subplots(n_rows, n_cols, figsize=figsize(0.4 + 2.1 * n_rows),
-                             squeeze=False, sharex=True, sharey=True)
+    fig, grid = plt.subplots(
+        n_rows, n_cols, figsize=figsize(0.4 + 2.1 * n_rows), squeeze=False, sharex=True, sharey=True
+    )
     cmap = plt.get_cmap(SEQUENTIAL_CMAP).with_extremes(bad="#EEEEEE")
     image = None
     for (r, model), (c, pv) in itertools.product(enumerate(models), enumerate(panels)):
@@ -513,25 +668,45 @@ def accuracy_heatmap(
                 mat[i, j] = row[value] * 100
             else:
                 state[i, j] = "fail"
-        image = ax.imshow(np.ma.masked_invalid(mat), cmap=cmap, vmin=vmin, vmax=vmax,
-                          origin="lower", aspect="auto", interpolation="nearest", gid="heatmap")
+        image = ax.imshow(
+            np.ma.masked_invalid(mat),
+            cmap=cmap,
+            vmin=vmin,
+            vmax=vmax,
+            origin="lower",
+            aspect="auto",
+            interpolation="nearest",
+            gid="heatmap",
+        )
         norm = image.norm
         for i, j in itertools.product(range(len(yv)), range(len(xv))):
             if np.isfinite(mat[i, j]):
                 lum = np.dot(cmap(norm(mat[i, j]))[:3], [0.299, 0.587, 0.114])
-                ax.text(j, i, f"{mat[i, j]:.1f}", ha="center", va="center", fontsize=size,
-                        color="black" if lum > 0.5 else "white", gid="cell")
+                ax.text(
+                    j,
+                    i,
+                    f"{mat[i, j]:.1f}",
+                    ha="center",
+                    va="center",
+                    fontsize=size,
+                    color="black" if lum > 0.5 else "white",
+                    gid="cell",
+                )
             elif state[i, j]:
-                ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="////",
-                                           ec="#999999", lw=0))
+                ax.add_patch(
+                    plt.Rectangle(
+                        (j - 0.5, i - 0.5), 1, 1, fill=False, hatch="////", ec="#999999", lw=0
+                    )
+                )
                 ax.text(j, i, "fail", ha="center", va="center", fontsize=size, color="#555555")
         title = [value_text("model", model)] if n_rows > 1 else []
         if pv is not None:
             title.append(_title(panel, pv))
         ax.set_title(" · ".join(title), loc="left")
         ax.set_xticks(range(len(xv)), [fmt_number(v) for v in xv])
-        ax.set_yticks(range(len(yv)), [value_text(y, v) if y == "sub_array" else fmt_number(v)
-                                        for v in yv])
+        ax.set_yticks(
+            range(len(yv)), [value_text(y, v) if y == "sub_array" else fmt_number(v) for v in yv]
+        )
         ax.tick_params(length=0)
         for side in ("top", "right", "bottom", "left"):
             ax.spines[side].set_visible(False)
@@ -565,13 +740,28 @@ def _stacked(
     ypos = np.arange(len(chosen))[::-1]
     left = np.zeros(len(chosen))
     for k, comp in enumerate(COMPONENTS):
-        ax.barh(ypos, values[:, k], left=left, height=0.65, color=COMPONENT_COLORS[comp],
-                ec="white", lw=0.3, label=COMPONENT_LABELS[comp], gid="bar")
+        ax.barh(
+            ypos,
+            values[:, k],
+            left=left,
+            height=0.65,
+            color=COMPONENT_COLORS[comp],
+            ec="white",
+            lw=0.3,
+            label=COMPONENT_LABELS[comp],
+            gid="bar",
+        )
         left += values[:, k]
     tf, tu = si_scale(totals, unit) if si else (1.0, unit)
-    for yp, end, tot in zip(ypos, left, totals):
-        ax.annotate(f"{tot * tf:.3g} {tu}", (end, yp), xytext=(2, 0), textcoords="offset points",
-                    va="center", fontsize=6)
+    for yp, end, tot in zip(ypos, left, totals, strict=True):
+        ax.annotate(
+            f"{tot * tf:.3g} {tu}",
+            (end, yp),
+            xytext=(2, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=6,
+        )
     ax.set_xlim(0, left.max() * 1.3 if left.max() > 0 else 1)
     ax.set_xlabel(label)
     ax.grid(axis="y", visible=False)
@@ -613,8 +803,10 @@ def breakdown(
         )
     letters = [chr(ord("A") + i) for i in range(len(chosen))]
     differ = [a for a in swept_axes(chosen)] or [a for a in swept_axes(sel)]
-    names = [f"{k}  {config_text(r, differ, per_line=3)}" for k, (_, r) in
-             zip(letters, chosen.iterrows())]
+    names = [
+        f"{k}  {config_text(r, differ, per_line=3)}"
+        for k, (_, r) in zip(letters, chosen.iterrows(), strict=True)
+    ]
     fig = plt.figure(figsize=figsize(1.6 + 0.32 * len(chosen) + 2.3))
     top, bottom = fig.subfigures(2, 1, height_ratios=[0.6 + 0.32 * len(chosen), 2.3])
     ax_e, ax_a = top.subplots(1, 2, sharey=True)
@@ -623,7 +815,6 @@ def breakdown(
     ax_e.set_yticks(np.arange(len(chosen))[::-1], names, fontsize=6)
     ax_e.set_title("Energy breakdown", loc="left")
     ax_a.set_title("Area breakdown", loc="left")
-    _note(ax_a, [_failed_text(n_chosen - len(chosen)).replace("point", "selected point")])
     handles, labels = ax_e.get_legend_handles_labels()
     top.legend(handles, labels, loc="outside upper center", ncols=6)
     ax = bottom.subplots()
@@ -631,24 +822,51 @@ def breakdown(
     pts = everything.dropna(subset=["accuracy_mean", "tops_per_w"])
     for model in sort_values("model", pts["model"]):
         m = pts[pts["model"] == model]
-        ax.plot(percent(m["accuracy_mean"]), m["tops_per_w"], ls="none", ms=3,
-                marker=model_marker(model), mfc="none", mec=NEUTRAL, mew=0.6,
-                label=f"{value_text('model', model)} grid points", gid="grid")
+        ax.plot(
+            percent(m["accuracy_mean"]),
+            m["tops_per_w"],
+            ls="none",
+            ms=3,
+            marker=model_marker(model),
+            mfc="none",
+            mec=NEUTRAL,
+            mew=0.6,
+            label=f"{value_text('model', model)} grid points",
+            gid="grid",
+        )
     cx, cy = percent(chosen["accuracy_mean"]), chosen["tops_per_w"].to_numpy(float)
-    ax.plot(cx, cy, ls="none", marker="o", ms=4.5, mfc=HIGHLIGHT, mec="black", mew=0.5,
-            label="Selected (A, B, …)", gid="selected")
+    ax.plot(
+        cx,
+        cy,
+        ls="none",
+        marker="o",
+        ms=4.5,
+        mfc=HIGHLIGHT,
+        mec="black",
+        mew=0.5,
+        label="Selected (A, B, …)",
+        gid="selected",
+    )
     if spans_decades(pts["tops_per_w"]):
         ax.set_yscale("log")
         plain_log_axis(ax.yaxis)
     ax.set_xlabel("Accuracy (%)")
     ax.set_ylabel("Energy efficiency (TOPS/W)")
     ax.set_title("Efficiency vs accuracy", loc="left")
-    _note(ax, [_failed_text(int((sel["status"] != "ok").sum()))])
+    _footnote(
+        fig,
+        [
+            _failed_text({"": n_chosen - len(chosen)}, "selected configuration"),
+            _failed_text({"": int((sel["status"] != "ok").sum())}, "grid point"),
+        ],
+    )
     ax.legend(loc="best", fontsize=6)
     fig.canvas.draw()
-    ok_xy = [(a, b) for a, b in zip(cx, cy) if np.isfinite(a) and np.isfinite(b)]
-    ok_txt = [k for k, a, b in zip(letters, cx, cy) if np.isfinite(a) and np.isfinite(b)]
-    obstacles = list(zip(percent(pts["accuracy_mean"]), pts["tops_per_w"]))
+    ok_xy = [(a, b) for a, b in zip(cx, cy, strict=True) if np.isfinite(a) and np.isfinite(b)]
+    ok_txt = [
+        k for k, a, b in zip(letters, cx, cy, strict=True) if np.isfinite(a) and np.isfinite(b)
+    ]
+    obstacles = list(zip(percent(pts["accuracy_mean"]), pts["tops_per_w"], strict=True))
     for ann in _place_labels(ax, ok_xy, ok_txt, obstacles, fontsize=7):
         ann.set_fontweight("bold")
     return fig
@@ -658,8 +876,9 @@ def breakdown(
 
 
 @styled
-def layer_diagnostics(layers: Mapping[str, Mapping[str, float]], *, title: str | None = None
-                      ) -> Figure:
+def layer_diagnostics(
+    layers: Mapping[str, Mapping[str, float]], *, title: str | None = None
+) -> Figure:
     """Per-layer ADC clip rate (%) and output SNR (dB) of one grid point, in layer order.
 
     ``layers``: ``{layer_name: {"adc_clip_rate": fraction, "snr_db": dB}}``.
@@ -681,12 +900,23 @@ def layer_diagnostics(layers: Mapping[str, Mapping[str, float]], *, title: str |
     ):
         shown = np.where(np.isfinite(vals), vals, 0.0)
         ax.bar(pos, shown, color=color, width=0.65, gid="bar")
-        for p, v, s in zip(pos, vals, shown):
+        for p, v, s in zip(pos, vals, shown, strict=True):
             text = fmt.format(v) if np.isfinite(v) else "n/a"
-            ax.annotate(text, (p, s), xytext=(0, 2 if s >= 0 else -2), textcoords="offset points",
-                        ha="center", va="bottom" if s >= 0 else "top", fontsize=6)
-        ax.set_xticks(pos, names, rotation=30 if len(names) > 4 else 0,
-                      ha="right" if len(names) > 4 else "center")
+            ax.annotate(
+                text,
+                (p, s),
+                xytext=(0, 2 if s >= 0 else -2),
+                textcoords="offset points",
+                ha="center",
+                va="bottom" if s >= 0 else "top",
+                fontsize=6,
+            )
+        ax.set_xticks(
+            pos,
+            names,
+            rotation=30 if len(names) > 4 else 0,
+            ha="right" if len(names) > 4 else "center",
+        )
         ax.set_ylabel(label)
         ax.set_xlabel("Layer")
         ax.grid(axis="x", visible=False)

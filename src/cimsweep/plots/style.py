@@ -169,7 +169,10 @@ def value_colors(name: str, values: Iterable[Any]) -> dict[Any, str]:
     if len(ordered) <= len(PALETTE) - 1:  # keep yellow out of lines
         return {v: PALETTE[i] for i, v in enumerate(ordered)}
     cmap = mpl.colormaps[SEQUENTIAL_CMAP]
-    return {v: mpl.colors.to_hex(cmap(x)) for v, x in zip(ordered, np.linspace(0, 0.9, len(ordered)))}
+    return {
+        v: mpl.colors.to_hex(cmap(x))
+        for v, x in zip(ordered, np.linspace(0, 0.9, len(ordered)), strict=True)
+    }
 
 
 def _isnan(v: Any) -> bool:
@@ -199,16 +202,16 @@ _SHORT: dict[str, str] = {
     "input_precision": "In {v} b",
     "dac_precision": "DAC {v} b",
     "bitcell": "{v} b/cell",
-    "read_noise": "σ_read {v}",
-    "prog_noise": "σ_prog {v}",
-    "output_noise": "σ_out {v} LSB",
-    "rate_stuck_0": "SA0 {v}",
-    "rate_stuck_1": "SA1 {v}",
-    "v": "ν {v}",
+    "read_noise": r"$\sigma_\mathrm{{read}}$ = {v}",
+    "prog_noise": r"$\sigma_\mathrm{{prog}}$ = {v}",
+    "output_noise": r"$\sigma_\mathrm{{out}}$ = {v} LSB",
+    "rate_stuck_0": "SA0 = {v}",
+    "rate_stuck_1": "SA1 = {v}",
+    "v": "ν = {v}",
     "tech_node": "{v} nm",
     "column_mux": "mux {v}",
     "parallel_read": "{v} rows/read",
-    "mc_runs": "{v} MC",
+    "mc_runs": "{v} MC runs",
 }
 
 TIME_UNITS: tuple[tuple[str, float], ...] = (
@@ -249,20 +252,20 @@ def fmt_number(v: Any) -> str:
 
 
 def value_text(name: str, value: Any) -> str:
-    """Short annotation of one parameter value, e.g. ``ADC 5 b``, ``128×128``, ``t 1 d``."""
+    """Short annotation of one parameter value, e.g. ``ADC 5 b``, ``128×128``, ``t = 1 d``."""
     p = PARAMS.get(name)
     if name == "model":
         return str(value).upper()
     if p is not None and p.kind == "shape":
         return str(value).replace("x", "×")
     if name == "t":
-        return f"t {human_time(float(value))}"
+        return f"t = {human_time(float(value))}"
     if name in _SHORT:
         return _SHORT[name].format(v=fmt_number(value))
     if p is not None and p.kind == "str":
         return str(value)
     unit = f" {p.unit}" if p is not None and p.unit and p.unit != "S|F" else ""
-    return f"{name} {fmt_number(value)}{unit}"
+    return f"{name} = {fmt_number(value)}{unit}"
 
 
 def config_text(row: Any, names: Sequence[str], per_line: int = 2) -> str:
