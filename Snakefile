@@ -9,6 +9,13 @@ if not workflow.overwrite_configfiles:
 
 
 include: "workflow/rules/common.smk"
+
+
+# Every grid value is one path component.
+wildcard_constraints:
+    **{name: "[^/]+" for name in PARAMS},
+
+
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/calibrate.smk"
@@ -19,8 +26,8 @@ include: "workflow/rules/plot.smk"
 
 
 rule all:
+    default_target: True
     input:
         TABLE_CSV,
         TABLE_PARQUET,
         FIGURES,
-    default_target: True

@@ -83,7 +83,7 @@ def json_schema() -> dict[str, Any]:
         for n, p in PARAMS.items()
     }
     return {
-        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "cimsweep sweep configuration",
         "type": "object",
         "additionalProperties": False,

@@ -8,5 +8,10 @@ rule aggregate:
         f"{RESULTS}/logs/aggregate.log",
     benchmark:
         f"{RESULTS}/benchmarks/aggregate.tsv"
+    conda:
+        "../envs/cimsweep.yaml"
+    resources:
+        mem_mb=mem_mb("aggregate"),
+        runtime=runtime("aggregate"),
     script:
         "../scripts/aggregate.py"

@@ -4,11 +4,16 @@ rule calibrate:
         model=stage_path("train", "model.pt"),
     output:
         ranges=stage_path("calib", "ranges.json"),
-    params:
-        values=stage_values("calib"),
     log:
         stage_log("calib", "calibrate"),
     benchmark:
         stage_benchmark("calib", "calibrate")
+    conda:
+        "../envs/cimsweep.yaml"
+    resources:
+        mem_mb=mem_mb("calibrate"),
+        runtime=runtime("calibrate"),
+    params:
+        values=stage_values("calib"),
     script:
         "../scripts/calibrate.py"

@@ -23,10 +23,6 @@ TABLE_PARQUET = f"{RESULTS}/tables/sweep.parquet"
 FIGURES = expand(f"{RESULTS}/figures/accuracy_vs_energy.{{ext}}", ext=["pdf", "png"])
 
 
-wildcard_constraints:
-    **{name: "[^/]+" for name in PARAMS},
-
-
 def stage_path(stage, filename):
     """Result path pattern of a stage's file."""
     return f"{RESULTS}/{SWEEP.stage_dir(stage)}/{filename}"
@@ -51,3 +47,30 @@ def tech_path(wildcards):
     """Technology file of the grid point's node."""
     node = SWEEP.stage_values("ppa", wildcards)["tech_node"]
     return f"{TECH_DIR}/{node}nm.yaml"
+
+
+# Cluster resources of each step at the first attempt, memory (MB) and runtime (min). Each retry
+# multiplies both by the attempt number, so a job killed for memory or time comes back bigger.
+# A site can override any of them in its profile (set-resources, expressions may use `attempt`).
+BASE_RESOURCES = {
+    "prepare_data": {"mem_mb": 2000, "runtime": 10},
+    "train": {"mem_mb": 4000, "runtime": 120},
+    "model_geometry": {"mem_mb": 1000, "runtime": 5},
+    "calibrate": {"mem_mb": 2000, "runtime": 15},
+    "infer": {"mem_mb": 2000, "runtime": 20},
+    "ppa": {"mem_mb": 500, "runtime": 5},
+    "aggregate": {"mem_mb": 2000, "runtime": 15},
+    "plot": {"mem_mb": 2000, "runtime": 10},
+}
+
+
+def mem_mb(rule_name):
+    """Memory request (MB) growing with the attempt number."""
+    base = BASE_RESOURCES[rule_name]["mem_mb"]
+    return lambda wildcards, attempt: base * attempt
+
+
+def runtime(rule_name):
+    """Runtime request (min) growing with the attempt number."""
+    base = BASE_RESOURCES[rule_name]["runtime"]
+    return lambda wildcards, attempt: base * attempt

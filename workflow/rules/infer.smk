@@ -6,11 +6,18 @@ rule infer:
         ranges=stage_path("calib", "ranges.json"),
     output:
         result=stage_path("infer", "accuracy.json"),
-    params:
-        values=stage_values("infer"),
     log:
         stage_log("infer", "infer"),
     benchmark:
         stage_benchmark("infer", "infer")
+    group:
+        "grid"
+    conda:
+        "../envs/cimsweep.yaml"
+    resources:
+        mem_mb=mem_mb("infer"),
+        runtime=runtime("infer"),
+    params:
+        values=stage_values("infer"),
     script:
         "../scripts/infer.py"

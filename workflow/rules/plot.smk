@@ -8,5 +8,10 @@ rule plot_accuracy_vs_energy:
         f"{RESULTS}/logs/plot_accuracy_vs_energy.log",
     benchmark:
         f"{RESULTS}/benchmarks/plot_accuracy_vs_energy.tsv"
+    conda:
+        "../envs/cimsweep.yaml"
+    resources:
+        mem_mb=mem_mb("plot"),
+        runtime=runtime("plot"),
     script:
         "../scripts/plot_accuracy_vs_energy.py"

@@ -4,11 +4,18 @@ rule ppa:
         tech=tech_path,
     output:
         result=stage_path("ppa", "ppa.json"),
-    params:
-        values=stage_values("ppa"),
     log:
         stage_log("ppa", "ppa"),
     benchmark:
         stage_benchmark("ppa", "ppa")
+    group:
+        "grid"
+    conda:
+        "../envs/cimsweep.yaml"
+    resources:
+        mem_mb=mem_mb("ppa"),
+        runtime=runtime("ppa"),
+    params:
+        values=stage_values("ppa"),
     script:
         "../scripts/ppa.py"
