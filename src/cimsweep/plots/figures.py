@@ -189,8 +189,9 @@ def _path_boxes(
     return out
 
 
-def _candidate_box(p: np.ndarray, off: tuple[float, float], size: tuple[float, float],
-                   scale: float) -> Bbox:
+def _candidate_box(
+    p: np.ndarray, off: tuple[float, float], size: tuple[float, float], scale: float
+) -> Bbox:
     """Pixel box of a label of ``size`` anchored at point ``p`` + offset (points)."""
     (dx, dy), (w, h) = off, size
     ax_, ay = p[0] + dx * scale, p[1] + dy * scale
@@ -380,8 +381,8 @@ def accuracy_vs_energy(
         if ok.empty:
             ax.text(0.5, 0.5, "no successful points", transform=ax.transAxes, ha="center")
             continue
-        factor, unit = si_scale(ok[x], "J")
         log_x = spans_decades(ok[x])
+        factor, unit = si_scale(ok[x], "J", log=log_x)
         xs = ok[x].to_numpy(float) * factor
         ys = percent(ok[y])
         err = percent(ok["accuracy_std"]) if "accuracy_std" in ok else None
@@ -494,6 +495,8 @@ def _line_figure(
     """Panels by ``panel``; within each, one line (+-1 s.d. band) per (model, ``hue``)."""
     cols = [x, hue, "model", "status"] + ([panel] if panel else [])
     sel = _select(df, fig_name, where, cols + [y])
+    if "accuracy_std" not in sel.columns:
+        sel = sel.assign(accuracy_std=np.nan)
     good, _ = _split_ok(sel, fig_name, where, [x, y])
     keys = ([panel] if panel else []) + ["model", hue, x]
     _check_unique(good, fig_name, keys)
@@ -511,6 +514,12 @@ def _line_figure(
             line = ok[(ok["model"] == model) & (ok[hue] == hv)].sort_values(x)
             if line.empty:
                 continue
+            # break the line where a point failed rather than interpolate across it
+            lost = rows[(rows["model"] == model) & (rows[hue] == hv) & ~rows.index.isin(ok.index)]
+            lost = lost[~lost[x].isin(line[x])]
+            gap = pd.DataFrame({x: lost[x].unique(), y: np.nan, "accuracy_std": np.nan})
+            if len(gap):
+                line = pd.concat([line[[x, y, "accuracy_std"]], gap]).sort_values(x)
             xs, ys = line[x].to_numpy(float), percent(line[y])
             ax.plot(
                 xs,
@@ -699,7 +708,7 @@ def accuracy_heatmap(
                     )
                 )
                 ax.text(j, i, "fail", ha="center", va="center", fontsize=size, color="#555555")
-        title = [value_text("model", model)] if n_rows > 1 else []
+        title = [value_text("model", model)]
         if pv is not None:
             title.append(_title(panel, pv))
         ax.set_title(" · ".join(title), loc="left")
@@ -763,6 +772,8 @@ def _stacked(
             fontsize=6,
         )
     ax.set_xlim(0, left.max() * 1.3 if left.max() > 0 else 1)
+    if normalise:
+        ax.set_xticks(np.arange(0, 101, 25))
     ax.set_xlabel(label)
     ax.grid(axis="y", visible=False)
 

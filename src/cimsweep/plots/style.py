@@ -290,12 +290,14 @@ SI_PREFIXES: tuple[tuple[int, str], ...] = (
 )
 
 
-def si_scale(values: Iterable[float], unit: str) -> tuple[float, str]:
-    """Factor and prefixed unit that bring the largest value into [1, 1000)."""
+def si_scale(values: Iterable[float], unit: str, log: bool = False) -> tuple[float, str]:
+    """Factor and prefixed unit for plotting: the largest value lands in [1, 1000), or on a log
+    axis the geometric middle of the range does (so tick labels stay near 1)."""
     arr = np.asarray([v for v in values if np.isfinite(v) and v > 0], dtype=float)
     if arr.size == 0:
         return 1.0, unit
-    exp = int(math.floor(math.log10(arr.max()) / 3) * 3)
+    ref = math.sqrt(arr.min() * arr.max()) if log else arr.max()
+    exp = int(math.floor(math.log10(ref) / 3) * 3)
     exp = min(max(exp, SI_PREFIXES[0][0]), SI_PREFIXES[-1][0])
     prefix = dict(SI_PREFIXES)[exp]
     return 10.0**-exp, f"{prefix}{unit}"
