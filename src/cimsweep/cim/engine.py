@@ -1,0 +1,294 @@
+"""Vectorised noisy crossbar execution of one Linear / Conv2d layer.
+
+Data path of one matrix-vector product (MVM), for a batch of ``M`` input vectors:
+
+1. inputs -> unsigned integer codes (asymmetric, zero point ``z``; :mod:`cimsweep.quant`);
+   conv layers via im2col;
+2. codes -> ``n_x`` DAC slices of ``dac_precision`` bits (bit-serial for 1);
+3. per read group ``g`` (a subarray row tile split by ``parallel_read``), per input slice and
+   per physical column of every weight slice: the analog column sum (unit products, see
+   :mod:`.converters`) of the chip's programmed cells, plus Gaussian read noise
+   (``sum x_i**2`` scaled) and output noise (ADC LSB), then the ADC;
+4. digital shift-add over input slices (``2**(dac*ix)``) and weight slices (``L**iw``),
+   accumulation over read groups, positive - negative (or - reference) columns, zero-point
+   correction ``- z * sum_i q_w[i, col]``, dequantisation and bias.
+
+One batched matmul per (chunk of ``M``, read-group size) covers every read group, input
+slice and weight slice; noise, ADC and the shift-add are whole-tensor ops. When the ADC
+resolves every unit product without clipping and the chip is noise free with integer levels,
+steps 2-4 are exactly linear and collapse into one integer matmul (``transparent`` path).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from ..quant import input_qparams, quantize_input, quantize_weight, weight_scale
+from . import devices
+from .converters import adc_codes_, adc_full_scale, adc_step, calibrate_hi
+from .mapping import CrossbarMap, im2col, n_input_slices, weight_matrix
+
+CHUNK_ELEMENTS = 1 << 19  # partial sums per chunk (cache-sized working set)
+CAL_ROWS = 2048  # input vectors used to calibrate ADC ranges
+CAL_SAMPLES = 1 << 14  # partial sums per (read group, weight slice) in the MSE search
+
+
+@dataclass
+class Chip:
+    """One programmed chip instance of a layer."""
+
+    bucket_weights: list[torch.Tensor]  # per bucket (G_b, p_b, n_w * phys_cols), in ADC steps
+    effective: torch.Tensor | None = None  # (rows, cols) integer weights for the linear path
+
+
+@dataclass
+class LayerStats:
+    """Accumulated per-layer statistics over reads and instances."""
+
+    reads: int = 0
+    clipped: int = 0
+    signal: float = 0.0
+    error: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    def snr_db(self) -> float | None:
+        """Output SNR vs. the digital reference in dB; None when the error is exactly zero."""
+        if self.error <= 0:
+            return None
+        if self.signal <= 0:
+            return float("-inf")
+        return 10.0 * math.log10(self.signal / self.error)
+
+
+def _shape(value) -> tuple[int, int]:
+    if isinstance(value, int):
+        return value, value
+    return int(value[0]), int(value[1])
+
+
+class LayerEngine:
+    """Quantized weights, crossbar mapping and ADC ranges of one layer; runs noisy MVMs."""
+
+    def __init__(self, name: str, module: nn.Module, rng: dict, sim: dict):
+        self.name = name
+        self.module = module
+        self.kind = "conv2d" if isinstance(module, nn.Conv2d) else "linear"
+        wp, ip = int(sim["weight_precision"]), int(sim["input_precision"])
+        w = weight_matrix(module).float()
+        device = w.device
+        self.bias = None if module.bias is None else module.bias.detach().float()
+        self.w_scale = weight_scale(float(rng["weight_max"]), wp)
+        self.q_w = quantize_weight(w, float(rng["weight_max"]), wp)
+        self.x_scale, self.zero_point = input_qparams(
+            float(rng["input_min"]), float(rng["input_max"]), ip
+        )
+        self.input_bits = ip
+        sub_rows, sub_cols = _shape(sim["sub_array"])
+        self.map = CrossbarMap(
+            rows=w.shape[0],
+            cols=w.shape[1],
+            sub_rows=sub_rows,
+            sub_cols=sub_cols,
+            parallel_read=int(sim["parallel_read"]),
+            bitcell=int(sim["bitcell"]),
+            weight_precision=wp,
+            signed_mapping=str(sim["signed_mapping"]),
+        )
+        self.sim = sim
+        self.dac = min(int(sim["dac_precision"]), ip)
+        self.n_x = n_input_slices(ip, self.dac)
+        self.cell_levels = self.map.levels
+        self.c = devices.baseline(self.cell_levels, float(sim["on_state"]), float(sim["off_state"]))
+        self.adc_bits = int(sim["adc_precision"])
+        self.kmax = 2**self.adc_bits - 1
+        self.levels = self.map.encode(self.q_w)  # (n_w, rows, phys_cols)
+        self.colsum = self.q_w.sum(0)
+        group_rows = torch.tensor([n for _, n in self.map.groups], dtype=torch.float64)
+        self.full_scale = adc_full_scale(group_rows, self.dac, self.cell_levels, self.c)
+        self.hi = self.full_scale[:, None].repeat(1, self.map.n_w)  # (G, n_w) unit products
+        self.read_sigma = devices.read_noise_units(float(sim["read_noise"]), self.cell_levels)
+        self.out_sigma = float(sim["output_noise"])
+        self.allow_linear_path = True
+        self.buckets = [
+            (size, idx, self.map.bucket_rows(idx, device)) for size, idx in self.map.buckets
+        ]
+
+    # ---------------------------------------------------------------- ranges and properties
+    @property
+    def step(self) -> torch.Tensor:
+        """ADC step (G, n_w) in unit products."""
+        return adc_step(self.hi, self.adc_bits)
+
+    @property
+    def lossless(self) -> bool:
+        """ADC resolves every unit product of every possible read without clipping."""
+        return bool((self.step == 1).all()) and bool((self.full_scale <= self.kmax + 0.5).all())
+
+    @property
+    def noisy_reads(self) -> bool:
+        return self.read_sigma > 0 or self.out_sigma > 0
+
+    def describe(self) -> dict:
+        """JSON-able mapping facts of this layer."""
+        m = self.map
+        return {
+            "rows": m.rows,
+            "cols": m.cols,
+            "weight_slices": m.n_w,
+            "input_slices": self.n_x,
+            "read_groups": len(m.groups),
+            "subarrays": m.subarrays,
+            "phys_cols": m.phys_cols,
+            "adc_step_mean": float(self.step.mean()),
+            "adc_lossless": self.lossless,
+        }
+
+    # ---------------------------------------------------------------- inputs and outputs
+    def input_codes(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple]:
+        """Unsigned input codes (M, rows) as float, plus what :meth:`finish` needs."""
+        centred = quantize_input(x, self.x_scale, self.zero_point, self.input_bits)
+        centred = centred - self.zero_point
+        if self.kind == "conv2d":
+            cols, hw = im2col(centred, self.module)
+            return cols + self.zero_point, ("conv2d", x.shape[0], hw)
+        return (centred + self.zero_point).reshape(-1, x.shape[-1]), ("linear", x.shape[:-1])
+
+    def reference(self, codes: torch.Tensor) -> torch.Tensor:
+        """Digital integer result ``(codes - z) @ q_w`` (M, cols)."""
+        return (codes - self.zero_point) @ self.q_w
+
+    def finish(self, t: torch.Tensor, meta: tuple) -> torch.Tensor:
+        """Dequantise zero-point-corrected integer sums (M, cols), add bias, restore shape."""
+        y = t * (self.x_scale * self.w_scale)
+        if self.bias is not None:
+            y = y + self.bias
+        if meta[0] == "conv2d":
+            n, (ho, wo) = meta[1], meta[2]
+            return y.reshape(n, ho, wo, -1).permute(0, 3, 1, 2)
+        return y.reshape(*meta[1], -1)
+
+    # ---------------------------------------------------------------- chip programming
+    def _bucket_weights(self, units: torch.Tensor, scaled: bool) -> list[torch.Tensor]:
+        inv = (1.0 / self.step).to(units.dtype) if scaled else None
+        out = []
+        for _size, idx, rows in self.buckets:
+            w = units[:, rows]  # (n_w, G_b, p_b, P)
+            w = w.permute(1, 2, 0, 3)
+            if inv is not None:
+                w = w * inv[idx][:, None, :, None].to(w.device)
+            out.append(w.reshape(w.shape[0], w.shape[1], -1).contiguous())
+        return out
+
+    def program(self, generator: torch.Generator | None = None, scaled: bool = True) -> Chip:
+        """Program one chip instance (``generator`` None or ideal sim: exact target levels)."""
+        ideal = generator is None or devices.is_ideal(self.sim)
+        if ideal:
+            n = self.levels / (self.cell_levels - 1)
+        else:
+            n = devices.chip_levels(self.levels, self.cell_levels, self.sim, generator)
+        integer_levels = ideal or (
+            float(self.sim["prog_noise"]) == 0
+            and not devices.drift_active(float(self.sim["t"]), float(self.sim["v"]))
+        )
+        effective = None
+        if (
+            self.allow_linear_path
+            and scaled
+            and integer_levels
+            and self.lossless
+            and not self.noisy_reads
+        ):
+            levels = torch.round(n * (self.cell_levels - 1))
+            effective = self.map.signed_matrix(levels)
+            return Chip([], effective)
+        units = n * (self.cell_levels - 1) + self.c
+        return Chip(self._bucket_weights(units, scaled), effective)
+
+    # ---------------------------------------------------------------- MVM
+    def mvm(
+        self,
+        codes: torch.Tensor,
+        chip: Chip,
+        generator: torch.Generator | None = None,
+        stats: LayerStats | None = None,
+    ) -> torch.Tensor:
+        """Zero-point-corrected integer sums (M, cols) of the chip on input codes (M, rows)."""
+        reads = codes.shape[0] * self.n_x * len(self.map.groups) * self.map.n_w * self.map.phys_cols
+        if chip.effective is not None:
+            if stats is not None:
+                stats.reads += reads
+            return codes @ chip.effective - self.zero_point * self.colsum
+        if self.noisy_reads and generator is None:
+            raise ValueError("noisy reads need a generator")
+        phys = self._analog(codes, chip, generator, stats)
+        return self.map.combine(phys) - self.zero_point * self.colsum
+
+    def chunk_rows(self, groups: int) -> int:
+        """Input vectors per chunk for a bucket of ``groups`` read groups."""
+        return max(1, CHUNK_ELEMENTS // (groups * self.n_x * self.map.n_w * self.map.phys_cols))
+
+    def _analog(self, codes, chip, generator, stats) -> torch.Tensor:
+        m_total, device = codes.shape[0], codes.device
+        n_x, n_w, pc, kmax = self.n_x, self.map.n_w, self.map.phys_cols, self.kmax
+        codes_i = codes.to(torch.int32)
+        shifts = (torch.arange(n_x, device=device, dtype=torch.int32) * self.dac).view(1, n_x, 1, 1)
+        mask = (1 << self.dac) - 1
+        coef_x = (2.0 ** (self.dac * torch.arange(n_x, dtype=torch.float64))).float().to(device)
+        step = self.step.to(device)
+        slice_w = self.map.slice_weights().to(device)
+        out = torch.zeros(m_total, pc, device=device, dtype=torch.float32)
+        clipped = 0
+        for (_size, idx, rows), w_b in zip(self.buckets, chip.bucket_weights, strict=True):
+            g_b, p_b = rows.shape
+            d4 = (slice_w[None, :] * step[idx]).float().view(g_b, 1, 1, n_w)  # shift-add x step
+            cx = coef_x.view(1, 1, n_x).expand(g_b, 1, n_x)
+            inv2 = (1.0 / step[idx]).pow(2).float().view(g_b, 1, 1, n_w)
+            chunk = self.chunk_rows(g_b)
+            cb = codes_i[:, rows].permute(1, 0, 2).contiguous()  # (G_b, M, p_b)
+            for m0 in range(0, m_total, chunk):
+                cc = cb[:, m0 : m0 + chunk].unsqueeze(1)
+                mc = cc.shape[2]
+                x = torch.bitwise_and(torch.bitwise_right_shift(cc, shifts), mask).float()
+                y = torch.bmm(x.reshape(g_b, n_x * mc, p_b), w_b)  # (G_b, n_x*mc, n_w*pc)
+                if self.noisy_reads:
+                    sx2 = x.sum(-1) if self.dac == 1 else x.square().sum(-1)
+                    var = sx2.unsqueeze(-1) * inv2 * self.read_sigma**2 + self.out_sigma**2
+                    noise = devices.standard_normal((g_b, n_x, mc, n_w, pc), generator, device)
+                    y.view(g_b, n_x, mc, n_w, pc).addcmul_(noise, var.sqrt_().unsqueeze(-1))
+                clipped += adc_codes_(y, kmax)
+                z = torch.bmm(cx, y.view(g_b, n_x, mc * n_w * pc)).view(g_b, mc, n_w, pc)
+                out[m0 : m0 + mc] += torch.matmul(d4, z).sum(0).view(mc, pc)
+        if stats is not None:
+            stats.reads += m_total * n_x * len(self.map.groups) * n_w * pc
+            stats.clipped += clipped
+        return out
+
+    # ---------------------------------------------------------------- ADC calibration
+    def calibrate_adc(self, codes: torch.Tensor) -> None:
+        """Set ``adc_range = calibrated`` clips from noise-free partial sums of ``codes``."""
+        if codes.shape[0] > CAL_ROWS:
+            codes = codes[:: -(-codes.shape[0] // CAL_ROWS)]
+        chip = self.program(None, scaled=False)
+        device = codes.device
+        n_x, n_w, pc = self.n_x, self.map.n_w, self.map.phys_cols
+        codes_i = codes.to(torch.int32)
+        shifts = (torch.arange(n_x, device=device, dtype=torch.int32) * self.dac).view(1, n_x, 1, 1)
+        sig = 4.0 ** (self.dac * torch.arange(n_x, dtype=torch.float64, device=device))
+        hi = self.hi.clone()
+        for (_size, idx, rows), w_b in zip(self.buckets, chip.bucket_weights, strict=True):
+            g_b, p_b = rows.shape
+            cc = codes_i[:, rows].permute(1, 0, 2).contiguous().unsqueeze(1)
+            x = torch.bitwise_and(torch.bitwise_right_shift(cc, shifts), (1 << self.dac) - 1)
+            y = torch.bmm(x.float().reshape(g_b, -1, p_b), w_b).view(g_b, n_x, -1, n_w, pc)
+            y = y.permute(0, 3, 1, 2, 4).reshape(g_b * n_w, n_x, -1)
+            wts = sig[:, None].expand(n_x, y.shape[-1]).reshape(-1)
+            y = y.reshape(g_b * n_w, -1)
+            stride = max(1, -(-y.shape[1] // CAL_SAMPLES))
+            fs = self.full_scale[idx].to(device)[:, None].expand(g_b, n_w).reshape(-1)
+            h = calibrate_hi(y[:, ::stride], wts[::stride], self.adc_bits, fs)
+            hi[idx] = h.view(g_b, n_w).to(hi.device, hi.dtype)
+        self.hi = hi

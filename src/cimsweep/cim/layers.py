@@ -1,0 +1,98 @@
+"""Drop-in CIM modules and whole-model conversion.
+
+:func:`convert` deep-copies a model and replaces every Linear / Conv2d (``cim_layers`` order)
+by a :class:`CIMLayer`; everything else (ReLU, pooling, flatten) stays digital float. Each
+CIMLayer runs in one of four modes:
+
+* ``float``: the original layer;
+* ``quant``: digital fake-quant reference (integer codes, no analog effects);
+* ``calibrate``: sets calibrated ADC ranges from this batch, then runs noise free;
+* ``cim``: the programmed chip instance (:func:`program`) with read noise from its generator.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from ..models import cim_layers
+from .engine import Chip, LayerEngine, LayerStats
+
+MODES = ("float", "quant", "calibrate", "cim")
+
+
+class CIMLayer(nn.Module):
+    """A Linear / Conv2d executed on simulated crossbars."""
+
+    def __init__(self, name: str, module: nn.Module, rng: dict, sim: dict):
+        super().__init__()
+        self.name = name
+        self._float = [module]  # not registered: the float layer stays out of named_modules
+        self.engine = LayerEngine(name, module, rng, sim)
+        self.mode = "cim"
+        self.chip: Chip | None = None
+        self.generator: torch.Generator | None = None
+        self.stats = LayerStats()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "float":
+            return self._float[0](x)
+        e = self.engine
+        codes, meta = e.input_codes(x)
+        if self.mode == "quant":
+            return e.finish(e.reference(codes), meta)
+        if self.mode == "calibrate":
+            e.calibrate_adc(codes)
+            return e.finish(e.mvm(codes, e.program(None)), meta)
+        if self.mode != "cim":
+            raise ValueError(f"unknown mode {self.mode!r}; expected one of {MODES}")
+        if self.chip is None:
+            self.chip = e.program(None)
+        t = e.mvm(codes, self.chip, self.generator, self.stats)
+        ref = e.reference(codes)
+        scale = e.x_scale * e.w_scale
+        self.stats.signal += float((ref * scale).pow(2).sum())
+        self.stats.error += float(((t - ref) * scale).pow(2).sum())
+        return e.finish(t, meta)
+
+
+def convert(model: nn.Module, ranges: dict, sim: dict) -> nn.Module:
+    """Copy of ``model`` (eval mode) whose CIM layers are :class:`CIMLayer` (mode ``cim``)."""
+    new = copy.deepcopy(model).eval()
+    for name, module in cim_layers(new):
+        if name not in ranges:
+            raise KeyError(f"no calibration ranges for layer {name!r}; have {sorted(ranges)}")
+        parent_name, _, attr = name.rpartition(".")
+        parent = new.get_submodule(parent_name) if parent_name else new
+        setattr(parent, attr, CIMLayer(name, module, ranges[name], sim))
+    return new
+
+
+def cim_modules(model: nn.Module) -> list[CIMLayer]:
+    """The CIMLayers of a converted model, in model order."""
+    return [m for m in model.modules() if isinstance(m, CIMLayer)]
+
+
+def set_mode(model: nn.Module, mode: str) -> None:
+    """Switch every CIMLayer of ``model`` to ``mode``."""
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
+    for m in cim_modules(model):
+        m.mode = mode
+
+
+def program(model: nn.Module, generator: torch.Generator | None) -> None:
+    """Program a fresh chip instance into every CIMLayer (layer order) from ``generator``.
+
+    The same generator then supplies that instance's read noise.
+    """
+    for m in cim_modules(model):
+        m.chip = m.engine.program(generator)
+        m.generator = generator
+
+
+def reset_stats(model: nn.Module) -> None:
+    for m in cim_modules(model):
+        m.stats = LayerStats()

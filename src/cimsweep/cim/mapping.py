@@ -1,0 +1,194 @@
+"""Mapping of one layer's integer weight matrix onto crossbar subarrays.
+
+A layer is a ``rows x cols`` matrix (Linear: ``in x out``; Conv2d: im2col, ``k_h*k_w*C_in x
+C_out``). Rows are split into subarray row tiles of ``sub_array[0]`` rows, each tile into read
+groups of ``parallel_read`` rows (0 = the whole tile); every read group of every physical
+column is one ADC conversion per input slice.
+
+Weights (signed integer codes, ``weight_precision`` bits with sign) become cell levels of
+``bitcell`` bits, least significant slice first:
+
+* ``differential``: magnitudes ``|q| < 2**(wp-1)`` are sliced into
+  ``ceil((wp - 1) / bitcell)`` slices, stored in a positive and a negative array
+  (``q > 0`` in the first, ``q < 0`` in the second); output = positive - negative.
+* ``offset``: unsigned codes ``u = q + 2**(wp-1)`` in ``[1, 2**wp - 1]`` are sliced into
+  ``ceil(wp / bitcell)`` slices; each column tile has one reference column per slice storing
+  the slices of the offset ``2**(wp-1)``; output = column - reference column of its tile.
+
+Physical columns per weight slice (``phys_cols``): ``2 * cols`` (differential) or
+``cols + col_tiles`` (offset). Logical columns per subarray for offset mapping:
+``sub_array[1] // n_w - 1`` (one slice group is the reference).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def n_weight_slices(weight_precision: int, bitcell: int, signed_mapping: str) -> int:
+    """Cells per weight and array: magnitude bits (differential) or code bits (offset) / bitcell."""
+    bits = weight_precision - 1 if signed_mapping == "differential" else weight_precision
+    return max(1, math.ceil(bits / bitcell))
+
+
+def n_input_slices(input_precision: int, dac_precision: int) -> int:
+    """Input cycles per MVM: ceil(input bits / DAC bits)."""
+    return math.ceil(input_precision / max(1, min(dac_precision, input_precision)))
+
+
+@dataclass(frozen=True)
+class CrossbarMap:
+    """Placement of a ``rows x cols`` signed weight matrix on ``sub_rows x sub_cols`` arrays."""
+
+    rows: int
+    cols: int
+    sub_rows: int
+    sub_cols: int
+    parallel_read: int
+    bitcell: int
+    weight_precision: int
+    signed_mapping: str
+
+    def __post_init__(self) -> None:
+        if self.signed_mapping not in ("differential", "offset"):
+            raise ValueError(f"unknown signed_mapping {self.signed_mapping!r}")
+        if self.signed_mapping == "offset" and self.sub_cols < 2 * self.n_w:
+            raise ValueError(
+                f"offset mapping needs sub_array cols >= 2 * weight slices = {2 * self.n_w}, "
+                f"got {self.sub_cols}"
+            )
+
+    @property
+    def n_w(self) -> int:
+        return n_weight_slices(self.weight_precision, self.bitcell, self.signed_mapping)
+
+    @property
+    def levels(self) -> int:
+        """Levels per cell, ``2**bitcell``."""
+        return 2**self.bitcell
+
+    @property
+    def read_rows(self) -> int:
+        """Rows activated per ADC read."""
+        p = self.parallel_read
+        return self.sub_rows if p <= 0 else min(p, self.sub_rows)
+
+    @property
+    def row_tiles(self) -> int:
+        return math.ceil(self.rows / self.sub_rows)
+
+    @property
+    def cols_per_tile(self) -> int:
+        """Logical output columns per subarray (offset: reference columns reserved)."""
+        per = self.sub_cols // self.n_w
+        return max(1, per - 1 if self.signed_mapping == "offset" else per)
+
+    @property
+    def col_tiles(self) -> int:
+        """Subarray columns tiles per array (differential: per positive/negative array)."""
+        return math.ceil(self.cols / self.cols_per_tile)
+
+    @property
+    def subarrays(self) -> int:
+        """Subarrays used (differential counts both arrays)."""
+        arrays = 2 if self.signed_mapping == "differential" else 1
+        return self.row_tiles * self.col_tiles * arrays
+
+    @property
+    def phys_cols(self) -> int:
+        """Physical columns per weight slice, including negative / reference columns."""
+        if self.signed_mapping == "differential":
+            return 2 * self.cols
+        return self.cols + self.col_tiles
+
+    @cached_property
+    def groups(self) -> list[tuple[int, int]]:
+        """(first row, rows) of every read group, tile by tile."""
+        out = []
+        for t0 in range(0, self.rows, self.sub_rows):
+            t1 = min(t0 + self.sub_rows, self.rows)
+            out.extend((r, min(self.read_rows, t1 - r)) for r in range(t0, t1, self.read_rows))
+        return out
+
+    @cached_property
+    def buckets(self) -> list[tuple[int, list[int]]]:
+        """Read groups batched by size: [(rows per group, [group indices])]."""
+        sizes: dict[int, list[int]] = {}
+        for i, (_, n) in enumerate(self.groups):
+            sizes.setdefault(n, []).append(i)
+        return sorted(sizes.items(), reverse=True)
+
+    def bucket_rows(self, indices: list[int], device: torch.device | str) -> torch.Tensor:
+        """Row indices (G_b, p_b) of the read groups ``indices`` (all of one size)."""
+        return torch.stack(
+            [
+                torch.arange(self.groups[i][0], self.groups[i][0] + self.groups[i][1])
+                for i in indices
+            ]
+        ).to(device)
+
+    def encode(self, q_w: torch.Tensor) -> torch.Tensor:
+        """Integer cell levels (n_w, rows, phys_cols) of integer weight codes (rows, cols)."""
+        base = self.levels
+        pw = base ** torch.arange(self.n_w, device=q_w.device, dtype=torch.float64)
+        q = q_w.to(torch.float64)
+        if self.signed_mapping == "differential":
+            mag = torch.cat([q.clamp(min=0), (-q).clamp(min=0)], dim=1)
+        else:
+            offset = float(2 ** (self.weight_precision - 1))
+            mag = q + offset
+        digits = torch.remainder(torch.floor(mag[None] / pw[:, None, None]), base)
+        if self.signed_mapping == "offset":
+            ref = torch.remainder(torch.floor(offset / pw), base)
+            ref = ref[:, None, None].expand(self.n_w, self.rows, self.col_tiles)
+            digits = torch.cat([digits, ref], dim=2)
+        return digits.to(q_w.dtype)
+
+    def slice_weights(self) -> torch.Tensor:
+        """Shift-add weight ``levels**k`` of slice k (float64, length n_w)."""
+        return float(self.levels) ** torch.arange(self.n_w, dtype=torch.float64)
+
+    def combine(self, phys: torch.Tensor) -> torch.Tensor:
+        """Logical outputs (..., cols) from physical column sums (..., phys_cols)."""
+        main = phys[..., : self.cols]
+        if self.signed_mapping == "differential":
+            return main - phys[..., self.cols :]
+        tile = torch.arange(self.cols, device=phys.device) // self.cols_per_tile
+        return main - phys[..., self.cols + tile]
+
+    def signed_matrix(self, levels: torch.Tensor) -> torch.Tensor:
+        """Effective integer weights (rows, cols) of cell levels (n_w, rows, phys_cols)."""
+        sw = self.slice_weights().to(levels.device, levels.dtype)
+        return self.combine(torch.einsum("k,krp->rp", sw, levels))
+
+
+def weight_matrix(module: nn.Module) -> torch.Tensor:
+    """The (rows, cols) matrix a Linear or Conv2d applies (conv: im2col row order)."""
+    w = module.weight.detach()
+    if isinstance(module, nn.Conv2d):
+        if module.groups != 1:
+            raise ValueError("grouped convolutions are not supported by the CIM mapping")
+        return w.reshape(w.shape[0], -1).t()
+    return w.t()
+
+
+def im2col(x: torch.Tensor, conv: nn.Conv2d) -> tuple[torch.Tensor, tuple[int, int]]:
+    """(N * H_out * W_out, k_h*k_w*C_in) patches of ``x`` (zero padding) and (H_out, W_out)."""
+    if conv.padding_mode != "zeros":
+        raise ValueError("only zero-padded convolutions are supported")
+    n, _, h, w = x.shape
+    kh, kw = conv.kernel_size
+    (sh, sw), (dh, dw) = conv.stride, conv.dilation
+    if isinstance(conv.padding, str):
+        raise ValueError("string padding is not supported; use integers")
+    ph, pw = conv.padding
+    ho = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    wo = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    cols = F.unfold(x, (kh, kw), dilation=(dh, dw), padding=(ph, pw), stride=(sh, sw))
+    return cols.transpose(1, 2).reshape(n * ho * wo, -1), (ho, wo)

@@ -1,0 +1,193 @@
+"""Uniform quantizers and range calibration.
+
+Weights are symmetric and signed: ``bits`` include the sign, integer codes lie in
+``[-(2**(bits-1) - 1), 2**(bits-1) - 1]`` and ``scale = weight_max / (2**(bits-1) - 1)``.
+
+Inputs (activations) are asymmetric and unsigned on the crossbar: codes lie in ``[0, 2**bits - 1]``
+and ``x ~= scale * (code - zero_point)`` with ``scale = (input_max - input_min) / (2**bits - 1)``
+and an integer ``zero_point = round(-input_min / scale)``. Post-ReLU layers have
+``input_min = 0`` and therefore ``zero_point = 0``; the first layer's signed inputs get a
+zero point that the simulator removes digitally (``zero_point * sum_i q_w[i, col]``).
+
+All ranges are in the units of the tensor they describe (activations: standardised input
+units; weights: the layer's weight units).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .models import cim_layers
+
+METHODS = ("max", "percentile", "mse")
+_MAX_SAMPLES = 1 << 18  # values used by percentile / mse searches (strided subsample)
+_MSE_CANDIDATES = 100  # clip candidates: k/100 * max, k = 1..100
+
+
+def weight_qmax(bits: int) -> int:
+    """Largest signed weight code magnitude for ``bits`` (sign included)."""
+    return 2 ** (bits - 1) - 1 if bits > 1 else 1
+
+
+def weight_scale(weight_max: float, bits: int) -> float:
+    """Weight units per integer code; 1.0 for an all-zero range."""
+    return float(weight_max) / weight_qmax(bits) if weight_max > 0 else 1.0
+
+
+def quantize_weight(w: torch.Tensor, weight_max: float, bits: int) -> torch.Tensor:
+    """Integer weight codes (float tensor) of symmetric ``bits``-bit quantization."""
+    q = weight_qmax(bits)
+    return torch.clamp(torch.round(w / weight_scale(weight_max, bits)), -q, q)
+
+
+def input_qparams(input_min: float, input_max: float, bits: int) -> tuple[float, int]:
+    """(scale, zero_point) of asymmetric ``bits``-bit input quantization; 0 is representable."""
+    lo, hi = min(float(input_min), 0.0), max(float(input_max), 0.0)
+    levels = 2**bits - 1
+    scale = (hi - lo) / levels if hi > lo else 1.0
+    zero_point = int(min(max(round(-lo / scale), 0), levels))
+    return scale, zero_point
+
+
+def quantize_input(x: torch.Tensor, scale: float, zero_point: int, bits: int) -> torch.Tensor:
+    """Unsigned input codes in [0, 2**bits - 1] (float tensor)."""
+    return torch.clamp(torch.round(x / scale) + zero_point, 0, 2**bits - 1)
+
+
+def fake_quant_input(
+    x: torch.Tensor, input_min: float, input_max: float, bits: int
+) -> torch.Tensor:
+    """Quantize-dequantize activations."""
+    scale, zp = input_qparams(input_min, input_max, bits)
+    return (quantize_input(x, scale, zp, bits) - zp) * scale
+
+
+def fake_quant_weight(w: torch.Tensor, weight_max: float, bits: int) -> torch.Tensor:
+    """Quantize-dequantize weights."""
+    return quantize_weight(w, weight_max, bits) * weight_scale(weight_max, bits)
+
+
+def _subsample(x: torch.Tensor, limit: int = _MAX_SAMPLES) -> torch.Tensor:
+    flat = x.detach().reshape(-1).float()
+    if flat.numel() > limit:
+        flat = flat[:: math.ceil(flat.numel() / limit)]
+    return flat
+
+
+def _quantile(x: torch.Tensor, q: float) -> float:
+    return float(torch.quantile(_subsample(x, 1 << 22), q))
+
+
+def choose_weight_max(w: torch.Tensor, bits: int, method: str, percentile: float) -> float:
+    """Symmetric weight clip |w| <= weight_max chosen by ``method``."""
+    a = w.detach().abs()
+    wmax = float(a.max()) if a.numel() else 0.0
+    if method == "max" or wmax == 0.0:
+        return wmax
+    if method == "percentile":
+        return min(_quantile(a, percentile / 100.0), wmax)
+    if method == "mse":
+        s = _subsample(w)
+        clips = wmax * torch.arange(1, _MSE_CANDIDATES + 1, dtype=torch.float32) / _MSE_CANDIDATES
+        scales = (clips / weight_qmax(bits))[:, None]
+        q = weight_qmax(bits)
+        err = (torch.clamp(torch.round(s[None] / scales), -q, q) * scales - s[None]).pow(2)
+        return float(clips[int(err.mean(1).argmin())])
+    raise ValueError(f"unknown calibration method {method!r}; expected one of {METHODS}")
+
+
+def choose_input_range(
+    x: torch.Tensor, bits: int, method: str, percentile: float
+) -> tuple[float, float]:
+    """(input_min, input_max) with input_min <= 0 <= input_max, chosen by ``method``.
+
+    ``percentile`` clips each sign's tail at ``percentile`` % of that side's magnitude
+    distribution; ``mse`` scales the true (min, max) by the factor k/100 (k = 1..100) that
+    minimises the quantization MSE at ``bits``.
+    """
+    x = x.detach().float()
+    lo, hi = min(float(x.min()), 0.0), max(float(x.max()), 0.0)
+    if method == "max" or hi == lo:
+        return lo, hi
+    if method == "percentile":
+        q = percentile / 100.0
+        phi = _quantile(x.clamp(min=0), q) if hi > 0 else 0.0
+        plo = -_quantile((-x).clamp(min=0), q) if lo < 0 else 0.0
+        return plo, phi
+    if method == "mse":
+        s = _subsample(x)
+        alpha = torch.arange(1, _MSE_CANDIDATES + 1, dtype=torch.float32) / _MSE_CANDIDATES
+        best, best_err = (lo, hi), math.inf
+        for chunk in alpha.split(25):
+            scales = (hi - lo) * chunk / (2**bits - 1)
+            zps = torch.clamp(torch.round(-lo * chunk / scales), 0, 2**bits - 1)
+            codes = torch.clamp(
+                torch.round(s[None] / scales[:, None]) + zps[:, None], 0, 2**bits - 1
+            )
+            err = ((codes - zps[:, None]) * scales[:, None] - s[None]).pow(2).mean(1)
+            i = int(err.argmin())
+            if float(err[i]) < best_err:
+                best_err = float(err[i])
+                best = (lo * float(chunk[i]), hi * float(chunk[i]))
+        return best
+    raise ValueError(f"unknown calibration method {method!r}; expected one of {METHODS}")
+
+
+def layer_inputs(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Input tensor of every CIM layer (cim_layers order) when ``model`` runs on ``x`` (float)."""
+    captured: dict[str, torch.Tensor] = {}
+    hooks = [
+        m.register_forward_hook(
+            lambda _m, inp, _out, name=name: captured.__setitem__(name, inp[0].detach())
+        )
+        for name, m in cim_layers(model)
+    ]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was_training)
+    return captured
+
+
+def calibrate(
+    model: nn.Module,
+    x_calib: torch.Tensor,
+    *,
+    input_precision: int,
+    weight_precision: int,
+    input_method: str,
+    weight_method: str,
+    percentile: float,
+) -> dict[str, dict[str, float]]:
+    """Quantization ranges of every CIM layer from float activations on ``x_calib``.
+
+    Returns ``{layer: {"input_min", "input_max", "weight_max", "input_scale",
+    "input_zero_point", "weight_scale"}}`` (plain floats; the scales are derived from the
+    ranges and the precisions and are informational).
+    """
+    for m in (input_method, weight_method):
+        if m not in METHODS:
+            raise ValueError(f"unknown calibration method {m!r}; expected one of {METHODS}")
+    inputs = layer_inputs(model, x_calib)
+    ranges: dict[str, dict[str, float]] = {}
+    for name, module in cim_layers(model):
+        lo, hi = choose_input_range(inputs[name], input_precision, input_method, percentile)
+        wmax = choose_weight_max(module.weight, weight_precision, weight_method, percentile)
+        scale, zp = input_qparams(lo, hi, input_precision)
+        ranges[name] = {
+            "input_min": float(lo),
+            "input_max": float(hi),
+            "weight_max": float(wmax),
+            "input_scale": float(scale),
+            "input_zero_point": float(zp),
+            "weight_scale": weight_scale(wmax, weight_precision),
+        }
+    return ranges
