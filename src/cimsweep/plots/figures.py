@@ -260,8 +260,8 @@ def _place_labels(
     static = [
         [
             20 * _outside(bb, frame)
-            + sum(10 * _overlap(bb, h) for j, h in enumerate(hard) if j != i)
-            + 10 * _overlap(bb, hard[i])
+            + sum(20 * _overlap(bb, h) for j, h in enumerate(hard) if j != i)
+            + 20 * _overlap(bb, hard[i])
             + sum(2 * _overlap(bb, o) for o in soft)
             + 1.0 * math.hypot(*_OFFSETS[k]) * scale
             for k, bb in enumerate(boxes[i])
@@ -293,7 +293,7 @@ def _place_labels(
     out = []
     for i, (xy, text) in enumerate(zip(points, texts, strict=True)):
         dx, dy = _OFFSETS[choice[i]]
-        out.append(_annotation(ax, xy, text, dx, dy, fontsize, leader=math.hypot(dx, dy) > 10))
+        out.append(_annotation(ax, xy, text, dx, dy, fontsize, leader=math.hypot(dx, dy) > 7))
     return out
 
 
