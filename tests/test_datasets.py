@@ -196,3 +196,70 @@ def test_random_crop_flip_is_seeded_and_shape_preserving() -> None:
     padded = torch.nn.functional.pad(x, (2, 2, 2, 2))
     windows = [padded[0, :, i : i + 8, j : j + 8] for i in range(5) for j in range(5)]
     assert any(torch.equal(c[0], w) for w in windows)
+
+
+# ---- download: checksum and unpack logic on local archives (no network) ---------------------
+def _cifar_tarball(tmp_path: Path) -> Path:
+    src = tmp_path / "src"
+    _cifar10_py(src, n=2)
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    import tarfile
+
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(src / "cifar-10-batches-py", arcname="cifar-10-batches-py")
+    return archive
+
+
+def test_download_verifies_and_unpacks_local_archive(tmp_path: Path, monkeypatch) -> None:
+    from cimsweep import download as dl
+
+    archive = _cifar_tarball(tmp_path)
+    good = dl.md5sum(archive)
+    res = dl.Resource(archive.name, ("file://bad-host/", f"{tmp_path.as_uri()}/"), good, True)
+    monkeypatch.setitem(dl.SOURCES, ("cifar10", "python"), (res,))
+    data = tmp_path / "data"
+    assert dl.main(["cifar10", str(data)]) == 0
+    check_data_dir("cifar10", data)
+    assert load_arrays("cifar10", data)[0].shape == (10, 3, 32, 32)
+    assert not (data / archive.name).exists()  # archive removed after unpacking
+    assert dl.download("cifar10", data) == []  # already present: nothing fetched
+
+    bad = dl.Resource(archive.name, (f"{tmp_path.as_uri()}/",), "0" * 32, True)
+    monkeypatch.setitem(dl.SOURCES, ("cifar10", "python"), (bad,))
+    with pytest.raises(RuntimeError, match="does not match the published"):
+        dl.download("cifar10", tmp_path / "other")
+    assert not (tmp_path / "other" / archive.name).exists()  # corrupt file not kept
+    with pytest.raises(ValueError, match="does not match"):
+        dl.verify(archive, "0" * 32)
+
+
+def test_safe_extract_refuses_escaping_members(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    from cimsweep.download import safe_extract
+
+    archive = tmp_path / "evil.tar"
+    with tarfile.open(archive, "w") as tar:
+        info = tarfile.TarInfo("../escape.txt")
+        info.size = 2
+        tar.addfile(info, io.BytesIO(b"hi"))
+    with pytest.raises(ValueError, match="leaves"):
+        safe_extract(archive, tmp_path / "out")
+    assert not (tmp_path / "escape.txt").exists()
+    with tarfile.open(archive, "w") as tar:
+        link = tarfile.TarInfo("link")
+        link.type = tarfile.SYMTYPE
+        link.linkname = "/etc/passwd"
+        tar.addfile(link)
+    with pytest.raises(ValueError, match="not a plain file"):
+        safe_extract(archive, tmp_path / "out")
+
+
+def test_download_knows_official_checksums() -> None:
+    from cimsweep.download import SOURCES, download
+
+    assert SOURCES[("cifar10", "python")][0].md5 == "c58f30108f718f92721af3b95e74349a"
+    assert len(SOURCES[("mnist", "idx")]) == 4
+    with pytest.raises(ValueError, match="ImageNet"):
+        download("imagefolder", "/nonexistent")
