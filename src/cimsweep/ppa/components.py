@@ -26,6 +26,11 @@ def vdd(tech: Tech) -> float:
     return float(tech["device"]["vdd_V"])
 
 
+def fo4(tech: Tech) -> float:
+    """Fan-out-of-4 inverter delay (s)."""
+    return float(tech["device"]["fo4_s"])
+
+
 def min_gate_cap(tech: Tech) -> float:
     """Gate capacitance of a minimum-width (1 F) transistor (F)."""
     return float(tech["device"]["gate_cap_F_per_m"]) * feature_size(tech)
@@ -135,10 +140,107 @@ def adc_area(tech: Tech, bits: int, adc_type: str) -> float:
     return f2(tech, n)
 
 
+def comparator_time(tech: Tech) -> float:
+    """One regenerative comparator decision, ``comparator_delay_fo4`` FO4 (s)."""
+    return float(tech["adc"]["comparator_delay_fo4"]) * fo4(tech)
+
+
 def adc_time(tech: Tech, bits: int, adc_type: str) -> float:
-    """Conversion time (s): flash one comparator decision, SAR ``bits`` decisions."""
-    t_cmp = float(tech["adc"]["comparator_delay_fo4"]) * float(tech["device"]["fo4_s"])
-    return t_cmp if adc_type == "flash" else bits * t_cmp
+    """Conversion time (s).
+
+    flash: the current-mode multilevel sense amplifier resolves all ``2^bits - 1`` levels at
+    once in ``mlsa_sense_time_s`` (NeuroSim V1.3 ``MultilevelSenseAmp``), then a
+    thermometer-to-binary encoder of ``bits`` gate levels (1 FO4 each).
+    SAR: one sampling phase plus ``bits`` successive-approximation decisions.
+    """
+    t_cmp = comparator_time(tech)
+    if adc_type == "flash":
+        t_sa = max(float(tech["adc"]["mlsa_sense_time_s"]), t_cmp)
+        return t_sa + bits * fo4(tech)
+    return (bits + 1) * t_cmp
+
+
+# --- read-cycle timing ----------------------------------------------------------------------
+
+
+def on_resistance(tech: Tech, width_F: float) -> float:
+    """Effective switching resistance of an NMOS of ``width_F`` F, 0.75 Vdd / Ion (Ohm).
+
+    Rabaey, Chandrakasan, Nikolic, Digital Integrated Circuits, 2nd ed., Sec. 3.3.
+    """
+    ion = float(tech["device"]["ion_A_per_m"]) * width_F * feature_size(tech)
+    return 0.75 * vdd(tech) / ion
+
+
+def wire_res_per_m(tech: Tech) -> float:
+    """Wire resistance per metre, rho / (width * width * aspect_ratio) (Ohm/m)."""
+    wire = tech["wire"]
+    w = float(wire["width_m"])
+    return float(wire["resistivity_ohm_m"]) / (w * w * float(wire["aspect_ratio"]))
+
+
+def settle_periods(bits: int) -> float:
+    """Time constants for a first-order node to settle within half an LSB of ``bits``."""
+    return math.log(2.0 ** (bits + 1))
+
+
+def wordline_settle_time(tech: Tech, cols: int, cell_type: str, bits: int) -> float:
+    """Word line (input) turn-on: switch-matrix transmission gate driving the line (s).
+
+    Elmore delay of the TG (NMOS + PMOS in parallel, ~ half one NMOS's resistance) and the
+    distributed wire into the wire + access-gate load, settled to half an LSB of ``bits``.
+    """
+    _, w = cell_dims(tech, cell_type)
+    length = cols * w
+    c_wire = length * float(tech["wire"]["cap_F_per_m"])
+    c_gates = (
+        cols
+        * _WL_GATES_PER_CELL[cell_type]
+        * float(tech["cells"]["access_gate_width_F"])
+        * min_gate_cap(tech)
+    )
+    r_drv = 0.5 * on_resistance(tech, float(tech["logic"]["wl_driver_width_F"]))
+    r_wire = length * wire_res_per_m(tech)
+    tau = r_drv * (c_wire + c_gates) + r_wire * (0.5 * c_wire + c_gates)
+    return tau * settle_periods(bits)
+
+
+def bitline_settle_time(
+    tech: Tech, rows: int, cell_type: str, active_rows: float, cell_g: float, bits: int
+) -> float:
+    """Bit line settling: its capacitance through the parallel active cells (s).
+
+    ``cell_g`` is the mean cell conductance (S); capacitive cells (``cell_g <= 0``) settle
+    through their access transistors. Wire + access-drain capacitance (~ gate cap per width).
+    """
+    h, _ = cell_dims(tech, cell_type)
+    c_bl = rows * (
+        h * float(tech["wire"]["cap_F_per_m"])
+        + float(tech["cells"]["access_gate_width_F"]) * min_gate_cap(tech)
+    )
+    n = max(active_rows, 1.0)
+    if cell_g > 0:
+        r_col = 1.0 / (n * cell_g)
+    else:
+        r_col = on_resistance(tech, float(tech["cells"]["access_gate_width_F"])) / n
+    return c_bl * r_col * settle_periods(bits)
+
+
+def mux_select_time(tech: Tech, column_mux: int) -> float:
+    """Column-mux select: log2(mux) decoder levels + driver + transmission gate, 1 FO4 each."""
+    if column_mux <= 1:
+        return 0.0
+    return (math.ceil(math.log2(column_mux)) + 2) * fo4(tech)
+
+
+def repeated_wire_delay(tech: Tech, length_m: float) -> float:
+    """Delay of an optimally repeated wire of ``length_m`` (s).
+
+    Bakoglu: ~ 2 sqrt(0.69 r c tau_inv) per metre with tau_inv ~ FO4 / 5 (Ho, Mai, Horowitz,
+    Proc. IEEE 89(4), 2001).
+    """
+    rc = wire_res_per_m(tech) * float(tech["wire"]["cap_F_per_m"])
+    return length_m * 2.0 * math.sqrt(0.69 * rc * fo4(tech) / 5.0)
 
 
 # --- digital ---------------------------------------------------------------------------------
