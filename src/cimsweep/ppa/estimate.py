@@ -178,11 +178,31 @@ class AnalyticalBackend:
         e_drv = comp.driver_energy(tech, hw["dac_precision"])
         e_mux = comp.mux_energy(tech) if cm > 1 else 0.0
         e_adc = comp.adc_energy(tech, adc_bits, adc_type)
-        t_clk = 1.0 / float(tech["device"]["clock_Hz"])
-        t_sense = float(tech["cells"]["sense_time_s"])
-        t_read = float(arch["beta"]) * (t_sense + comp.adc_time(tech, adc_bits, adc_type))
-        t_cycle = math.ceil(t_read / t_clk - 1e-9) * t_clk  # synchronous: whole clocks
+        # ---- read cycle and clock: the analog sensing cycle is the critical path (WL/BL
+        # turn-on, column current settling, ADC), NeuroSim V1.3 synchronous mode ------------
         activity = float(tech["cells"]["input_activity"])
+        cells = tech["cells"]
+        if hw["mem_type"] == "resistive":
+            g_mean = hw["off_state"] + float(cells["mean_level"]) * (
+                hw["on_state"] - hw["off_state"]
+            )
+        else:
+            g_mean = 0.0
+        rows_per_read = min(sr, hw["parallel_read"]) if hw["parallel_read"] > 0 else sr
+        t_wl = comp.wordline_settle_time(tech, sc, cell_type, adc_bits)
+        t_mux = comp.mux_select_time(tech, cm)
+        t_bl = comp.bitline_settle_time(
+            tech, sr, cell_type, rows_per_read * activity, g_mean, adc_bits
+        )
+        t_adc = comp.adc_time(tech, adc_bits, adc_type)
+        t_read = float(arch["beta"]) * (max(t_wl, t_mux) + t_bl + t_adc)
+        # one synchronous clock; it cannot be faster than the digital logic allows
+        t_clk = max(t_read, 1.0 / float(tech["device"]["clock_Hz"]))
+        # output words per array (one per weight = `slices` columns, x2 for differential),
+        # drained through the array's n_adc shift-add lanes
+        words = math.ceil(sc / (slices * (2 if hw["signed_mapping"] == "differential" else 1)))
+        passes = math.ceil(words / n_adc)
+        t_chip_wire = comp.repeated_wire_delay(tech, l_chip)
         control = float(logic["control_overhead"])
 
         layer_results: list[dict[str, Any]] = []
@@ -223,12 +243,37 @@ class AnalyticalBackend:
                 + control * (e["adc"] + e["accumulation"]) / zeta
             )
 
-            t_compute = vec * cycles * m.max_read_groups * cm * t_cycle
-            # each array's input register is loaded over a sub_cols-wide PE bus per vector
-            t_load = vec * math.ceil(min(rows, sr) * ip / sc) * t_clk
-            t_accum = vec * (2 + math.ceil(math.log2(m.row_tiles))) * t_clk
-            t_io = math.ceil((read_bytes + write_bytes) * 8 / bus_bits) * t_clk
-            latency = t_compute + t_accum + t_load + t_io
+            # --- latency (clock cycles of t_clk) ---
+            # per input bit: `reads` sensing cycles (read groups x mux), each ADC word
+            # shift-added in its own cycle (NeuroSim synchronous ShiftAdd: not overlapped),
+            # then the input shift-add drains `passes` words per read group
+            reads = m.max_read_groups * cm
+            n_compute = vec * cycles * (2 * reads + m.max_read_groups * passes)
+            # row-tile partial sums: `passes` words through a pipelined adder tree, plus
+            # the signed (offset) subtraction / output register
+            n_accum = vec * (passes + math.ceil(math.log2(m.row_tiles)) + 1)
+            # tile buffer (SRAM, sub_cols-bit port): write unique inputs, read im2col vectors
+            # for this tile's row tiles, write outputs; the tile H-tree (sub_cols bits) moves
+            # the same vectors to the arrays and partial sums to the adder tree
+            rows_tile = min(rows, math.ceil(m.row_tiles / m.tiles) * sr)
+            cols_tile = math.ceil(cols / max(1, m.tiles // m.row_tiles))
+            in_bits = vec * rows_tile * ip
+            out_bits = vec * cols_tile * ip
+            uniq_bits = uniq * ip / m.tiles
+            n_tile_buf = math.ceil((uniq_bits + in_bits + out_bits) / sc)
+            tile_wire = comp.repeated_wire_delay(tech, tile_side)
+            n_tile_bus = math.ceil((in_bits + vec * cols_tile * w_ps) / sc) + math.ceil(
+                tile_wire / t_clk
+            )
+            # global buffer (bus_bits port) and chip H-tree: unique inputs in, outputs out
+            chip_bits = (uniq + vec * cols) * ip
+            n_glb = math.ceil(chip_bits / bus_bits)
+            n_chip_bus = n_glb + math.ceil(t_chip_wire / t_clk)
+            t_compute = n_compute * t_clk
+            t_accum = n_accum * t_clk
+            t_buffer = (n_tile_buf + n_glb) * t_clk
+            t_ic = (n_tile_bus + n_chip_bus) * t_clk
+            latency = t_compute + t_accum + t_buffer + t_ic
             layer_results.append(
                 {
                     "name": v["name"],
@@ -265,8 +310,10 @@ class AnalyticalBackend:
                     "latency_breakdown_s": {
                         "compute": t_compute,
                         "accumulation": t_accum,
-                        "io": t_load + t_io,
+                        "io": t_buffer + t_ic,
                     },
+                    "buffer_latency_s": t_buffer,
+                    "interconnect_latency_s": t_ic,
                     "dynamic_energy_J": sum(e.values()),
                     "energy_breakdown_J": e,
                     "area_mm2": sum(a.values()) * 1e6,
@@ -312,7 +359,8 @@ class AnalyticalBackend:
             "leakage_power_W": p_leak,
             "latency_s": latency,
             "fill_latency_s": sum_lat,
-            "cycle_s": t_cycle,
+            "cycle_s": t_clk,
+            "read_cycle_s": t_read,
             "area_mm2": area_mm2,
             "ops": ops,
             "macs": ops // 2,
