@@ -43,13 +43,17 @@ def adc_step(hi: torch.Tensor, bits: int) -> torch.Tensor:
 
 def adc_codes_(y: torch.Tensor, kmax: int) -> int:
     """In place: ``y`` (in ADC steps) -> integer codes in [0, kmax]; returns the clipped count."""
-    lo, hi = torch.aminmax(y)
+    lo, hi = (float(v) for v in torch.aminmax(y))
     y.round_()
-    if float(lo) >= -0.5 and float(hi) <= kmax + 0.5:
-        return 0
-    clipped = int(torch.count_nonzero((y < 0) | (y > kmax)))
-    y.clamp_(0, kmax)
-    return clipped
+    clipped = 0.0
+    # counts via float clamps of the integer codes (cheaper than boolean comparisons)
+    if hi > kmax + 0.5:
+        clipped += float(torch.clamp(y, kmax, kmax + 1).sub_(kmax).sum())
+    if lo < -0.5:
+        clipped -= float(torch.clamp(y, -1, 0).sum())
+    if clipped:
+        y.clamp_(0, kmax)
+    return int(round(clipped))
 
 
 def adc_quantize(

@@ -213,25 +213,28 @@ class LayerEngine:
         self,
         codes: torch.Tensor,
         chip: Chip,
-        generator: torch.Generator | None = None,
+        noise: devices.NoiseStream | None = None,
         stats: LayerStats | None = None,
     ) -> torch.Tensor:
-        """Zero-point-corrected integer sums (M, cols) of the chip on input codes (M, rows)."""
+        """Zero-point-corrected integer sums (M, cols) of the chip on input codes (M, rows).
+
+        ``noise`` supplies read / output noise (required when the sim has any).
+        """
         reads = codes.shape[0] * self.n_x * len(self.map.groups) * self.map.n_w * self.map.phys_cols
         if chip.effective is not None:
             if stats is not None:
                 stats.reads += reads
             return codes @ chip.effective - self.zero_point * self.colsum
-        if self.noisy_reads and generator is None:
-            raise ValueError("noisy reads need a generator")
-        phys = self._analog(codes, chip, generator, stats)
+        if self.noisy_reads and noise is None:
+            raise ValueError("noisy reads need a NoiseStream")
+        phys = self._analog(codes, chip, noise, stats)
         return self.map.combine(phys) - self.zero_point * self.colsum
 
     def chunk_rows(self, groups: int) -> int:
         """Input vectors per chunk for a bucket of ``groups`` read groups."""
         return max(1, CHUNK_ELEMENTS // (groups * self.n_x * self.map.n_w * self.map.phys_cols))
 
-    def _analog(self, codes, chip, generator, stats) -> torch.Tensor:
+    def _analog(self, codes, chip, noise, stats) -> torch.Tensor:
         m_total, device = codes.shape[0], codes.device
         n_x, n_w, pc, kmax = self.n_x, self.map.n_w, self.map.phys_cols, self.kmax
         codes_i = codes.to(torch.int32)
@@ -257,8 +260,8 @@ class LayerEngine:
                 if self.noisy_reads:
                     sx2 = x.sum(-1) if self.dac == 1 else x.square().sum(-1)
                     var = sx2.unsqueeze(-1) * inv2 * self.read_sigma**2 + self.out_sigma**2
-                    noise = devices.standard_normal((g_b, n_x, mc, n_w, pc), generator, device)
-                    y.view(g_b, n_x, mc, n_w, pc).addcmul_(noise, var.sqrt_().unsqueeze(-1))
+                    eps = noise.standard_normal((g_b, n_x, mc, n_w, pc))
+                    y.view(g_b, n_x, mc, n_w, pc).addcmul_(eps, var.sqrt_().unsqueeze(-1))
                 clipped += adc_codes_(y, kmax)
                 z = torch.bmm(cx, y.view(g_b, n_x, mc * n_w * pc)).view(g_b, mc, n_w, pc)
                 out[m0 : m0 + mc] += torch.matmul(d4, z).sum(0).view(mc, pc)

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..models import cim_layers
+from .devices import NoiseStream
 from .engine import Chip, LayerEngine, LayerStats
 
 MODES = ("float", "quant", "calibrate", "cim")
@@ -33,7 +34,7 @@ class CIMLayer(nn.Module):
         self.engine = LayerEngine(name, module, rng, sim)
         self.mode = "cim"
         self.chip: Chip | None = None
-        self.generator: torch.Generator | None = None
+        self.noise: NoiseStream | None = None
         self.stats = LayerStats()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -50,7 +51,7 @@ class CIMLayer(nn.Module):
             raise ValueError(f"unknown mode {self.mode!r}; expected one of {MODES}")
         if self.chip is None:
             self.chip = e.program(None)
-        t = e.mvm(codes, self.chip, self.generator, self.stats)
+        t = e.mvm(codes, self.chip, self.noise, self.stats)
         ref = e.reference(codes)
         scale = e.x_scale * e.w_scale
         self.stats.signal += float((ref * scale).pow(2).sum())
@@ -86,11 +87,13 @@ def set_mode(model: nn.Module, mode: str) -> None:
 def program(model: nn.Module, generator: torch.Generator | None) -> None:
     """Program a fresh chip instance into every CIMLayer (layer order) from ``generator``.
 
-    The same generator then supplies that instance's read noise.
+    Each layer then takes a read-noise stream seeded from the same generator.
     """
     for m in cim_modules(model):
         m.chip = m.engine.program(generator)
-        m.generator = generator
+        m.noise = None
+        if generator is not None:
+            m.noise = NoiseStream(generator, generator.device)
 
 
 def reset_stats(model: nn.Module) -> None:
