@@ -6,6 +6,7 @@ import json
 import math
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -134,6 +135,36 @@ def test_adc_dominates_dynamic_energy(ref: dict) -> None:
     assert max(ref["total"]["area_breakdown_mm2"].items(), key=lambda kv: kv[1])[0] == "adc"
 
 
+def test_neurosim_latency(ref: dict) -> None:
+    assert within(ref["total"]["latency_s"], NEUROSIM["latency_s"])
+
+
+def test_neurosim_throughput(ref: dict) -> None:
+    t = ref["total"]
+    assert within(t["tops"], NEUROSIM["tops"])
+    assert within(t["tops_per_mm2"], NEUROSIM["tops_per_mm2"])
+
+
+def test_neurosim_leakage_energy(ref: dict) -> None:
+    assert within(ref["total"]["leakage_energy_J"], NEUROSIM["leakage_energy_J"], factor=2.0)
+
+
+def test_latency_is_not_a_scaled_total(ref: dict) -> None:
+    """The clock is the sensing cycle; every layer needs at least its serial reads."""
+    t = ref["total"]
+    assert t["cycle_s"] == pytest.approx(t["read_cycle_s"])
+    assert 1e-9 < t["cycle_s"] < 10e-9
+    cm = NEUROSIM_HW["column_mux"]
+    for layer in ref["layers"]:
+        reads = layer["vectors"] * layer["input_cycles"] * cm
+        assert layer["latency_s"] > reads * t["cycle_s"]
+        bd = layer["latency_breakdown_s"]
+        assert sum(bd.values()) == pytest.approx(layer["latency_s"])
+        assert bd["io"] == pytest.approx(
+            layer["buffer_latency_s"] + layer["interconnect_latency_s"]
+        )
+
+
 # --- physical sanity -------------------------------------------------------------------------
 
 
@@ -186,6 +217,64 @@ def test_pipeline_raises_throughput(tech22: dict) -> None:
     assert pipe["fps"] > layer["fps"]
     assert pipe["fill_latency_s"] == pytest.approx(layer["latency_s"])
     assert pipe["dynamic_energy_J"] == pytest.approx(layer["dynamic_energy_J"])
+
+
+def test_latency_grows_with_input_precision(tech22: dict) -> None:
+    lat = [total(tech22, input_precision=b)["latency_s"] for b in (2, 4, 8)]
+    assert lat[0] < lat[1] < lat[2]
+
+
+def test_latency_grows_with_column_mux(tech22: dict) -> None:
+    lat = [total(tech22, column_mux=m)["latency_s"] for m in (1, 2, 4, 8, 16)]
+    assert all(a < b for a, b in zip(lat[:-1], lat[1:], strict=True))
+
+
+@pytest.mark.parametrize("adc_type", ["sar", "flash"])
+def test_latency_grows_with_adc_bits(tech22: dict, adc_type: str) -> None:
+    runs = [total(tech22, adc_type=adc_type, adc_precision=b) for b in (3, 5, 8)]
+    assert runs[0]["cycle_s"] < runs[1]["cycle_s"] < runs[2]["cycle_s"]
+    assert runs[0]["latency_s"] < runs[1]["latency_s"] < runs[2]["latency_s"]
+
+
+def test_smaller_parallel_read_is_slower(tech22: dict) -> None:
+    lat = [total(tech22, parallel_read=p)["latency_s"] for p in (0, 64, 16)]
+    assert lat[0] < lat[1] < lat[2]
+
+
+def test_pipelined_latency_not_above_layer_by_layer(tech22: dict) -> None:
+    for hw in ({}, {"adc_type": "sar"}, {"column_mux": 1}, {"input_precision": 4}):
+        layer = total(tech22, ppa_mode="layer", **hw)
+        pipe = total(tech22, ppa_mode="pipeline", **hw)
+        assert pipe["latency_s"] <= layer["latency_s"]
+        assert pipe["leakage_energy_J"] <= layer["leakage_energy_J"]
+
+
+def test_read_cycle_components(tech22: dict) -> None:
+    from cimsweep.ppa import components as comp
+
+    # flash: one multilevel S/A resolution (>= 1 ns, NeuroSim) + encoder; SAR: b+1 decisions
+    assert comp.adc_time(tech22, 5, "flash") >= 1e-9
+    assert comp.adc_time(tech22, 8, "sar") > comp.adc_time(tech22, 4, "sar")
+    # a longer word line (more columns) settles more slowly; more bits need more settling
+    assert comp.wordline_settle_time(tech22, 256, "1T1R", 5) > comp.wordline_settle_time(
+        tech22, 128, "1T1R", 5
+    )
+    assert comp.wordline_settle_time(tech22, 128, "1T1R", 8) > comp.wordline_settle_time(
+        tech22, 128, "1T1R", 4
+    )
+    assert comp.mux_select_time(tech22, 1) == 0 < comp.mux_select_time(tech22, 8)
+    assert comp.repeated_wire_delay(tech22, 2e-3) == pytest.approx(
+        2 * comp.repeated_wire_delay(tech22, 1e-3)
+    )
+
+
+def test_vgg8_estimate_is_fast(tech22: dict) -> None:
+    layers = vgg8()
+    estimate(layers, NEUROSIM_HW, tech22)
+    start = time.perf_counter()
+    for _ in range(10):
+        estimate(layers, NEUROSIM_HW, tech22)
+    assert (time.perf_counter() - start) / 10 < 0.020
 
 
 def test_differential_doubles_columns(tech22: dict) -> None:

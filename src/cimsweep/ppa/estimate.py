@@ -259,7 +259,7 @@ class AnalyticalBackend:
             cols_tile = math.ceil(cols / max(1, m.tiles // m.row_tiles))
             in_bits = vec * rows_tile * ip
             out_bits = vec * cols_tile * ip
-            uniq_bits = uniq * ip / m.tiles
+            uniq_bits = uniq * ip * rows_tile / rows
             n_tile_buf = math.ceil((uniq_bits + in_bits + out_bits) / sc)
             tile_wire = comp.repeated_wire_delay(tech, tile_side)
             n_tile_bus = math.ceil((in_bits + vec * cols_tile * w_ps) / sc) + math.ceil(
