@@ -30,4 +30,5 @@ rule all:
     input:
         TABLE_CSV,
         TABLE_PARQUET,
-        FIGURES,
+        FIGURE_FILES,
+        SWEEP_CONFIG,

@@ -66,6 +66,7 @@ def planned_jobs(directory: Path, *args: str) -> dict[str, int]:
 TINY_CONFIG: dict[str, Any] = {
     "params": {"epochs": 20, "mc_runs": 2, "calib_samples": 128},
     "grid": {"model": ["mlp"], "adc_precision": [4, 10], "read_noise": [0.0, 0.1]},
+    "figures": {"draw": ["accuracy_vs_energy", "accuracy_vs_adc", "layer_diagnostics"]},
 }
 
 

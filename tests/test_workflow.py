@@ -23,8 +23,9 @@ def test_tiny_sweep_produces_table_and_figure(tiny_run: Path) -> None:
     assert table["float_accuracy"].ge(0.95).all()
     parquet = pd.read_parquet(tiny_run / "results/tables/sweep.parquet")
     assert len(parquet) == len(table)
-    for ext in ("pdf", "png"):
-        assert (tiny_run / f"results/figures/accuracy_vs_energy.{ext}").stat().st_size > 1000
+    for figure in ("accuracy_vs_energy", "accuracy_vs_adc", "layer_diagnostics"):
+        for ext in ("pdf", "png"):
+            assert (tiny_run / f"results/figures/{figure}.{ext}").stat().st_size > 1000
     # zero noise with a 10-bit ADC keeps the float accuracy (within 1 point)
     ideal = table[(table.read_noise == 0.0) & (table.adc_precision == 10)].iloc[0]
     assert abs(ideal.accuracy_mean - ideal.float_accuracy) <= 0.01
@@ -56,7 +57,7 @@ def test_changing_a_noise_value_reruns_only_its_inference(tiny_copy: Path) -> No
     assert planned_jobs(tiny_copy) == {
         "infer": 2,
         "aggregate": 1,
-        "plot_accuracy_vs_energy": 1,
+        "plot_figure": 2,
         "all": 1,
     }
 
@@ -74,7 +75,7 @@ def test_adding_a_grid_value_adds_only_new_jobs(tiny_copy: Path) -> None:
         "infer": 2,
         "ppa": 1,
         "aggregate": 1,
-        "plot_accuracy_vs_energy": 1,
+        "plot_figure": 2,
         "all": 1,
     }
 

@@ -72,6 +72,8 @@ def check_keys(raw: Mapping[str, Any]) -> None:
 
 def json_schema() -> dict[str, Any]:
     """The JSON schema of a config file, derived from the parameter declarations."""
+    from .figspec import figures_schema
+
     params = {n: {**p.json_schema(), "description": _describe(p)} for n, p in PARAMS.items()}
     grid = {
         n: {
@@ -90,7 +92,7 @@ def json_schema() -> dict[str, Any]:
         "properties": {
             "params": {"type": "object", "additionalProperties": False, "properties": params},
             "grid": {"type": "object", "additionalProperties": False, "properties": grid},
-            "figures": {"type": "object", "description": "figure options"},
+            "figures": figures_schema(),
         },
     }
 
@@ -204,6 +206,11 @@ class Sweep:
     def _fill(self, point: Mapping[str, str]) -> dict[str, str]:
         fixed = {k: token(k, self.values[k]) for k in PATH_KEYS.values()}
         return {**fixed, **point}
+
+    def result_path(self, stage: str, point: Mapping[str, str], root: str = "results") -> str:
+        """Concrete result path of a stage for one grid point (path tokens by name)."""
+        pattern = f"{root}/{self.stage_dir(stage)}/{RESULT_FILES[stage]}"
+        return pattern.format(**self._fill(point))
 
     def point_paths(self, root: str = "results") -> list[tuple[str, str]]:
         """(inference result, PPA result) path pair for every full grid point, in grid order."""

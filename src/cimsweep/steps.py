@@ -23,17 +23,20 @@ log = logging.getLogger("cimsweep")
 
 
 def setup_logging(log_path: str | None) -> None:
-    """Send the library's log records to ``log_path`` (the rule's log file) and stderr."""
-    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    """Send cimsweep's progress (INFO) to ``log_path``, the rule's log; warnings also to stderr."""
+    console = logging.StreamHandler()
+    console.setLevel(logging.WARNING)
+    handlers: list[logging.Handler] = [console]
     if log_path:
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(log_path, mode="w"))
     logging.basicConfig(
-        level=logging.INFO,
+        level=logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         handlers=handlers,
         force=True,
     )
+    logging.getLogger("cimsweep").setLevel(logging.INFO)
 
 
 def _jsonable(values: Mapping[str, Value]) -> dict[str, Any]:
@@ -289,11 +292,53 @@ def aggregate(pairs: Sequence[tuple[str, str]], out_csv: str, out_parquet: str) 
     log.info("%d rows written to %s", len(table), out_csv)
 
 
-def plot_accuracy_vs_energy(table_parquet: str, out_pdf: str, out_png: str) -> None:
-    """Accuracy vs energy per inference, one panel per model, Pareto front highlighted."""
-    import pandas as pd
+def plot_table_figure(
+    name: str, table_parquet: str, out_pdf: str, out_png: str, options: Mapping[str, Any]
+) -> None:
+    """Draw one of the table figures of :mod:`cimsweep.plots` by name; write PDF and PNG."""
+    import matplotlib.pyplot as plt
 
-    from .plots import accuracy_vs_energy, save_figure
+    from . import plots
+    from .results import read_table
 
-    fig = accuracy_vs_energy(pd.read_parquet(table_parquet))
-    save_figure(fig, out_pdf, out_png)
+    fig = getattr(plots, name)(read_table(table_parquet), **dict(options))
+    plots.save_figure(fig, out_pdf, out_png)
+    plt.close(fig)
+
+
+def plot_layer_diagnostics(infer_json: str, out_pdf: str, out_png: str) -> None:
+    """Per-layer ADC clipping and SNR of one grid point's inference result."""
+    import matplotlib.pyplot as plt
+
+    from . import plots
+
+    result = read_json(infer_json)
+    if result.get("status") == "failed":
+        raise ValueError(f"layer_diagnostics: {infer_json} holds a failed grid point")
+    point = ", ".join(f"{k}={v}" for k, v in sorted(result["params"].items()) if k in POINT_KEYS)
+    fig = plots.layer_diagnostics(result["layers"], title=point)
+    plots.save_figure(fig, out_pdf, out_png)
+    plt.close(fig)
+
+
+POINT_KEYS = ("model", "adc_precision", "sub_array", "read_noise", "t", "bitcell")
+
+
+def write_sweep_config(raw: Mapping[str, Any], out_yaml: str) -> None:
+    """Write the config that produced the results, with every default filled in."""
+    import yaml
+
+    from .config import load
+    from .params import PARAMS
+
+    sweep = load(raw)
+    effective = {
+        "params": _jsonable(sweep.values),
+        "grid": {
+            k: [list(v) if isinstance(v, tuple) else v for v in vs] for k, vs in sweep.grid.items()
+        },
+        "figures": dict(raw.get("figures") or {}),
+        "units": {k: p.unit for k, p in PARAMS.items() if p.unit},
+    }
+    text = yaml.safe_dump(effective, sort_keys=False)
+    write_with(out_yaml, lambda tmp: tmp.write_text(text))

@@ -2,7 +2,7 @@ rule aggregate:
     input:
         points=[path for pair in SWEEP.point_paths(RESULTS) for path in pair],
     output:
-        csv=TABLE_CSV,
+        csv=report(TABLE_CSV, caption="../report/table.rst", category="Table"),
         parquet=TABLE_PARQUET,
     log:
         f"{RESULTS}/logs/aggregate.log",
@@ -15,3 +15,21 @@ rule aggregate:
         runtime=runtime("aggregate"),
     script:
         "../scripts/aggregate.py"
+
+
+rule sweep_config:
+    output:
+        report(SWEEP_CONFIG, caption="../report/config.rst", category="Configuration"),
+    log:
+        f"{RESULTS}/logs/sweep_config.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/sweep_config.tsv"
+    conda:
+        "../envs/cimsweep.yaml"
+    resources:
+        mem_mb=mem_mb("sweep_config"),
+        runtime=runtime("sweep_config"),
+    params:
+        config=config,
+    script:
+        "../scripts/sweep_config.py"

@@ -4,6 +4,7 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from cimsweep import config as sweep_config
+from cimsweep.figspec import diagnostics_point, figure_options, figures_to_draw
 from cimsweep.params import PARAMS
 
 # Names first (with "did you mean"), then types and ranges, then cross-parameter rules:
@@ -20,7 +21,12 @@ RESULTS = "results"
 TECH_DIR = str(Path(workflow.basedir) / "config" / "tech")
 TABLE_CSV = f"{RESULTS}/tables/sweep.csv"
 TABLE_PARQUET = f"{RESULTS}/tables/sweep.parquet"
-FIGURES = expand(f"{RESULTS}/figures/accuracy_vs_energy.{{ext}}", ext=["pdf", "png"])
+SWEEP_CONFIG = f"{RESULTS}/tables/config.yaml"
+FIGURE_CONFIG = config.get("figures") or {}
+FIGURES = figures_to_draw(FIGURE_CONFIG)
+FIGURE_FILES = expand(
+    f"{RESULTS}/figures/{{figure}}.{{ext}}", figure=FIGURES, ext=["pdf", "png"]
+)
 
 
 def stage_path(stage, filename):
@@ -61,6 +67,7 @@ BASE_RESOURCES = {
     "ppa": {"mem_mb": 500, "runtime": 5},
     "aggregate": {"mem_mb": 2000, "runtime": 15},
     "plot": {"mem_mb": 2000, "runtime": 10},
+    "sweep_config": {"mem_mb": 500, "runtime": 5},
 }
 
 

@@ -1,0 +1,10 @@
+from cimsweep.steps import plot_table_figure, setup_logging
+
+setup_logging(snakemake.log[0])
+plot_table_figure(
+    snakemake.wildcards.figure,
+    snakemake.input.table,
+    snakemake.output.pdf,
+    snakemake.output.png,
+    snakemake.params.options,
+)
