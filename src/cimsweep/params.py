@@ -12,8 +12,8 @@ Parameter names and meanings follow DNN+NeuroSim V1.5 where it has one (``sub_ar
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 # Workflow stages, in data-flow order. A stage's result path nests under its parent's.
@@ -348,13 +348,13 @@ PARAMS: dict[str, Param] = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def stage_params(stage: str) -> tuple[str, ...]:
     """Names of the parameters a stage reads, in declaration order."""
     return tuple(name for name, p in PARAMS.items() if stage in p.stages)
 
 
-@lru_cache(maxsize=None)
+@cache
 def stage_own_params(stage: str) -> tuple[str, ...]:
     """Parameters a stage reads that its ancestors (path parents) do not already hold."""
     inherited: set[str] = set()
@@ -365,7 +365,7 @@ def stage_own_params(stage: str) -> tuple[str, ...]:
     return tuple(name for name in stage_params(stage) if name not in inherited)
 
 
-@lru_cache(maxsize=None)
+@cache
 def stage_all_params(stage: str) -> tuple[str, ...]:
     """Parameters a stage's result depends on: its own plus every ancestor's."""
     names: set[str] = set()
