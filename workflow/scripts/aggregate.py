@@ -2,4 +2,6 @@ from cimsweep.steps import aggregate, setup_logging
 
 setup_logging(snakemake.log[0])
 paths = list(snakemake.input.points)
-aggregate(list(zip(paths[0::2], paths[1::2], strict=True)), snakemake.output.csv, snakemake.output.parquet)
+aggregate(
+    list(zip(paths[0::2], paths[1::2], strict=True)), snakemake.output.csv, snakemake.output.parquet
+)
