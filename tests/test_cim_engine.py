@@ -1,0 +1,163 @@
+"""Crossbar mapping and the noisy MVM engine against closed-form references."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+from torch import nn
+
+from cimsweep.cim import sim_config
+from cimsweep.cim.devices import NoiseStream
+from cimsweep.cim.engine import LayerEngine
+from cimsweep.cim.mapping import CrossbarMap, n_weight_slices
+
+
+def _ranges(wmax=1.0, lo=-2.0, hi=2.0):
+    return {"input_min": lo, "input_max": hi, "weight_max": wmax}
+
+
+@pytest.mark.parametrize(
+    "mapping,bitcell,wp", list(itertools.product(("differential", "offset"), (1, 2, 3), (2, 5, 8)))
+)
+def test_encode_round_trips_to_signed_weights(mapping, bitcell, wp):
+    q = torch.arange(-(2 ** (wp - 1) - 1), 2 ** (wp - 1)).float().view(-1, 1).repeat(1, 3)
+    m = CrossbarMap(q.shape[0], 3, 64, 64, 0, bitcell, wp, mapping)
+    levels = m.encode(q)
+    assert levels.shape == (m.n_w, q.shape[0], m.phys_cols)
+    assert levels.min() >= 0 and levels.max() <= 2**bitcell - 1
+    assert torch.equal(m.signed_matrix(levels), q)
+
+
+def test_slice_counts_and_groups():
+    assert n_weight_slices(8, 1, "differential") == 7
+    assert n_weight_slices(8, 1, "offset") == 8
+    assert n_weight_slices(8, 3, "offset") == 3
+    m = CrossbarMap(300, 10, 128, 128, 48, 1, 8, "differential")
+    sizes = [n for _, n in m.groups]
+    assert sizes == [48, 48, 32, 48, 48, 32, 44]  # 128-row tiles, 48-row reads
+    assert sum(sizes) == 300
+    assert CrossbarMap(300, 10, 128, 128, 0, 1, 8, "offset").groups == [
+        (0, 128),
+        (128, 128),
+        (256, 44),
+    ]
+
+
+def _layer(kind: str, seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Conv2d(3, 5, 3, padding=1) if kind == "conv" else nn.Linear(150, 7)
+
+
+def _input(kind: str, seed: int = 1) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn((4, 3, 6, 6) if kind == "conv" else (9, 150), generator=g)
+
+
+EXACT_CASES = [
+    dict(),
+    dict(signed_mapping="offset"),
+    dict(bitcell=2, dac_precision=2),
+    dict(bitcell=3, dac_precision=3, signed_mapping="offset"),
+    dict(parallel_read=16, sub_array=(32, 64)),
+    dict(input_precision=5, weight_precision=6, dac_precision=4, sub_array=(40, 40)),
+    dict(off_state=0.0),
+]
+
+
+@pytest.mark.parametrize("kind", ["linear", "conv"])
+@pytest.mark.parametrize("over", EXACT_CASES)
+def test_noise_free_lossless_adc_is_exact(kind, over):
+    """Zero noise + ADC resolving every unit product: equals the integer fake-quant result."""
+    sim = sim_config(adc_precision=14, **over)
+    eng = LayerEngine("l", _layer(kind), _ranges(wmax=0.2), sim)
+    assert eng.lossless
+    codes, _ = eng.input_codes(_input(kind))
+    ref = eng.reference(codes)
+    eng.allow_linear_path = False  # the full bit-sliced analog path
+    slow = eng.mvm(codes, eng.program(None))
+    assert torch.equal(slow, ref)
+    eng.allow_linear_path = True
+    chip = eng.program(None)
+    assert chip.effective is not None
+    assert torch.equal(eng.mvm(codes, chip), ref)
+
+
+@pytest.mark.parametrize("kind", ["linear", "conv"])
+def test_reference_matches_float_layer(kind):
+    layer = _layer(kind)
+    x = _input(kind)
+    sim = sim_config(weight_precision=16, input_precision=16)
+    eng = LayerEngine("l", layer, _ranges(wmax=float(layer.weight.detach().abs().max()), lo=-5, hi=5), sim)
+    codes, meta = eng.input_codes(x)
+    out = eng.finish(eng.reference(codes), meta)
+    torch.testing.assert_close(out, layer(x).detach(), atol=1e-3, rtol=1e-3)
+
+
+def test_linear_path_with_stuck_cells_matches_analog_path():
+    sim = sim_config(adc_precision=12, rate_stuck_0=0.05, rate_stuck_1=0.05)
+    eng = LayerEngine("l", _layer("linear"), _ranges(wmax=0.2), sim)
+    codes, _ = eng.input_codes(_input("linear"))
+    fast = eng.mvm(codes, eng.program(torch.Generator().manual_seed(3)))
+    eng.allow_linear_path = False
+    slow = eng.mvm(codes, eng.program(torch.Generator().manual_seed(3)))
+    assert torch.equal(fast, slow)
+    assert not torch.equal(fast, eng.reference(codes))  # faults do change the result
+
+
+def test_lossy_adc_error_bounded_by_half_step():
+    """Full-range 4-bit ADC, no noise: every read errs by <= step / 2 (shift-add weighted)."""
+    sim = sim_config(adc_precision=4, input_precision=4, weight_precision=3)
+    eng = LayerEngine("l", _layer("linear"), _ranges(wmax=0.2), sim)
+    assert not eng.lossless
+    codes, _ = eng.input_codes(_input("linear"))
+    err = (eng.mvm(codes, eng.program(None)) - eng.reference(codes)).abs()
+    step = eng.step * eng.map.slice_weights()  # (groups, n_w), weighted by slice significance
+    bound = 0.5 * float(step.sum()) * (2**4 - 1) * 2  # groups, slices, input bits, +/- arrays
+    assert err.max() > 0 and err.max() <= bound
+
+
+def test_read_noise_variance_matches_sum_x2_sigma2():
+    """Var of a noisy column sum = sum_i x_i^2 sigma^2 (unit levels) + ADC rounding 1/12."""
+    rows, sigma, reps = 64, 0.3, 4000
+    layer = nn.Linear(rows, 4, bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([1.0, -1.0, 0.0, 1.0]).view(4, 1).repeat(1, rows))
+    # 3-bit inputs fed by a 3-bit DAC: one read per column and array, x in 0..7
+    sim = sim_config(
+        input_precision=3, dac_precision=3, weight_precision=2, adc_precision=16,
+        read_noise=sigma, sub_array=(rows, 64), on_state=1e-4, off_state=2.5e-5,
+    )  # fmt: skip
+    # the off-state baseline (c = 1/3 unit per input step) keeps every read far above the
+    # ADC's lower clip, so rounding is the only ADC effect
+    eng = LayerEngine("l", layer, {"input_min": 0.0, "input_max": 7.0, "weight_max": 1.0}, sim)
+    x = torch.arange(rows).remainder(8).float()
+    codes = x.repeat(reps, 1)
+    noise = NoiseStream(torch.Generator().manual_seed(0), "cpu")
+    t = eng.mvm(codes, eng.program(None), noise)
+    ideal = eng.reference(codes[:1])
+    # each logical output = positive column - negative column, both read with fresh noise
+    expected = 2 * (float((x**2).sum()) * sigma**2 + 1 / 12)
+    var = t.var(dim=0)
+    torch.testing.assert_close(t.mean(0), ideal[0], atol=4 * expected**0.5 / reps**0.5, rtol=0)
+    assert var.div(expected).sub(1).abs().max() < 0.1, var / expected
+
+
+def test_output_noise_is_in_adc_lsb():
+    rows, reps = 32, 4000
+    layer = nn.Linear(rows, 2, bias=False)
+    with torch.no_grad():
+        layer.weight.fill_(1.0)
+    sim = sim_config(input_precision=1, weight_precision=2, adc_precision=3, output_noise=0.7,
+                     sub_array=(rows, 64), off_state=0.0)  # fmt: skip
+    eng = LayerEngine("l", layer, {"input_min": 0.0, "input_max": 1.0, "weight_max": 1.0}, sim)
+    step = float(eng.step[0, 0])  # 32 / 7 unit products per LSB
+    assert step == pytest.approx(32 / 7)
+    codes = torch.zeros(reps, rows)  # zero inputs: the negative column reads noise only
+    codes[:, :16] = 1
+    noise = NoiseStream(torch.Generator().manual_seed(1), "cpu")
+    stats_t = eng.mvm(codes, eng.program(None), noise)
+    # positive column: 16 + noise, negative: 0 + noise (clipped at code 0, so not Gaussian);
+    # the spread must be of the order of 0.7 LSB = 0.7 * step units, not of 0.7 units
+    assert stats_t.std(0).min() > 0.4 * step
