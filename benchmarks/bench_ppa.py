@@ -134,8 +134,22 @@ def main() -> None:
             layers, {**NEUROSIM_HW, "tech_node": node}, load_tech(tech_file(node, TECH_DIR))
         )
         nodes[f"{node}nm"] = {
-            k: r["total"][k] for k in ("energy_J", "area_mm2", "latency_s", "tops_per_w", "tops")
+            k: r["total"][k]
+            for k in ("energy_J", "area_mm2", "latency_s", "cycle_s", "tops_per_w", "tops")
         }
+    lat = t["latency_s"]
+    lat_parts = {
+        k: sum(r["latency_breakdown_s"][k] for r in result["layers"]) / lat
+        for k in ("compute", "accumulation")
+    }
+    lat_parts["buffer"] = sum(r["buffer_latency_s"] for r in result["layers"]) / lat
+    lat_parts["interconnect"] = sum(r["interconnect_latency_s"] for r in result["layers"]) / lat
+    timing = {
+        "clock_s": t["cycle_s"],
+        "read_cycle_s": t["read_cycle_s"],
+        "latency_share": lat_parts,
+        "layer_latency_s": {r["name"]: r["latency_s"] for r in result["layers"]},
+    }
     median = statistics.median(times)
     report = {
         "target_s": TARGET_S,
@@ -148,6 +162,7 @@ def main() -> None:
         "ops": t["ops"],
         "energy_breakdown_share": {k: v / dyn for k, v in t["energy_breakdown_J"].items()},
         "area_breakdown_share": {k: v / area for k, v in t["area_breakdown_mm2"].items()},
+        "timing": timing,
         "neurosim_vgg8_22nm": comparison,
         "vgg8_by_node": nodes,
     }
