@@ -91,7 +91,8 @@ def choose_weight_max(w: torch.Tensor, bits: int, method: str, percentile: float
         return min(_quantile(a, percentile / 100.0), wmax)
     if method == "mse":
         s = _subsample(w)
-        clips = wmax * torch.arange(1, _MSE_CANDIDATES + 1, dtype=torch.float32) / _MSE_CANDIDATES
+        ks = torch.arange(1, _MSE_CANDIDATES + 1, dtype=torch.float32, device=s.device)
+        clips = wmax * ks / _MSE_CANDIDATES
         scales = (clips / weight_qmax(bits))[:, None]
         q = weight_qmax(bits)
         err = (torch.clamp(torch.round(s[None] / scales), -q, q) * scales - s[None]).pow(2)
@@ -119,7 +120,8 @@ def choose_input_range(
         return plo, phi
     if method == "mse":
         s = _subsample(x)
-        alpha = torch.arange(1, _MSE_CANDIDATES + 1, dtype=torch.float32) / _MSE_CANDIDATES
+        ks = torch.arange(1, _MSE_CANDIDATES + 1, dtype=torch.float32, device=s.device)
+        alpha = ks / _MSE_CANDIDATES
         best, best_err = (lo, hi), math.inf
         for chunk in alpha.split(25):
             scales = (hi - lo) * chunk / (2**bits - 1)
