@@ -2,8 +2,9 @@
 
 Per layer: map the weight matrix onto subarrays (:mod:`.mapping`), count the events of one
 inference (row activations, cell reads, ADC conversions, shift-adds, buffer bytes, wire
-bit-metres), price them with :mod:`.components`, and time the layer's critical path. The chip
-is the union of every layer's tiles plus a global buffer and bus. See ``docs/ppa.md``.
+bit-metres), price them with :mod:`.components`, and count the layer's clock cycles (the
+clock is the analog sensing cycle: word-line turn-on + bit-line settling + ADC). The chip is
+the union of every layer's tiles plus a global buffer and bus. See ``docs/ppa.md``.
 """
 
 from __future__ import annotations
