@@ -27,7 +27,8 @@ Value = Any
 class Param:
     """Declaration of one sweep parameter.
 
-    kind: ``int``, ``float``, ``str`` (one of ``choices``) or ``shape`` (rows x cols).
+    kind: ``int``, ``float``, ``str`` (one of ``choices``), ``shape`` (rows x cols) or ``path``
+    (free text: a file, folder or ``module:Name``; never a grid axis).
     stages: the workflow stages whose result depends on this parameter.
     """
 
@@ -46,6 +47,8 @@ class Param:
         """JSON-schema fragment accepting one value of this parameter."""
         if self.kind == "str":
             return {"type": "string", "enum": list(self.choices)}
+        if self.kind == "path":
+            return {"type": "string"}
         if self.kind == "shape":
             return {
                 "oneOf": [
@@ -81,7 +84,14 @@ PARAMS: dict[str, Param] = {
     p.name: p
     for p in [
         # --- data -------------------------------------------------------------------------
-        _p("dataset", "str", "digits", "data", "Data set name.", choices=("digits",)),
+        _p("dataset", "str", "digits", "data", "Data set name.",
+           choices=("digits", "mnist", "fashion_mnist", "cifar10", "cifar100", "imagefolder")),
+        _p("data_dir", "path", "data", "",
+           "Folder holding the data sets' files (fetch with `python -m cimsweep.download "
+           "<dataset> <data_dir>`); a run-time setting, not part of any result path or seed."),
+        _p("image_size", "int", 32, "data",
+           "Side of the square images the imagefolder reader resizes to.", unit="px",
+           minimum=8, maximum=1024),
         _p(
             "test_fraction",
             "float",
@@ -94,7 +104,12 @@ PARAMS: dict[str, Param] = {
         ),
         _p("seed", "int", 0, "data", "Root seed of every random stream.", minimum=0),
         # --- training ---------------------------------------------------------------------
-        _p("model", "str", "mlp", "train", "Network architecture.", choices=("mlp", "cnn")),
+        _p("model", "str", "mlp", "train", "Network architecture (user: see user_model).",
+           choices=("mlp", "cnn", "vgg8", "resnet18", "resnet20", "lenet5", "user")),
+        _p("user_model", "path", "", "train",
+           "Network class or factory of model = user, as 'package.module:Name'."),
+        _p("user_checkpoint", "path", "", "train",
+           "Optional state_dict loaded into the user model before training ('' for none)."),
         _p("epochs", "int", 40, "train", "Training epochs.", minimum=1, maximum=10000),
         _p(
             "lr",
@@ -108,6 +123,19 @@ PARAMS: dict[str, Param] = {
         ),
         _p("batch_size", "int", 64, "train", "Training mini-batch size.", minimum=1),
         _p("weight_decay", "float", 1e-4, "train", "Adam weight decay.", minimum=0.0),
+        _p("optimizer", "str", "adam", "train",
+           "Optimizer (all with a per-epoch cosine learning-rate schedule).",
+           choices=("adam", "adamw", "sgd")),
+        _p("momentum", "float", 0.9, "train", "SGD (Nesterov) momentum.", minimum=0.0,
+           maximum=0.999),
+        _p("augment", "str", "auto", "train",
+           "Training augmentation: random crop (4-px padding) + horizontal flip; auto = on "
+           "for cifar10, cifar100 and imagefolder.", choices=("auto", "none", "crop_flip")),
+        _p("amp", "int", 1, "train", "Mixed-precision training on CUDA (1 on, 0 off).",
+           minimum=0, maximum=1),
+        _p("device", "str", "auto", "",
+           "Training device (auto: CUDA when available); a run-time setting, not part of any "
+           "result path or seed.", choices=("auto", "cpu", "cuda")),
         # --- calibration / quantization ---------------------------------------------------
         _p(
             "weight_precision",
