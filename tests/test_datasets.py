@@ -23,8 +23,12 @@ def _images(n: int, seed: int, shape: tuple[int, ...] = (3, 32, 32)) -> np.ndarr
 
 
 def _write_py_batch(path: Path, x: np.ndarray, labels: list[int], key: bytes, proto: int) -> None:
-    batch = {b"batch_label": b"testing batch", key: labels, b"data": x.reshape(len(x), -1),
-             b"filenames": [b"img%d.png" % i for i in range(len(x))]}
+    batch = {
+        b"batch_label": b"testing batch",
+        key: labels,
+        b"data": x.reshape(len(x), -1),
+        b"filenames": [b"img%d.png" % i for i in range(len(x))],
+    }
     path.write_bytes(pickle.dumps(batch, protocol=proto))
 
 
@@ -118,8 +122,12 @@ def test_idx_mnist_like(tmp_path: Path, gz: bool, name: str, folder: str) -> Non
     root.mkdir()
     x = _images(20, 2, (28, 28))
     y = (np.arange(20) % 10).astype(np.uint8)
-    files = {"train-images-idx3-ubyte": x, "train-labels-idx1-ubyte": y,
-             "t10k-images-idx3-ubyte": x[:5], "t10k-labels-idx1-ubyte": y[:5]}
+    files = {
+        "train-images-idx3-ubyte": x,
+        "train-labels-idx1-ubyte": y,
+        "t10k-images-idx3-ubyte": x[:5],
+        "t10k-labels-idx1-ubyte": y[:5],
+    }
     for stem, arr in files.items():
         data = _idx(arr)
         assert data[:4] == (b"\x00\x00\x08\x03" if arr.ndim == 3 else b"\x00\x00\x08\x01")

@@ -45,8 +45,12 @@ def test_vgg8_matches_neurosim_geometry() -> None:
     geo = layer_geometry(build_model("vgg8", (3, 32, 32), 10), (3, 32, 32))
     convs = [(g.rows, g.cols, g.vectors) for g in geo if g.kind == "conv2d"]
     assert convs == [
-        (27, 128, 1024), (1152, 128, 1024), (1152, 256, 256), (2304, 256, 256),
-        (2304, 512, 64), (4608, 512, 64),
+        (27, 128, 1024),
+        (1152, 128, 1024),
+        (1152, 256, 256),
+        (2304, 256, 256),
+        (2304, 512, 64),
+        (4608, 512, 64),
     ]
     assert [(g.rows, g.cols) for g in geo if g.kind == "linear"] == [(8192, 1024), (1024, 10)]
 
@@ -79,7 +83,8 @@ def test_load_user_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     pkg = tmp_path / "userpkg"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
-    (pkg / "nets.py").write_text(textwrap.dedent("""
+    (pkg / "nets.py").write_text(
+        textwrap.dedent("""
         from torch import nn
 
         class Net(nn.Module):
@@ -92,7 +97,8 @@ def test_load_user_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
         def not_a_model():
             return 42
-    """))
+    """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     model = load_user_model("userpkg.nets:Net", {"width": 5})
     assert model.fc.out_features == 5

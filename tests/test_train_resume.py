@@ -28,8 +28,15 @@ KW = dict(epochs=4, lr=0.05, batch_size=16, weight_decay=5e-4, seed=7)
 def _run(ckpt: Path | None, optimizer: str, **extra) -> tuple[torch.nn.Module, dict]:
     torch.manual_seed(1)
     model = build_model(MODEL, (3, 8, 8), 4)
-    metrics = train_model(model, *_data(), **KW, optimizer=optimizer, augment="crop_flip",
-                          checkpoint_path=ckpt, **extra)
+    metrics = train_model(
+        model,
+        *_data(),
+        **KW,
+        optimizer=optimizer,
+        augment="crop_flip",
+        checkpoint_path=ckpt,
+        **extra,
+    )
     return model, metrics
 
 

@@ -129,7 +129,10 @@ def normalize(
 
 
 def _normalised(
-    x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
     scale: float,
 ) -> dict[str, np.ndarray]:
     mean, std = channel_stats(x_train, scale)
@@ -177,8 +180,7 @@ def prepare(
     assert data_dir is not None  # dataset_info / check_data_dir refuse None
     x_tr, y_tr, x_te, y_te = load_arrays(name, data_dir, image_size)
     if x_te is None or y_te is None:
-        log.info("%s: no official test split; holding out %.3g (stratified)", name,
-                 test_fraction)
+        log.info("%s: no official test split; holding out %.3g (stratified)", name, test_fraction)
         train_idx, test_idx = stratified_split(y_tr, test_fraction, seed)
         x_tr, y_tr, x_te, y_te = x_tr[train_idx], y_tr[train_idx], x_tr[test_idx], y_tr[test_idx]
     else:

@@ -28,8 +28,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 _TORONTO = ("https://www.cs.toronto.edu/~kriz/", "https://cave.cs.toronto.edu/kriz/")
-_MNIST = ("https://ossci-datasets.s3.amazonaws.com/mnist/",
-          "http://yann.lecun.com/exdb/mnist/")
+_MNIST = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
 _FASHION = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
 
 
@@ -65,21 +64,28 @@ SOURCES: dict[tuple[str, str], tuple[Resource, ...]] = {
     ("cifar100", "binary"): (
         Resource("cifar-100-binary.tar.gz", _TORONTO, "03b5dce01913d631647c71ecec9e9cb8", True),
     ),
-    ("mnist", "idx"): _idx_set(_MNIST, "mnist", {
-        "train-images-idx3-ubyte": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-        "train-labels-idx1-ubyte": "d53e105ee54ea40749a09fcbcd1e9432",
-        "t10k-images-idx3-ubyte": "9fb629c4189551a2d022fa330f9573f3",
-        "t10k-labels-idx1-ubyte": "ec29112dd5afa0611ce80d1b7f02629c",
-    }),
-    ("fashion_mnist", "idx"): _idx_set(_FASHION, "fashion_mnist", {
-        "train-images-idx3-ubyte": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-        "train-labels-idx1-ubyte": "25c81989df183df01b3e8a0aad5dffbe",
-        "t10k-images-idx3-ubyte": "bef4ecab320f06d8554ea6380940ec79",
-        "t10k-labels-idx1-ubyte": "bb300cfdad3c16e7a12a480ee83cd310",
-    }),
+    ("mnist", "idx"): _idx_set(
+        _MNIST,
+        "mnist",
+        {
+            "train-images-idx3-ubyte": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+            "train-labels-idx1-ubyte": "d53e105ee54ea40749a09fcbcd1e9432",
+            "t10k-images-idx3-ubyte": "9fb629c4189551a2d022fa330f9573f3",
+            "t10k-labels-idx1-ubyte": "ec29112dd5afa0611ce80d1b7f02629c",
+        },
+    ),
+    ("fashion_mnist", "idx"): _idx_set(
+        _FASHION,
+        "fashion_mnist",
+        {
+            "train-images-idx3-ubyte": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+            "train-labels-idx1-ubyte": "25c81989df183df01b3e8a0aad5dffbe",
+            "t10k-images-idx3-ubyte": "bef4ecab320f06d8554ea6380940ec79",
+            "t10k-labels-idx1-ubyte": "bb300cfdad3c16e7a12a480ee83cd310",
+        },
+    ),
 }
-DEFAULT_FORMAT = {"cifar10": "python", "cifar100": "python", "mnist": "idx",
-                  "fashion_mnist": "idx"}
+DEFAULT_FORMAT = {"cifar10": "python", "cifar100": "python", "mnist": "idx", "fashion_mnist": "idx"}
 
 
 def md5sum(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -95,8 +101,10 @@ def verify(path: str | Path, md5: str) -> None:
     """Raise ValueError when ``path``'s MD5 differs from ``md5``."""
     got = md5sum(path)
     if got != md5.lower():
-        raise ValueError(f"{path}: MD5 {got} does not match the published {md5}; the download "
-                         "is corrupt or incomplete (delete it and retry)")
+        raise ValueError(
+            f"{path}: MD5 {got} does not match the published {md5}; the download "
+            "is corrupt or incomplete (delete it and retry)"
+        )
 
 
 def fetch(url: str, dest: str | Path, timeout: float = 60.0) -> Path:
@@ -171,8 +179,10 @@ def download(dataset: str, data_dir: str | Path, fmt: str | None = None) -> list
     fmt = fmt or DEFAULT_FORMAT.get(dataset, "")
     if (dataset, fmt) not in SOURCES:
         choices = ", ".join(f"{d} ({f})" for d, f in SOURCES)
-        raise ValueError(f"no download for dataset {dataset!r} format {fmt!r}; available: "
-                         f"{choices}. ImageNet-style folders must be obtained by hand")
+        raise ValueError(
+            f"no download for dataset {dataset!r} format {fmt!r}; available: "
+            f"{choices}. ImageNet-style folders must be obtained by hand"
+        )
     from .datasets import check_data_dir
 
     root = Path(data_dir)
@@ -191,14 +201,22 @@ def download(dataset: str, data_dir: str | Path, fmt: str | None = None) -> list
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``python -m cimsweep.download <dataset> <data_dir> [--format F]``."""
-    parser = argparse.ArgumentParser(prog="python -m cimsweep.download", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m cimsweep.download",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("dataset", choices=sorted(DEFAULT_FORMAT))
     parser.add_argument("data_dir")
-    parser.add_argument("--format", choices=sorted({f for _, f in SOURCES}), default=None,
-                        help="archive format (CIFAR: python or binary)")
-    parser.add_argument("--keep-archive", action="store_true",
-                        help="keep the .tar.gz after unpacking")
+    parser.add_argument(
+        "--format",
+        choices=sorted({f for _, f in SOURCES}),
+        default=None,
+        help="archive format (CIFAR: python or binary)",
+    )
+    parser.add_argument(
+        "--keep-archive", action="store_true", help="keep the .tar.gz after unpacking"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:

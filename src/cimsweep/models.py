@@ -68,7 +68,10 @@ class VGG8(nn.Module):
     CFG = (128, 128, "M", 256, 256, "M", 512, 512, "M")
 
     def __init__(
-        self, in_shape: tuple[int, int, int], num_classes: int, batch_norm: bool = True,
+        self,
+        in_shape: tuple[int, int, int],
+        num_classes: int,
+        batch_norm: bool = True,
         hidden: int = 1024,
     ):
         super().__init__()
@@ -187,14 +190,20 @@ class LeNet5(nn.Module):
             raise ValueError(f"LeNet-5 needs inputs of at least 20x20 pixels, got {in_shape}")
         pad = 2 if min(h, w) < 32 else 0
         self.features = nn.Sequential(
-            nn.Conv2d(c, 6, 5, padding=pad), nn.ReLU(inplace=True), nn.MaxPool2d(2),
-            nn.Conv2d(6, 16, 5), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+            nn.Conv2d(c, 6, 5, padding=pad),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
         )
         oh, ow = ((h + 2 * pad - 4) // 2 - 4) // 2, ((w + 2 * pad - 4) // 2 - 4) // 2
         self.classifier = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(16 * oh * ow, 120), nn.ReLU(inplace=True),
-            nn.Linear(120, 84), nn.ReLU(inplace=True),
+            nn.Linear(16 * oh * ow, 120),
+            nn.ReLU(inplace=True),
+            nn.Linear(120, 84),
+            nn.ReLU(inplace=True),
             nn.Linear(84, num_classes),
         )
 

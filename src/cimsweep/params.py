@@ -84,14 +84,32 @@ PARAMS: dict[str, Param] = {
     p.name: p
     for p in [
         # --- data -------------------------------------------------------------------------
-        _p("dataset", "str", "digits", "data", "Data set name.",
-           choices=("digits", "mnist", "fashion_mnist", "cifar10", "cifar100", "imagefolder")),
-        _p("data_dir", "path", "data", "",
-           "Folder holding the data sets' files (fetch with `python -m cimsweep.download "
-           "<dataset> <data_dir>`); a run-time setting, not part of any result path or seed."),
-        _p("image_size", "int", 32, "data",
-           "Side of the square images the imagefolder reader resizes to.", unit="px",
-           minimum=8, maximum=1024),
+        _p(
+            "dataset",
+            "str",
+            "digits",
+            "data",
+            "Data set name.",
+            choices=("digits", "mnist", "fashion_mnist", "cifar10", "cifar100", "imagefolder"),
+        ),
+        _p(
+            "data_dir",
+            "path",
+            "data",
+            "",
+            "Folder holding the data sets' files (fetch with `python -m cimsweep.download "
+            "<dataset> <data_dir>`); a run-time setting, not part of any result path or seed.",
+        ),
+        _p(
+            "image_size",
+            "int",
+            32,
+            "data",
+            "Side of the square images the imagefolder reader resizes to.",
+            unit="px",
+            minimum=8,
+            maximum=1024,
+        ),
         _p(
             "test_fraction",
             "float",
@@ -104,12 +122,28 @@ PARAMS: dict[str, Param] = {
         ),
         _p("seed", "int", 0, "data", "Root seed of every random stream.", minimum=0),
         # --- training ---------------------------------------------------------------------
-        _p("model", "str", "mlp", "train", "Network architecture (user: see user_model).",
-           choices=("mlp", "cnn", "vgg8", "resnet18", "resnet20", "lenet5", "user")),
-        _p("user_model", "path", "", "train",
-           "Network class or factory of model = user, as 'package.module:Name'."),
-        _p("user_checkpoint", "path", "", "train",
-           "Optional state_dict loaded into the user model before training ('' for none)."),
+        _p(
+            "model",
+            "str",
+            "mlp",
+            "train",
+            "Network architecture (user: see user_model).",
+            choices=("mlp", "cnn", "vgg8", "resnet18", "resnet20", "lenet5", "user"),
+        ),
+        _p(
+            "user_model",
+            "path",
+            "",
+            "train",
+            "Network class or factory of model = user, as 'package.module:Name'.",
+        ),
+        _p(
+            "user_checkpoint",
+            "path",
+            "",
+            "train",
+            "Optional state_dict loaded into the user model before training ('' for none).",
+        ),
         _p("epochs", "int", 40, "train", "Training epochs.", minimum=1, maximum=10000),
         _p(
             "lr",
@@ -123,19 +157,50 @@ PARAMS: dict[str, Param] = {
         ),
         _p("batch_size", "int", 64, "train", "Training mini-batch size.", minimum=1),
         _p("weight_decay", "float", 1e-4, "train", "Adam weight decay.", minimum=0.0),
-        _p("optimizer", "str", "adam", "train",
-           "Optimizer (all with a per-epoch cosine learning-rate schedule).",
-           choices=("adam", "adamw", "sgd")),
-        _p("momentum", "float", 0.9, "train", "SGD (Nesterov) momentum.", minimum=0.0,
-           maximum=0.999),
-        _p("augment", "str", "auto", "train",
-           "Training augmentation: random crop (4-px padding) + horizontal flip; auto = on "
-           "for cifar10, cifar100 and imagefolder.", choices=("auto", "none", "crop_flip")),
-        _p("amp", "int", 1, "train", "Mixed-precision training on CUDA (1 on, 0 off).",
-           minimum=0, maximum=1),
-        _p("device", "str", "auto", "",
-           "Training device (auto: CUDA when available); a run-time setting, not part of any "
-           "result path or seed.", choices=("auto", "cpu", "cuda")),
+        _p(
+            "optimizer",
+            "str",
+            "adam",
+            "train",
+            "Optimizer (all with a per-epoch cosine learning-rate schedule).",
+            choices=("adam", "adamw", "sgd"),
+        ),
+        _p(
+            "momentum",
+            "float",
+            0.9,
+            "train",
+            "SGD (Nesterov) momentum.",
+            minimum=0.0,
+            maximum=0.999,
+        ),
+        _p(
+            "augment",
+            "str",
+            "auto",
+            "train",
+            "Training augmentation: random crop (4-px padding) + horizontal flip; auto = on "
+            "for cifar10, cifar100 and imagefolder.",
+            choices=("auto", "none", "crop_flip"),
+        ),
+        _p(
+            "amp",
+            "int",
+            1,
+            "train",
+            "Mixed-precision training on CUDA (1 on, 0 off).",
+            minimum=0,
+            maximum=1,
+        ),
+        _p(
+            "device",
+            "str",
+            "auto",
+            "",
+            "Training device (auto: CUDA when available); a run-time setting, not part of any "
+            "result path or seed.",
+            choices=("auto", "cpu", "cuda"),
+        ),
         # --- calibration / quantization ---------------------------------------------------
         _p(
             "weight_precision",
@@ -190,6 +255,14 @@ PARAMS: dict[str, Param] = {
             "calib",
             "Training samples used for calibration.",
             minimum=1,
+        ),
+        _p(
+            "digital_layers",
+            "str",
+            "none",
+            _QUANT,
+            "Conv2d/Linear layers kept digital (not mapped onto crossbars).",
+            choices=("none", "first", "last", "first_last"),
         ),
         # --- crossbar mapping and converters (simulator and PPA) --------------------------
         _p(

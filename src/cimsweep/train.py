@@ -64,8 +64,9 @@ def make_optimizer(
     if name == "adamw":
         return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay,
-                               nesterov=momentum > 0)
+        return torch.optim.SGD(
+            params, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=momentum > 0
+        )
     raise ValueError(f"unknown optimizer {name!r}; expected one of {OPTIMIZERS}")
 
 
@@ -110,8 +111,12 @@ def _load_checkpoint(path: str | Path, signature: dict[str, Any]) -> dict[str, A
         log.warning("%s: not a cimsweep training checkpoint; ignored", path)
         return None
     if state.get("signature") != signature:
-        log.warning("%s: checkpoint of a different run (%s != %s); starting over", path,
-                    state.get("signature"), signature)
+        log.warning(
+            "%s: checkpoint of a different run (%s != %s); starting over",
+            path,
+            state.get("signature"),
+            signature,
+        )
         return None
     return state
 
@@ -177,9 +182,15 @@ def train_model(
     scaler = torch.amp.GradScaler("cuda", enabled=fp16)
     loss_fn = nn.CrossEntropyLoss()
     signature = {
-        "epochs": epochs, "lr": float(lr), "batch_size": batch_size,
-        "weight_decay": float(weight_decay), "seed": seed, "optimizer": optimizer,
-        "momentum": float(momentum), "augment": augment, "n_train": len(x_train),
+        "epochs": epochs,
+        "lr": float(lr),
+        "batch_size": batch_size,
+        "weight_decay": float(weight_decay),
+        "seed": seed,
+        "optimizer": optimizer,
+        "momentum": float(momentum),
+        "augment": augment,
+        "n_train": len(x_train),
         "n_params": sum(p.numel() for p in model.parameters()),
     }
     start_epoch, history, elapsed_before = 0, [], 0.0
@@ -193,9 +204,17 @@ def train_model(
         start_epoch, history = state["epoch"], list(state["history"])
         elapsed_before = float(state["elapsed"])
         log.info("resuming from %s after epoch %d/%d", checkpoint_path, start_epoch, epochs)
-    log.info("training %d samples for %d epochs on %s (%s, lr %g, batch %d, augment %s%s)",
-             len(xt), epochs, dev, optimizer, lr, batch_size, augment,
-             ", mixed precision" if use_amp else "")
+    log.info(
+        "training %d samples for %d epochs on %s (%s, lr %g, batch %d, augment %s%s)",
+        len(xt),
+        epochs,
+        dev,
+        optimizer,
+        lr,
+        batch_size,
+        augment,
+        ", mixed precision" if use_amp else "",
+    )
     start = time.perf_counter()
     n_batches = math.ceil(len(xt) / batch_size)
     for epoch in range(start_epoch, epochs):
@@ -219,8 +238,14 @@ def train_model(
             total += loss.detach().float() * len(idx)
             correct += (out.detach().argmax(1) == yb).sum()
             if log_every and (b + 1) % log_every == 0:
-                log.info("epoch %d/%d batch %d/%d loss %.4f", epoch + 1, epochs, b + 1,
-                         n_batches, loss.item())
+                log.info(
+                    "epoch %d/%d batch %d/%d loss %.4f",
+                    epoch + 1,
+                    epochs,
+                    b + 1,
+                    n_batches,
+                    loss.item(),
+                )
         sched.step()
         record: dict[str, Any] = {
             "epoch": epoch + 1,
@@ -235,18 +260,31 @@ def train_model(
         per_epoch = done / (epoch + 1 - start_epoch)
         log.info(
             "epoch %d/%d loss %.4f train_acc %.4f%s lr %.3g %.1fs ETA %s",
-            epoch + 1, epochs, record["loss"], record["train_accuracy"],
+            epoch + 1,
+            epochs,
+            record["loss"],
+            record["train_accuracy"],
             f" test_acc {record['test_accuracy']:.4f}" if "test_accuracy" in record else "",
-            record["lr"], time.perf_counter() - epoch_start, _eta(per_epoch * (epochs - epoch - 1)),
+            record["lr"],
+            time.perf_counter() - epoch_start,
+            _eta(per_epoch * (epochs - epoch - 1)),
         )
         if checkpoint_path:
-            _save_checkpoint(checkpoint_path, {
-                "format": CHECKPOINT_FORMAT, "signature": signature, "epoch": epoch + 1,
-                "model": model.state_dict(), "optimizer": opt.state_dict(),
-                "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),
-                "rng": _rng_state(gen), "history": history,
-                "elapsed": elapsed_before + time.perf_counter() - start,
-            })
+            _save_checkpoint(
+                checkpoint_path,
+                {
+                    "format": CHECKPOINT_FORMAT,
+                    "signature": signature,
+                    "epoch": epoch + 1,
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict(),
+                    "scaler": scaler.state_dict(),
+                    "rng": _rng_state(gen),
+                    "history": history,
+                    "elapsed": elapsed_before + time.perf_counter() - start,
+                },
+            )
     metrics: dict[str, Any] = {
         "train_accuracy": accuracy(model, xt, yt, amp=use_amp),
         "test_accuracy": accuracy(model, xe, ye, amp=use_amp),

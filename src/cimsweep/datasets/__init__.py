@@ -44,10 +44,18 @@ def _cifar_layouts(name: str) -> tuple[Layout, ...]:
     py_train, py_test = cifar.PY_FILES[name]
     bin_train, bin_test = cifar.BIN_FILES[name]
     return (
-        Layout("python version", (cifar.PY_DIRS[name],), (*py_train, *py_test),
-               lambda r: cifar.load_python(r, name)),
-        Layout("binary version", (cifar.BIN_DIRS[name],), (*bin_train, *bin_test),
-               lambda r: cifar.load_binary(r, name)),
+        Layout(
+            "python version",
+            (cifar.PY_DIRS[name],),
+            (*py_train, *py_test),
+            lambda r: cifar.load_python(r, name),
+        ),
+        Layout(
+            "binary version",
+            (cifar.BIN_DIRS[name],),
+            (*bin_train, *bin_test),
+            lambda r: cifar.load_binary(r, name),
+        ),
     )
 
 
@@ -88,7 +96,8 @@ def _expectation(name: str, data_dir: Path) -> str:
         files = ", ".join(f + gz for f in lay.files)
         options.append(f"{lay.label} in {data_dir / lay.folders[0]}: {files}")
     return (
-        "expected one of: " + "; ".join(options)
+        "expected one of: "
+        + "; ".join(options)
         + f". Fetch it with `python -m cimsweep.download {name} {data_dir}`"
     )
 

@@ -54,8 +54,9 @@ def read_python_batch(path: str | Path, classes: int) -> tuple[np.ndarray, np.nd
         )
     data = np.asarray(batch["data"])
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != PIXELS:
-        raise ValueError(f"{path}: 'data' must be N x {PIXELS} uint8, got {data.dtype} "
-                         f"{data.shape}")
+        raise ValueError(
+            f"{path}: 'data' must be N x {PIXELS} uint8, got {data.dtype} {data.shape}"
+        )
     y = _check_labels(np.asarray(batch[key]), len(data), classes, path)
     return data.reshape(-1, 3, 32, 32), y
 

@@ -37,9 +37,7 @@ def class_names(split_dir: Path) -> list[str]:
 
 
 def _images(class_dir: Path) -> list[Path]:
-    return sorted(
-        p for p in class_dir.rglob("*") if p.is_file() and p.suffix.lower() in EXTENSIONS
-    )
+    return sorted(p for p in class_dir.rglob("*") if p.is_file() and p.suffix.lower() in EXTENSIONS)
 
 
 def load_image(path: Path, size: int) -> np.ndarray:
@@ -57,9 +55,7 @@ def load_image(path: Path, size: int) -> np.ndarray:
         return np.asarray(img, dtype=np.uint8).transpose(2, 0, 1).copy()
 
 
-def load_split_dir(
-    split_dir: Path, classes: list[str], size: int
-) -> tuple[np.ndarray, np.ndarray]:
+def load_split_dir(split_dir: Path, classes: list[str], size: int) -> tuple[np.ndarray, np.ndarray]:
     """Images (N, 3, size, size) uint8 and labels (index into ``classes``) of one split."""
     index = {c: i for i, c in enumerate(classes)}
     paths: list[Path] = []
