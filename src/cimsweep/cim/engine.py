@@ -56,11 +56,9 @@ class LayerStats:
     extra: dict = field(default_factory=dict)
 
     def snr_db(self) -> float | None:
-        """Output SNR vs. the digital reference in dB; None when the error is exactly zero."""
-        if self.error <= 0:
+        """Output SNR vs. the digital reference in dB; None when error or signal is zero."""
+        if self.error <= 0 or self.signal <= 0:
             return None
-        if self.signal <= 0:
-            return float("-inf")
         return 10.0 * math.log10(self.signal / self.error)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from typing import Any
 
@@ -50,11 +51,20 @@ def evaluate(
     ``x_calib`` is required for ``adc_range = calibrated`` (noise-free ADC range calibration,
     shared by all instances). Instance ``i`` draws programming variation, drift, stuck-at
     faults and then its read noise from one generator seeded by ``instance_seed(seed, i)``.
+
+    Returns (JSON-able; accuracies are fractions): ``accuracy_mean``, ``accuracy_std``
+    (population std over instances), ``accuracies``, ``quantized_accuracy`` (digital
+    fake-quant), ``float_accuracy``, ``seconds`` and ``layers`` -> name -> ``adc_clip_rate``
+    (fraction of ADC conversions saturated), ``snr_db`` (layer output vs. the digital result
+    on the same input, pooled over instances; None when error-free), ``adc_reads_per_sample``,
+    ``adc_step_mean`` (unit products), ``adc_lossless`` and mapping facts (``rows``, ``cols``,
+    ``weight_slices``, ``input_slices``, ``read_groups``, ``subarrays``, ``phys_cols``).
     """
     sim = sim_config(**{k: v for k, v in sim.items() if k in PARAMS})
     device = x_test.device
     start = time.perf_counter()
-    cm = convert(model.to(device), ranges, sim)
+    on_device = all(p.device == device for p in model.parameters())
+    cm = convert(model if on_device else copy.deepcopy(model).to(device), ranges, sim)
     result: dict[str, Any] = {}
     with torch.no_grad():
         set_mode(cm, "float")
