@@ -15,7 +15,7 @@ T0=$EPOCHREALTIME
 log() { echo "[stop_cluster] $*"; }
 
 stop_pidfile() { # stop_pidfile NAME PIDFILE
-    local name=$1 pf=$2 pid
+    local name=$1 pf=$2 pid t0=$EPOCHREALTIME
     if [[ ! -s "$pf" ]]; then
         log "$name: no pid file"
         return 0
@@ -37,15 +37,20 @@ stop_pidfile() { # stop_pidfile NAME PIDFILE
         sleep 0.2
     fi
     rm -f "$pf"
-    log "$name: stopped (pid $pid)"
+    awk -v n="$name" -v p="$pid" -v a="$t0" -v b="$EPOCHREALTIME" \
+        'BEGIN { printf "[stop_cluster] %s: stopped (pid %s) in %.2fs\n", n, p, b - a }'
 }
 
-# reverse start order: compute daemons first, the accounting DB last
-stop_pidfile slurmd    "$STATE/run/slurmd.pid"
-stop_pidfile slurmctld "$STATE/run/slurmctld.pid"
+# reverse start order (Slurm daemons, then slurmdbd so that slurmctld can
+# flush its last records, then the DB and munge); each daemon needs ~2 s to
+# exit, so the members of a stage are stopped in parallel
+stop_pidfile slurmd    "$STATE/run/slurmd.pid" &
+stop_pidfile slurmctld "$STATE/run/slurmctld.pid" &
+wait
 stop_pidfile slurmdbd  "$STATE/run/slurmdbd.pid"
-stop_pidfile mariadb   "$STATE/run/mariadb.pid"
-stop_pidfile munged    "$STATE/run/munged.pid"
+stop_pidfile mariadb   "$STATE/run/mariadb.pid" &
+stop_pidfile munged    "$STATE/run/munged.pid" &
+wait
 rm -f /run/munge/munged.pid
 
 if (( PURGE )); then
