@@ -116,3 +116,8 @@ def test_cnn_runs_with_offset_mapping():
     )  # fmt: skip
     res = evaluate(model, ranges, x, y, sim, seed=0)
     assert res["accuracies"] == [res["quantized_accuracy"]]
+
+
+def test_digital_layers_stay_float(trained):
+    res = _run(trained, digital_layers="first_last", mc_runs=1)
+    assert list(res["layers"]) == ["net.3"]

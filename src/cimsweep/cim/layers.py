@@ -17,7 +17,7 @@ import copy
 import torch
 from torch import nn
 
-from ..models import cim_layers
+from ..models import cim_layers, digital_layer_names
 from .devices import NoiseStream
 from .engine import Chip, LayerEngine, LayerStats
 
@@ -60,9 +60,16 @@ class CIMLayer(nn.Module):
 
 
 def convert(model: nn.Module, ranges: dict, sim: dict) -> nn.Module:
-    """Copy of ``model`` (eval mode) whose CIM layers are :class:`CIMLayer` (mode ``cim``)."""
+    """Copy of ``model`` (eval mode) whose CIM layers are :class:`CIMLayer` (mode ``cim``).
+
+    Layers marked digital on the model (``models.set_digital_layers``) or named by
+    ``sim["digital_layers"]`` stay float modules.
+    """
     new = copy.deepcopy(model).eval()
+    digital = digital_layer_names(new, sim.get("digital_layers", "none"))
     for name, module in cim_layers(new):
+        if name in digital:
+            continue
         if name not in ranges:
             raise KeyError(f"no calibration ranges for layer {name!r}; have {sorted(ranges)}")
         parent_name, _, attr = name.rpartition(".")
