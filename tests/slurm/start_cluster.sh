@@ -75,7 +75,12 @@ chmod 755 "$STATE"
 chown -R slurm:slurm "$STATE/spool" "$STATE/log"
 
 # ------------------------------------------------------------------ munge ---
-if ! pid_alive "$STATE/run/munged.pid"; then
+if pid_alive "$STATE/run/munged.pid"; then
+    :   # ours, running
+elif pid_alive /run/munge/munged.pid; then
+    # a munged we did not start (e.g. the distro's): use it, never stop it
+    log "using already running munged (pid $(cat /run/munge/munged.pid))"
+else
     if [[ ! -s /etc/munge/munge.key ]]; then
         if command -v mungekey >/dev/null; then
             mungekey --create --keyfile=/etc/munge/munge.key
@@ -89,7 +94,7 @@ if ! pid_alive "$STATE/run/munged.pid"; then
     chown munge:munge /run/munge /var/lib/munge /var/log/munge
     chmod 755 /run/munge
     # munged refuses to start if its socket exists from a dead instance
-    rm -f /run/munge/munge.socket.2 /run/munge/munge.socket.2.lock
+    rm -f /run/munge/munge.socket.2 /run/munge/munge.socket.2.lock /run/munge/munged.pid
     # munged daemonizes; --pid-file is written by munged itself (as munge user)
     runuser -u munge -- munged --force --pid-file="/run/munge/munged.pid"
     wait_for "munged pid file" test -s /run/munge/munged.pid

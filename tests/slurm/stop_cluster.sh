@@ -51,7 +51,6 @@ stop_pidfile slurmdbd  "$STATE/run/slurmdbd.pid"
 stop_pidfile mariadb   "$STATE/run/mariadb.pid" &
 stop_pidfile munged    "$STATE/run/munged.pid" &
 wait
-rm -f /run/munge/munged.pid
 
 if (( PURGE )); then
     rm -rf "$STATE"
