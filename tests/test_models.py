@@ -15,6 +15,7 @@ from cimsweep.models import (
     build_model,
     cim_layers,
     digital_layer_names,
+    digital_names,
     load_user_model,
     set_digital_layers,
 )
@@ -77,6 +78,7 @@ def test_digital_layers() -> None:
     assert [n for n, _ in cim_layers(model)] == names[1:]
     assert len(layer_geometry(model, (1, 28, 28))) == len(names) - 1
     assert len(cim_layers(model, "none")) == len(names)
+    assert digital_names(["a", "b", "c"], "first_last") == {"a", "c"}  # torch-free, for PPA
 
 
 def test_load_user_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,7 @@ additions stay separate (digital) modules: no fused conv/BN modules.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -278,13 +278,13 @@ def _all_mappable(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(n, m) for n, m in model.named_modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
 
 
-def digital_layer_names(model: nn.Module, digital: str | Iterable[str]) -> frozenset[str]:
-    """Names of the Conv2d/Linear layers kept digital.
+def digital_names(layer_names: Sequence[str], digital: str | Iterable[str]) -> frozenset[str]:
+    """Names among ``layer_names`` (mapped layers, model order) kept digital; torch-free.
 
     ``digital`` is ``"none"``, ``"first"``, ``"last"``, ``"first_last"`` or an iterable of
     those keywords and/or qualified layer names; unknown names raise ValueError.
     """
-    names = [n for n, _ in _all_mappable(model)]
+    names = list(layer_names)
     items = [digital] if isinstance(digital, str) else list(digital)
     out: set[str] = set()
     for item in items:
@@ -302,6 +302,11 @@ def digital_layer_names(model: nn.Module, digital: str | Iterable[str]) -> froze
                 )
             out.add(item)
     return frozenset(out)
+
+
+def digital_layer_names(model: nn.Module, digital: str | Iterable[str]) -> frozenset[str]:
+    """Names of the Conv2d/Linear layers of ``model`` kept digital (see :func:`digital_names`)."""
+    return digital_names([n for n, _ in _all_mappable(model)], digital)
 
 
 def set_digital_layers(model: nn.Module, digital: str | Iterable[str]) -> nn.Module:
