@@ -121,3 +121,11 @@ def test_cnn_runs_with_offset_mapping():
 def test_digital_layers_stay_float(trained):
     res = _run(trained, digital_layers="first_last", mc_runs=1)
     assert list(res["layers"]) == ["net.3"]
+
+
+def test_calibrated_adc_range_with_read_noise(trained):
+    """Calibration runs noise-free even when the chips are noisy; noise then only costs."""
+    clean = _run(trained, adc_precision=4, adc_range="calibrated", mc_runs=1)
+    noisy = _run(trained, adc_precision=4, adc_range="calibrated", read_noise=0.3, mc_runs=2)
+    _non_increasing([clean, noisy])
+    assert noisy["layers"]["net.1"]["snr_db"] < (clean["layers"]["net.1"]["snr_db"] or 1e9)

@@ -6,7 +6,8 @@ CIMLayer runs in one of four modes:
 
 * ``float``: the original layer;
 * ``quant``: digital fake-quant reference (integer codes, no analog effects);
-* ``calibrate``: sets calibrated ADC ranges from this batch, then runs noise free;
+* ``calibrate``: sets calibrated ADC ranges from this batch, then passes the digital reference
+  on (later layers calibrate on noise-free activations, as a design-time calibration would);
 * ``cim``: the programmed chip instance (:func:`program`) with read noise from its generator.
 """
 
@@ -46,7 +47,7 @@ class CIMLayer(nn.Module):
             return e.finish(e.reference(codes), meta)
         if self.mode == "calibrate":
             e.calibrate_adc(codes)
-            return e.finish(e.mvm(codes, e.program(None)), meta)
+            return e.finish(e.reference(codes), meta)
         if self.mode != "cim":
             raise ValueError(f"unknown mode {self.mode!r}; expected one of {MODES}")
         if self.chip is None:
