@@ -192,8 +192,14 @@ AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
 AccountingStoragePort=6819
 AccountingStorageEnforce=associations
+# record GPU allocations in sacct's AllocTRES
+AccountingStorageTRES=gres/gpu
 JobAcctGatherType=jobacct_gather/linux
-JobAcctGatherFrequency=30
+# sample every second and kill a job step that uses more memory than it asked
+# for (what real clusters do with cgroups): lets the tests see a job killed for
+# memory and retried with more
+JobAcctGatherFrequency=1
+JobAcctGatherParams=OverMemoryKill
 JobCompType=jobcomp/none
 # keep finished jobs visible to squeue/scontrol for 10 min (> status interval)
 MinJobAge=600
@@ -204,14 +210,29 @@ InactiveLimit=0
 KillWait=5
 Waittime=0
 DefMemPerCPU=500
-NodeName=localhost NodeAddr=127.0.0.1 CPUs=$NCPU RealMemory=$REAL_MEM State=UNKNOWN
+# one countable GPU without a device file (gres.conf below): jobs asking for
+# --gpus=1 or --gpus=volta:1 get scheduled although the machine has no GPU
+GresTypes=gpu
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=$NCPU RealMemory=$REAL_MEM Gres=gpu:volta:1 State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 EOF
+new_gres="$STATE/etc/gres.conf"
+# slurmd wants a device file per GPU; a plain file is accepted (it logs "not a
+# valid character or block device" once and counts the GPU anyway)
+mkdir -p "$STATE/gpu"
+touch "$STATE/gpu/nvidia0"
+cat >"$new_gres" <<EOF
+# written by cimsweep tests/slurm/start_cluster.sh: a GPU that is only counted
+AutoDetect=off
+NodeName=localhost Name=gpu Type=volta File=$STATE/gpu/nvidia0
+EOF
 config_changed=0
-if ! cmp -s "$new_conf" "$ETC/slurm.conf" || ! cmp -s "$new_dbd" "$ETC/slurmdbd.conf"; then
+if ! cmp -s "$new_conf" "$ETC/slurm.conf" || ! cmp -s "$new_dbd" "$ETC/slurmdbd.conf" \
+    || ! cmp -s "$new_gres" "$ETC/gres.conf"; then
     config_changed=1
 fi
 install -m 644 -o root -g root "$new_conf" "$ETC/slurm.conf"
+install -m 644 -o root -g root "$new_gres" "$ETC/gres.conf"
 # slurmdbd.conf holds the DB password: must be 600 and owned by SlurmUser
 install -m 600 -o slurm -g slurm "$new_dbd" "$ETC/slurmdbd.conf"
 # No cgroup.conf on purpose: Slurm 22.05 has no "CgroupPlugin=disabled" (slurmd
