@@ -9,6 +9,23 @@ CORES ?= 2
 
 .PHONY: setup run test lint dry-run report clean
 
+# Snakemake looks up `--profile NAME` in the working directory and in
+# $XDG_CONFIG_HOME/snakemake (default ~/.config/snakemake): link the repo's Slurm profile there
+# so that `snakemake --profile slurm` works (README: "Running on a Slurm cluster").
+SNAKEMAKE_CONFIG_DIR = $${XDG_CONFIG_HOME:-$$HOME/.config}/snakemake
+.PHONY: slurm-profile test-slurm
+slurm-profile:
+	@mkdir -p "$(SNAKEMAKE_CONFIG_DIR)"
+	@if [ -e "$(SNAKEMAKE_CONFIG_DIR)/slurm" ] && [ ! -L "$(SNAKEMAKE_CONFIG_DIR)/slurm" ]; then \
+		echo "$(SNAKEMAKE_CONFIG_DIR)/slurm exists and is not a link: move it away first" >&2; \
+		exit 1; fi
+	ln -sfn "$(CURDIR)/profiles/slurm" "$(SNAKEMAKE_CONFIG_DIR)/slurm"
+
+# Slurm tests against the local single-node cluster (root: installs and starts it).
+test-slurm: $(STAMP)
+	tests/slurm/start_cluster.sh
+	REQUIRE_SLURM=1 $(BIN)/python -m pytest -q tests/test_slurm.py
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

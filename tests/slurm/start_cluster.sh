@@ -194,6 +194,8 @@ AccountingStoragePort=6819
 AccountingStorageEnforce=associations
 # record GPU allocations in sacct's AllocTRES
 AccountingStorageTRES=gres/gpu
+# store sbatch --comment (the Snakemake plugin puts the rule name there)
+AccountingStoreFlags=job_comment
 JobAcctGatherType=jobacct_gather/linux
 # sample every second and kill a job step that uses more memory than it asked
 # for (what real clusters do with cgroups): lets the tests see a job killed for
