@@ -61,13 +61,13 @@ def cluster_problem() -> str | None:
         sinfo = subprocess.run(
             ["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=30
         )
+        if sinfo.returncode != 0:
+            return f"no Slurm cluster is up (sinfo: {sinfo.stderr.strip()})"
         sacct = subprocess.run(
             ["sacct", "-n", "-X", "-S", "now-1minutes"], capture_output=True, text=True, timeout=30
         )
     except subprocess.TimeoutExpired as error:
         return f"Slurm does not answer ({error.cmd[0]} timed out)"
-    if sinfo.returncode != 0:
-        return f"no Slurm cluster is up (sinfo: {sinfo.stderr.strip()})"
     states = {state.rstrip("*~#$@+") for state in sinfo.stdout.split()}
     if not states & {"idle", "mixed", "allocated", "completing"}:
         return f"no usable Slurm node (sinfo states: {sorted(states)})"
