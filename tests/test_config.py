@@ -91,6 +91,9 @@ def test_own_params_partition_the_nested_stages() -> None:
         ({"params": {"weight_precision": 4, "bitcell": 4}}, ["bitcell", "weight_precision"]),
         ({"params": {"on_state": 1e-6, "off_state": 1e-5}}, ["off_state", "on_state"]),
         ({"params": {"input_precision": 4, "dac_precision": 8}}, ["dac_precision"]),
+        ({"grid": {"device": ["cpu", "cuda"]}}, ["grid.device", "run-time setting"]),
+        ({"params": {"dataset": "cifar10", "data_dir": "/no/such"}}, ["data_dir", "download"]),
+        ({"params": {"model": "user"}}, ["user_model"]),
     ],
 )
 def test_bad_configs_name_the_culprit(raw: dict, fragments: list[str]) -> None:

@@ -47,6 +47,7 @@ def tiny_copy(tiny_run: Path, tmp_path: Path) -> Path:
 
 def _with(grid_changes: dict | None = None, param_changes: dict | None = None) -> dict:
     return {
+        **TINY_CONFIG,
         "params": {**TINY_CONFIG["params"], **(param_changes or {})},
         "grid": {**TINY_CONFIG["grid"], **(grid_changes or {})},
     }

@@ -99,7 +99,8 @@ def json_schema() -> dict[str, Any]:
 
 def _describe(p: Any) -> str:
     unit = f" [{p.unit}]" if p.unit else ""
-    return f"{p.doc}{unit} Stages: {', '.join(sorted(p.stages))}."
+    stages = ", ".join(sorted(p.stages)) or "none (run-time setting)"
+    return f"{p.doc}{unit} Stages: {stages}."
 
 
 def _check_value(where: str, name: str, value: Value) -> None:
@@ -230,6 +231,11 @@ def load(raw: Mapping[str, Any]) -> Sweep:
         values[name] = canonical(name, value)
     grid: dict[str, list[Value]] = {}
     for name, axis in (raw.get("grid") or {}).items():
+        if PARAMS[name].kind == "path" or not PARAMS[name].stages:
+            raise ConfigError(
+                f"grid.{name}: {name} is a run-time setting or a path and cannot be a grid "
+                "axis; set it once under params"
+            )
         if not isinstance(axis, list) or not axis:
             raise ConfigError(f"grid.{name} must be a non-empty list of values, got {axis!r}")
         for v in axis:
@@ -242,7 +248,25 @@ def load(raw: Mapping[str, Any]) -> Sweep:
         grid[name] = canon
     sweep = Sweep(values=values, grid=grid)
     _check_combinations(sweep)
+    _check_inputs(sweep)
     return sweep
+
+
+def _check_inputs(sweep: Sweep) -> None:
+    """Data files and user models named by the config exist, before any job runs."""
+    from .data import check_data_dir
+
+    for dataset in sweep.grid.get("dataset", [sweep.values["dataset"]]):
+        try:
+            check_data_dir(dataset, sweep.values["data_dir"])
+        except ValueError as exc:
+            raise ConfigError(f"params.data_dir: {exc}") from None
+    models = sweep.grid.get("model", [sweep.values["model"]])
+    if "user" in models and not sweep.values["user_model"]:
+        raise ConfigError(
+            "model = user needs params.user_model, e.g. 'mypkg.nets:Net' (an importable "
+            "nn.Module class or factory)"
+        )
 
 
 def _check_combinations(sweep: Sweep) -> None:

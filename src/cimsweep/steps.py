@@ -63,12 +63,26 @@ def failure_recorded(out_json: str, values: Mapping[str, Value]) -> Iterator[Non
 
 
 # ---- data -----------------------------------------------------------------------------------
-def prepare_data(out_npz: str, values: Mapping[str, Value]) -> None:
+def runtime_settings(raw_config: Mapping[str, Any]) -> dict[str, Any]:
+    """Run-time settings (``data_dir``, ``device``): read by jobs, never part of a result path."""
+    from .params import PARAMS
+
+    given = raw_config.get("params") or {}
+    return {n: given.get(n, PARAMS[n].default) for n in ("data_dir", "device")}
+
+
+def prepare_data(out_npz: str, values: Mapping[str, Value], data_dir: str | None = None) -> None:
     """Split and normalise the data set named in ``values``; write the ``.npz`` split."""
     from .data import prepare
 
     seed = derive_seed(values["seed"], "split", values["dataset"])
-    arrays = prepare(values["dataset"], values["test_fraction"], seed)
+    arrays = prepare(
+        values["dataset"],
+        values["test_fraction"],
+        seed,
+        data_dir=data_dir,
+        image_size=values.get("image_size", 32),
+    )
     log.info(
         "%s: %d train / %d test samples",
         values["dataset"],
@@ -93,12 +107,16 @@ def load_split(path: str) -> dict[str, np.ndarray]:
 
 
 # ---- models ---------------------------------------------------------------------------------
-def _new_model(values: Mapping[str, Value]):
+def _new_model(values: Mapping[str, Value], data_dir: str | None = None):
     from .data import dataset_info
-    from .models import build_model
+    from .models import build_model, load_user_model
 
-    info = dataset_info(values["dataset"])
-    return build_model(values["model"], info.in_shape, info.num_classes), info
+    info = dataset_info(values["dataset"], data_dir, values.get("image_size", 32))
+    if values["model"] == "user":
+        model = load_user_model(values["user_model"], {}, values["user_checkpoint"] or None)
+    else:
+        model = build_model(values["model"], info.in_shape, info.num_classes)
+    return model, info
 
 
 def save_checkpoint(path: str, model) -> None:
@@ -124,16 +142,28 @@ def load_model(path: str, values: Mapping[str, Value]):
     return model
 
 
-def train(split_npz: str, out_model: str, out_metrics: str, values: Mapping[str, Value]) -> None:
-    """Train the configured model on the split; write its state_dict and metrics JSON."""
+def train(
+    split_npz: str,
+    out_model: str,
+    out_metrics: str,
+    values: Mapping[str, Value],
+    device: str = "cpu",
+    data_dir: str | None = None,
+) -> None:
+    """Train the configured model on the split; write its state_dict and metrics JSON.
+
+    A per-epoch checkpoint beside ``out_model`` lets a killed job resume; it is removed once
+    the model is written.
+    """
     import torch
 
-    from .train import train_model
+    from .train import resolve_augment, train_model
 
     arrays = load_split(split_npz)
     seed = derive_seed(values["seed"], "train", point_key(values))
     torch.manual_seed(seed)
-    model, _ = _new_model(values)
+    model, _ = _new_model(values, data_dir)
+    checkpoint = Path(out_model).with_name("checkpoint.pt")
     metrics = train_model(
         model,
         arrays["x_train"],
@@ -145,10 +175,17 @@ def train(split_npz: str, out_model: str, out_metrics: str, values: Mapping[str,
         batch_size=values["batch_size"],
         weight_decay=values["weight_decay"],
         seed=seed,
+        optimizer=values["optimizer"],
+        momentum=values["momentum"],
+        augment=resolve_augment(values["augment"], values["dataset"]),
+        device=device,
+        amp=bool(values["amp"]),
+        checkpoint_path=checkpoint,
     )
     log.info("float test accuracy %.4f", metrics["test_accuracy"])
     save_checkpoint(out_model, model)
     write_json(out_metrics, {"params": _jsonable(values), **metrics})
+    checkpoint.unlink(missing_ok=True)
 
 
 def geometry(out_json: str, values: Mapping[str, Value]) -> None:

@@ -1,4 +1,5 @@
-from cimsweep.steps import prepare_data, setup_logging
+from cimsweep.steps import prepare_data, runtime_settings, setup_logging
 
 setup_logging(snakemake.log[0])
-prepare_data(snakemake.output.split, snakemake.params.values)
+runtime = runtime_settings(snakemake.config)
+prepare_data(snakemake.output.split, snakemake.params.values, runtime["data_dir"])

@@ -1,9 +1,15 @@
 import torch
 
-from cimsweep.steps import setup_logging, train
+from cimsweep.steps import runtime_settings, setup_logging, train
 
 setup_logging(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
+runtime = runtime_settings(snakemake.config)
 train(
-    snakemake.input.split, snakemake.output.model, snakemake.output.metrics, snakemake.params.values
+    snakemake.input.split,
+    snakemake.output.model,
+    snakemake.output.metrics,
+    snakemake.params.values,
+    device=runtime["device"],
+    data_dir=runtime["data_dir"],
 )
