@@ -44,6 +44,9 @@ dry-run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+report: $(STAMP)
+	$(BIN)/snakemake --profile profiles/default --report results/report.html
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/snakefmt --check Snakefile workflow/rules
