@@ -81,8 +81,8 @@ def test_missing_split_names_the_file(tmp_path) -> None:
 def test_geometry_of_conv_is_im2col() -> None:
     layers = layer_geometry(build_model("cnn", (1, 8, 8), 10), (1, 8, 8))
     first = layers[0]
-    assert (first.kind, first.rows, first.cols, first.vectors) == ("conv2d", 9, 16, 64)
-    assert layers[1].rows == 9 * 16
+    assert (first.kind, first.rows, first.cols, first.vectors) == ("conv2d", 9, 8, 64)
+    assert layers[1].rows == 9 * 8
     assert layers[-1].kind == "linear" and layers[-1].vectors == 1
     assert LayerGeometry.from_dict(first.to_dict()) == first
-    assert sum(g.macs for g in layers) == 9 * 16 * 64 + 144 * 32 * 64 + 512 * 10
+    assert sum(g.macs for g in layers) == 9 * 8 * 64 + 72 * 16 * 64 + 256 * 10

@@ -36,9 +36,9 @@ class MLP(nn.Module):
 
 
 class CNN(nn.Module):
-    """Two 3x3 convolutions, one max-pool and a linear classifier."""
+    """Two 3x3 convolutions (8 and 16 channels), one max-pool and a linear classifier."""
 
-    def __init__(self, in_shape: tuple[int, int, int], num_classes: int, width: int = 16):
+    def __init__(self, in_shape: tuple[int, int, int], num_classes: int, width: int = 8):
         super().__init__()
         c, h, w = in_shape
         self.features = nn.Sequential(
