@@ -17,71 +17,11 @@ import time
 
 from _util import REPO, save
 
+from cimsweep.ppa.reference import NEUROSIM, NEUROSIM_HW
+from cimsweep.ppa.reference import vgg8_geometry as vgg8
+
 TARGET_S = 0.020
 TECH_DIR = REPO / "config" / "tech"
-
-# DNN+NeuroSim V1.3 manual: VGG8 / CIFAR-10, 22 nm RRAM 1T1R, 2 bit/cell, 128x128, 5-bit ADC.
-NEUROSIM = {
-    "area_mm2": 45.6,
-    "dynamic_energy_J": 37.8e-6,
-    "leakage_energy_J": 1.19e-6,
-    "energy_J": 37.8e-6 + 1.19e-6,
-    "latency_s": 1.46e-3,
-    "tops_per_w": 25.7,
-    "tops": 0.85,
-    "tops_per_mm2": 0.0186,
-    "adc_energy_share": 0.48,
-    "accumulation_energy_share": 0.14,
-    "adc_area_share": 0.32,
-    "array_area_share": 0.034,
-}
-NEUROSIM_HW = {
-    "tech_node": 22,
-    "sub_array": (128, 128),
-    "parallel_read": 0,
-    "bitcell": 2,
-    "weight_precision": 8,
-    "input_precision": 8,
-    "dac_precision": 1,
-    "adc_precision": 5,
-    "adc_type": "flash",
-    "column_mux": 8,
-    "cell_type": "1T1R",
-    "ppa_mode": "layer",
-    "mem_type": "resistive",
-    "on_state": 1 / 6e3,
-    "off_state": 1 / 900e3,
-    "signed_mapping": "offset",
-}
-
-
-def vgg8() -> list[dict]:
-    """VGG8 geometry as LayerGeometry dicts (built directly: no torch)."""
-    layers = []
-    spec = [
-        (3, 128, 32),
-        (128, 128, 32),
-        (128, 256, 16),
-        (256, 256, 16),
-        (256, 512, 8),
-        (512, 512, 8),
-    ]
-    for i, (cin, cout, hw) in enumerate(spec):
-        layers.append(
-            {
-                "name": f"conv{i + 1}",
-                "kind": "conv2d",
-                "rows": 9 * cin,
-                "cols": cout,
-                "vectors": hw * hw,
-                "kernel": (3, 3),
-                "in_channels": cin,
-                "out_hw": (hw, hw),
-            }
-        )
-    layers.append({"name": "fc1", "kind": "linear", "rows": 8192, "cols": 1024, "vectors": 1})
-    layers.append({"name": "fc2", "kind": "linear", "rows": 1024, "cols": 10, "vectors": 1})
-    return layers
 
 
 def import_time() -> dict[str, float | bool]:

@@ -21,71 +21,16 @@ from cimsweep.ppa import (
     tech_file,
 )
 from cimsweep.ppa.mapping import logical_columns, map_layer, weight_slices
+from cimsweep.ppa.reference import NEUROSIM, NEUROSIM_HW, vgg8_geometry
 
 REPO = Path(__file__).resolve().parents[1]
 TECH_DIR = REPO / "config" / "tech"
 NODES = (130, 65, 45, 32, 22, 14, 7)
 
-# DNN+NeuroSim V1.3 manual, VGG8 on CIFAR-10, 22 nm RRAM 1T1R, layer-by-layer.
-NEUROSIM = {
-    "area_mm2": 45.6,
-    "dynamic_energy_J": 37.8e-6,
-    "leakage_energy_J": 1.19e-6,
-    "latency_s": 1.46e-3,
-    "tops_per_w": 25.7,
-    "tops": 0.85,
-    "tops_per_mm2": 0.0186,
-}
-# The manual's configuration: 8-bit weights/activations, 2 bits per cell, 128x128 subarrays,
-# 5-bit multilevel-sense-amp (flash-type) ADC shared by 8 columns, Ron 6 kOhm, Ron/Roff 150;
-# NeuroSim shifts signed weights and subtracts a dummy (reference) column: offset mapping.
-NEUROSIM_HW = {
-    "tech_node": 22,
-    "sub_array": (128, 128),
-    "parallel_read": 0,
-    "bitcell": 2,
-    "weight_precision": 8,
-    "input_precision": 8,
-    "dac_precision": 1,
-    "adc_precision": 5,
-    "adc_type": "flash",
-    "column_mux": 8,
-    "cell_type": "1T1R",
-    "ppa_mode": "layer",
-    "mem_type": "resistive",
-    "on_state": 1 / 6e3,
-    "off_state": 1 / 900e3,
-    "signed_mapping": "offset",
-}
-
 
 def vgg8() -> list[LayerGeometry]:
     """VGG8 for CIFAR-10 (32x32x3), 3x3 convs with padding 1."""
-    layers = []
-    spec = [
-        (3, 128, 32),
-        (128, 128, 32),
-        (128, 256, 16),
-        (256, 256, 16),
-        (256, 512, 8),
-        (512, 512, 8),
-    ]
-    for i, (cin, cout, hw) in enumerate(spec):
-        layers.append(
-            LayerGeometry(
-                name=f"conv{i + 1}",
-                kind="conv2d",
-                rows=9 * cin,
-                cols=cout,
-                vectors=hw * hw,
-                kernel=(3, 3),
-                in_channels=cin,
-                out_hw=(hw, hw),
-            )
-        )
-    layers.append(LayerGeometry("fc1", "linear", 8192, 1024, 1, in_channels=8192))
-    layers.append(LayerGeometry("fc2", "linear", 1024, 10, 1, in_channels=1024))
-    return layers
+    return [LayerGeometry.from_dict(d) for d in vgg8_geometry()]
 
 
 @pytest.fixture(scope="module")
