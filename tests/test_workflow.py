@@ -59,6 +59,7 @@ def test_changing_a_noise_value_reruns_only_its_inference(tiny_copy: Path) -> No
         "infer": 2,
         "aggregate": 1,
         "plot_figure": 2,
+        "sweep_config": 1,
         "all": 1,
     }
 
@@ -77,6 +78,7 @@ def test_adding_a_grid_value_adds_only_new_jobs(tiny_copy: Path) -> None:
         "ppa": 1,
         "aggregate": 1,
         "plot_figure": 2,
+        "sweep_config": 1,
         "all": 1,
     }
 
