@@ -23,9 +23,9 @@ def write_config(directory: Path, config: Mapping[str, Any]) -> Path:
     return path
 
 
-def snakemake(directory: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run Snakemake on the repo's workflow with ``directory`` as the working directory."""
-    cmd = [
+def workflow_cmd(directory: Path, *args: str) -> list[str]:
+    """Snakemake command line for the repo's workflow, run in ``directory`` on its config.yaml."""
+    return [
         SNAKEMAKE,
         "--snakefile",
         str(REPO / "Snakefile"),
@@ -35,6 +35,11 @@ def snakemake(directory: Path, *args: str, check: bool = True) -> subprocess.Com
         str(directory / "config.yaml"),
         *args,
     ]
+
+
+def snakemake(directory: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run Snakemake on the repo's workflow with ``directory`` as the working directory."""
+    cmd = workflow_cmd(directory, *args)
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=directory)
     if check and proc.returncode != 0:

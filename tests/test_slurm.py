@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import REPO, SNAKEMAKE, TINY_CONFIG, write_config
+from tests.conftest import REPO, TINY_CONFIG, workflow_cmd, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -120,20 +120,8 @@ def write_overlay(directory: Path, set_resources: dict | None = None) -> Path:
 
 
 def snakemake_cmd(directory: Path, profile: str, *args: str) -> list[str]:
-    return [
-        SNAKEMAKE,
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(directory),
-        "--configfile",
-        str(directory / "config.yaml"),
-        "--profile",
-        profile,
-        "--profile",
-        str(directory / "test_profile"),
-        *args,
-    ]
+    test_profile = str(directory / "test_profile")
+    return workflow_cmd(directory, "--profile", profile, "--profile", test_profile, *args)
 
 
 def launch(directory: Path, profile: str, *args: str) -> subprocess.Popen:
