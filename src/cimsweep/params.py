@@ -30,6 +30,8 @@ class Param:
     kind: ``int``, ``float``, ``str`` (one of ``choices``), ``shape`` (rows x cols) or ``path``
     (free text: a file, folder or ``module:Name``; never a grid axis).
     stages: the workflow stages whose result depends on this parameter.
+    train_modes: ``training`` modes in which the train stage also reads it (QAT precisions,
+    the noise-aware training's hardware); other modes' models do not depend on it.
     """
 
     name: str
@@ -42,6 +44,12 @@ class Param:
     maximum: float | None = None
     exclusive_minimum: bool = False
     choices: tuple[Any, ...] = field(default=())
+    train_modes: tuple[str, ...] = field(default=())
+
+    @property
+    def runtime_setting(self) -> bool:
+        """True for settings no result depends on (``data_dir``, ``device``)."""
+        return not self.stages and not self.train_modes
 
     def json_schema(self) -> dict[str, Any]:
         """JSON-schema fragment accepting one value of this parameter."""
@@ -70,6 +78,12 @@ class Param:
         if self.maximum is not None:
             schema["maximum"] = self.maximum
         return schema
+
+
+# Training modes (the ``training`` parameter) and the parameters of other stages each reads.
+TRAINING_MODES = ("float", "qat", "noise_aware")
+_QAT = ("qat", "noise_aware")
+_NOISE_AWARE = ("noise_aware",)
 
 
 def _p(name: str, kind: str, default: Value, stages: str, doc: str, **kw: Any) -> Param:
@@ -193,6 +207,27 @@ PARAMS: dict[str, Param] = {
             maximum=1,
         ),
         _p(
+            "training",
+            "str",
+            "float",
+            "train",
+            "float: plain training (post-training quantization); qat: quantization-aware "
+            "training of weights and inputs at weight_precision / input_precision "
+            "(straight-through estimator); noise_aware: qat whose every training forward runs "
+            "the simulator's crossbars (mapping, read noise at train_noise, ADC) with "
+            "straight-through gradients.",
+            choices=TRAINING_MODES,
+        ),
+        _p(
+            "train_noise",
+            "float",
+            0.05,
+            "",
+            "Read-noise std injected by noise_aware training (same meaning as read_noise).",
+            minimum=0.0,
+            train_modes=_NOISE_AWARE,
+        ),
+        _p(
             "device",
             "str",
             "auto",
@@ -211,6 +246,7 @@ PARAMS: dict[str, Param] = {
             unit="bit",
             minimum=2,
             maximum=16,
+            train_modes=_QAT,
         ),
         _p(
             "input_precision",
@@ -221,6 +257,7 @@ PARAMS: dict[str, Param] = {
             unit="bit",
             minimum=1,
             maximum=16,
+            train_modes=_QAT,
         ),
         _p(
             "input_calib_method",
@@ -229,6 +266,7 @@ PARAMS: dict[str, Param] = {
             "calib",
             "How activation ranges are chosen.",
             choices=("max", "percentile", "mse"),
+            train_modes=_QAT,
         ),
         _p(
             "weight_calib_method",
@@ -237,6 +275,7 @@ PARAMS: dict[str, Param] = {
             "calib",
             "How weight ranges are chosen.",
             choices=("max", "percentile", "mse"),
+            train_modes=_QAT,
         ),
         _p(
             "calib_percentile",
@@ -247,6 +286,7 @@ PARAMS: dict[str, Param] = {
             unit="%",
             minimum=50.0,
             maximum=100.0,
+            train_modes=_QAT,
         ),
         _p(
             "calib_samples",
@@ -263,6 +303,7 @@ PARAMS: dict[str, Param] = {
             _QUANT,
             "Conv2d/Linear layers kept digital (not mapped onto crossbars).",
             choices=("none", "first", "last", "first_last"),
+            train_modes=_QAT,
         ),
         # --- crossbar mapping and converters (simulator and PPA) --------------------------
         _p(
@@ -271,6 +312,7 @@ PARAMS: dict[str, Param] = {
             (128, 128),
             _HW,
             "Subarray size: rows x cols (a single integer means square).",
+            train_modes=_NOISE_AWARE,
         ),
         _p(
             "parallel_read",
@@ -279,6 +321,7 @@ PARAMS: dict[str, Param] = {
             _HW,
             "Rows activated at once per ADC read; 0 means all rows of the subarray.",
             minimum=0,
+            train_modes=_NOISE_AWARE,
         ),
         _p(
             "bitcell",
@@ -289,6 +332,7 @@ PARAMS: dict[str, Param] = {
             unit="bit",
             minimum=1,
             maximum=8,
+            train_modes=_NOISE_AWARE,
         ),
         _p(
             "dac_precision",
@@ -299,8 +343,19 @@ PARAMS: dict[str, Param] = {
             unit="bit",
             minimum=1,
             maximum=16,
+            train_modes=_NOISE_AWARE,
         ),
-        _p("adc_precision", "int", 5, _HW, "ADC resolution.", unit="bit", minimum=1, maximum=16),
+        _p(
+            "adc_precision",
+            "int",
+            5,
+            _HW,
+            "ADC resolution.",
+            unit="bit",
+            minimum=1,
+            maximum=16,
+            train_modes=_NOISE_AWARE,
+        ),
         _p(
             "signed_mapping",
             "str",
@@ -308,6 +363,7 @@ PARAMS: dict[str, Param] = {
             _HW,
             "Signed weights: differential array pair, or offset mapping with a reference column.",
             choices=("differential", "offset"),
+            train_modes=_NOISE_AWARE,
         ),
         _p(
             "mem_type",
@@ -316,6 +372,7 @@ PARAMS: dict[str, Param] = {
             _HW,
             "Cell kind: resistive (conductance, S) or capacitive (capacitance, F).",
             choices=("resistive", "capacitive"),
+            train_modes=_NOISE_AWARE,
         ),
         _p(
             "on_state",
@@ -326,8 +383,18 @@ PARAMS: dict[str, Param] = {
             unit="S|F",
             minimum=0.0,
             exclusive_minimum=True,
+            train_modes=_NOISE_AWARE,
         ),
-        _p("off_state", "float", 1e-6, _HW, "Lowest cell level (S or F).", unit="S|F", minimum=0.0),
+        _p(
+            "off_state",
+            "float",
+            1e-6,
+            _HW,
+            "Lowest cell level (S or F).",
+            unit="S|F",
+            minimum=0.0,
+            train_modes=_NOISE_AWARE,
+        ),
         # --- simulator-only non-idealities ------------------------------------------------
         _p(
             "adc_range",
@@ -336,6 +403,7 @@ PARAMS: dict[str, Param] = {
             _SIM,
             "ADC input range: full scale of the column or calibrated (clipped) range.",
             choices=("full", "calibrated"),
+            train_modes=_NOISE_AWARE,
         ),
         _p(
             "read_noise",
@@ -453,6 +521,18 @@ PARAMS: dict[str, Param] = {
 def stage_params(stage: str) -> tuple[str, ...]:
     """Names of the parameters a stage reads, in declaration order."""
     return tuple(name for name, p in PARAMS.items() if stage in p.stages)
+
+
+@cache
+def mode_params(mode: str) -> tuple[str, ...]:
+    """Parameters the train stage reads only in ``training`` mode ``mode``."""
+    return tuple(name for name, p in PARAMS.items() if mode in p.train_modes)
+
+
+@cache
+def conditional_params() -> frozenset[str]:
+    """Parameters the train stage reads in some ``training`` modes only."""
+    return frozenset(name for name, p in PARAMS.items() if p.train_modes)
 
 
 @cache

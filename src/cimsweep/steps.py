@@ -17,7 +17,7 @@ import numpy as np
 
 from .config import derive_seed, point_key
 from .io import read_json, read_npz, write_json, write_npz, write_with
-from .params import Value, token
+from .params import Value, conditional_params, token
 
 log = logging.getLogger("cimsweep")
 
@@ -157,12 +157,18 @@ def train(
     """
     import torch
 
-    from .train import resolve_augment, train_model
+    from . import qat
+    from .train import resolve_augment, resolve_device, train_model
 
     arrays = load_split(split_npz)
     seed = derive_seed(values["seed"], "train", point_key(values))
     torch.manual_seed(seed)
     model, _ = _new_model(values, data_dir)
+    # Read noise of noise-aware training: its own stream, checkpointed with the others.
+    noise_gen = torch.Generator(device=resolve_device(device))
+    noise_gen.manual_seed(derive_seed(values["seed"], "train-noise", point_key(values)))
+    training_settings = {k: values[k] for k in sorted(values) if k in conditional_params()}
+    wrapped = qat.wrap(model, values, noise_gen)
     checkpoint = Path(out_model).with_name("checkpoint.pt")
     metrics = train_model(
         model,
@@ -181,8 +187,16 @@ def train(
         device=device,
         amp=bool(values["amp"]),
         checkpoint_path=checkpoint,
+        generators=[noise_gen],
+        signature_extra={"training": values["training"], **_jsonable(training_settings)},
     )
-    log.info("float test accuracy %.4f", metrics["test_accuracy"])
+    log.info(
+        "%s training: test accuracy %.4f%s",
+        values["training"],
+        metrics["test_accuracy"],
+        f" (fake-quantized, {len(wrapped)} layers)" if wrapped else "",
+    )
+    metrics["training_ranges"] = qat.unwrap(model)
     save_checkpoint(out_model, model)
     write_json(out_metrics, {"params": _jsonable(values), **metrics})
     checkpoint.unlink(missing_ok=True)
