@@ -8,9 +8,11 @@ Data path of one matrix-vector product (MVM), for a batch of ``M`` input vectors
 3. per read group ``g`` (a subarray row tile split by ``parallel_read``), per input slice and
    per physical column of every weight slice: the analog column sum (unit products, see
    :mod:`.converters`) of the chip's programmed cells, plus Gaussian read noise
-   (``sum x_i**2`` scaled) and output noise (ADC LSB), then the ADC;
+   (``sum x_i**2`` scaled) and output noise (ADC LSB, or the per-level offset and std of
+   ``output_noise_file``), then the ADC;
 4. digital shift-add over input slices (``2**(dac*ix)``) and weight slices (``L**iw``),
-   accumulation over read groups, positive - negative (or - reference) columns, zero-point
+   accumulation over read groups (each scaled by its global drift compensation factor when
+   ``drift_compensation`` is on), positive - negative (or - reference) columns, zero-point
    correction ``- z * sum_i q_w[i, col]``, dequantisation and bias.
 
 One batched matmul per (chunk of ``M``, read-group size) covers every read group, input
