@@ -289,7 +289,51 @@ def load(raw: Mapping[str, Any]) -> Sweep:
     sweep = Sweep(values=values, grid=grid)
     _check_combinations(sweep)
     _check_inputs(sweep)
+    _check_device_files(sweep)
     return sweep
+
+
+def _axis(sweep: Sweep, name: str) -> list[Value]:
+    """Every value a parameter takes in the sweep."""
+    return sweep.grid.get(name, [sweep.values[name]])
+
+
+def _check_device_files(sweep: Sweep) -> None:
+    """Measured device profiles (mem_states_file, output_noise_file) are readable and fit."""
+    from .device_files import DeviceFileError, check_state_count, read_mem_states, read_output_noise
+
+    states_file = sweep.values["mem_states_file"]
+    if states_file:
+        try:
+            states = read_mem_states(states_file)
+            for bits in _axis(sweep, "bitcell"):
+                check_state_count(states_file, states.count, 2**bits)
+        except DeviceFileError as exc:
+            raise ConfigError(f"params.mem_states_file: {exc}") from None
+    noise_file = sweep.values["output_noise_file"]
+    levels = _axis(sweep, "output_noise")
+    for value in levels:
+        if value < 0 and value != -1:
+            raise ConfigError(
+                f"output_noise = {value}: expected a std >= 0 (ADC LSB) or -1 (statistics from "
+                "params.output_noise_file)"
+            )
+    if -1 in levels and not noise_file:
+        raise ConfigError(
+            "output_noise = -1 needs params.output_noise_file (a CSV with header "
+            "level,mean,std); expected a file, or an output_noise >= 0"
+        )
+    if noise_file:
+        if -1 not in levels:
+            raise ConfigError(
+                f"params.output_noise_file = {noise_file!r} is only used where output_noise = "
+                f"-1, but output_noise takes {levels}; expected output_noise = -1 (or -1 among "
+                "its grid values), or no output_noise_file"
+            )
+        try:
+            read_output_noise(noise_file)
+        except DeviceFileError as exc:
+            raise ConfigError(f"params.output_noise_file: {exc}") from None
 
 
 def _check_inputs(sweep: Sweep) -> None:

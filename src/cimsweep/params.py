@@ -395,6 +395,19 @@ PARAMS: dict[str, Param] = {
             minimum=0.0,
             train_modes=_NOISE_AWARE,
         ),
+        _p(
+            "mem_states_file",
+            "path",
+            "",
+            _SIM,
+            "CSV of the cell's measured levels ('' for none): header mean,std, one row per state "
+            "from lowest to highest (S or F), 2**bitcell rows, means strictly increasing, std >= "
+            "0. Replaces the evenly spaced levels between off_state and on_state in the "
+            "simulator: level i is programmed to mean_i with a per-device deviation std_i "
+            "(fixed per chip instance, added in quadrature to prog_noise); the range "
+            "mean_0..mean_last takes the place of off_state..on_state. PPA keeps using "
+            "off_state/on_state. Editing the file reruns only the inference jobs.",
+        ),
         # --- simulator-only non-idealities ------------------------------------------------
         _p(
             "adc_range",
@@ -418,9 +431,24 @@ PARAMS: dict[str, Param] = {
             "float",
             0.0,
             _SIM,
-            "Std of column-output noise before the ADC, in ADC LSB.",
+            "Std of column-output noise before the ADC, in ADC LSB; -1 takes per-level "
+            "statistics from output_noise_file instead (NeuroSim's convention).",
             unit="LSB",
-            minimum=0.0,
+            minimum=-1.0,
+        ),
+        _p(
+            "output_noise_file",
+            "path",
+            "",
+            _SIM,
+            "CSV of per-level column-output statistics, used where output_noise = -1: header "
+            "level,mean,std, one row per level, levels strictly increasing, std >= 0. level is "
+            "the noise-free column output in unit products (one DAC input step times one cell "
+            "level step, (on_state - off_state) / (2**bitcell - 1); the off-state baseline "
+            "included), mean the measured mean output at that level and std its spread (both "
+            "in unit products). Each read gets offset mean - level and Gaussian noise of "
+            "std, interpolated linearly on its noise-free value (held constant beyond the "
+            "first and last rows), before the ADC.",
         ),
         _p(
             "prog_noise",
@@ -457,7 +485,44 @@ PARAMS: dict[str, Param] = {
             unit="s",
             minimum=1.0,
         ),
-        _p("v", "float", 0.0, _SIM, "Retention drift coefficient.", minimum=0.0),
+        _p(
+            "v",
+            "float",
+            0.0,
+            _SIM,
+            "Retention drift coefficient (drift_model = pcm: the mean drift exponent nu).",
+            minimum=0.0,
+        ),
+        _p(
+            "drift_model",
+            "str",
+            "neurosim",
+            _SIM,
+            "Retention law. neurosim: normalised level n * t**(v * s) clamped to [0, 1] (see "
+            "detect, target); pcm: power law G(t) = G(t0) * (t / t0)**(-nu) on the conductance "
+            "(off-state included, t0 = 1 s), nu per device ~ N(v, nu_std) clipped at 0 (Joshi "
+            "et al. 2020).",
+            choices=("neurosim", "pcm"),
+        ),
+        _p(
+            "nu_std",
+            "float",
+            0.0,
+            _SIM,
+            "Device-to-device std of the PCM drift exponent nu (drift_model = pcm).",
+            minimum=0.0,
+        ),
+        _p(
+            "drift_compensation",
+            "int",
+            0,
+            _SIM,
+            "Global drift compensation (Joshi et al. 2020), 1 on, 0 off: per read group and "
+            "weight slice, the digital outputs are scaled by the ratio of the column sums of an "
+            "all-ones calibration read at t0 (stored at programming) and at read time t.",
+            minimum=0,
+            maximum=1,
+        ),
         _p(
             "detect",
             "int",

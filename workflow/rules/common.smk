@@ -49,6 +49,15 @@ def stage_values(stage):
     return lambda wildcards: SWEEP.stage_values(stage, wildcards)
 
 
+def device_files(wildcards):
+    """Measured device profiles an inference job reads: editing one reruns that job."""
+    values = SWEEP.stage_values("infer", wildcards)
+    files = [values["mem_states_file"]]
+    if values["output_noise"] == -1:
+        files.append(values["output_noise_file"])
+    return [f for f in files if f]
+
+
 def tech_path(wildcards):
     """Technology file of the grid point's node."""
     node = SWEEP.stage_values("ppa", wildcards)["tech_node"]

@@ -260,6 +260,8 @@ def value_text(name: str, value: Any) -> str:
         return str(value).replace("x", "×")
     if name == "t":
         return f"t = {human_time(float(value))}"
+    if name == "output_noise" and value == -1:
+        return r"$\sigma_\mathrm{out}$ from file"
     if name in _SHORT:
         return _SHORT[name].format(v=fmt_number(value))
     if p is not None and p.kind == "str":
