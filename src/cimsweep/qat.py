@@ -9,10 +9,13 @@ layers back, so the saved state_dict is that of the zoo model.
   by ``weight_calib_method``, asymmetric ``input_precision``-bit inputs over a running range
   chosen by ``input_calib_method``); gradients pass a clipped straight-through estimator
   (identity inside the range, zero outside).
-* ``noise_aware``: as ``qat``, but the forward value of every layer is the simulator's: a chip
-  instance (:class:`cimsweep.cim.engine.LayerEngine`, same mapping, DAC and ADC) programmed
-  from the current weights and read with fresh read noise of std ``train_noise``. Gradients
-  are those of the fake-quantized layer (straight-through the noise and the ADC).
+* ``noise_aware``: as ``qat``, plus, in every training forward, Gaussian noise on each output
+  with the variance the simulator's crossbars add to it (:func:`HardwareAwareLayer.noise_var`):
+  read noise of std ``train_noise`` on every cell of every weight slice and both columns of the
+  signed pair, read once per DAC input slice, and the ADC's rounding (one step squared over 12
+  per conversion; ``output_noise`` likewise), all from the simulator's own mapping and ADC steps
+  (:class:`cimsweep.cim.engine.LayerEngine`, refreshed every ``REFRESH_STEPS`` forwards).
+  Gradients pass straight through the noise.
 """
 
 from __future__ import annotations
@@ -31,9 +34,12 @@ from .quant import (
     fake_quant_input,
     fake_quant_weight,
     input_qparams,
+    quantize_input,
+    weight_scale,
 )
 
 RANGE_MOMENTUM = 0.1  # EMA weight of each training batch's input range
+REFRESH_STEPS = 25  # training forwards between re-derivations of the ADC steps
 # Simulator parameters a noise-aware training forward uses (the rest stay ideal: no
 # programming variation, drift, stuck cells or output noise during training).
 _SIM_KEYS = (
@@ -50,6 +56,17 @@ _SIM_KEYS = (
     "off_state",
     "adc_range",
 )
+
+
+def rounded_noise_power(var: torch.Tensor, terms: int = 64) -> torch.Tensor:
+    """``E[round(n)**2]`` for ``n ~ N(0, var)``: the error power left after an ADC with a step
+    of one rounds zero-mean Gaussian noise (about ``var + 1/12`` for large ``var``, far below
+    ``var`` for small)."""
+    sd = var.clamp(min=1e-30).sqrt()
+    k = torch.arange(1, terms + 1, device=var.device, dtype=var.dtype)
+    upper = torch.special.ndtr(-(k - 0.5) / sd.unsqueeze(-1))  # P(n > k - 1/2)
+    # sum_k k**2 P(round(n) = +-k) = sum_k (2k - 1) P(|n| > k - 1/2)
+    return (2.0 * (2.0 * k - 1.0) * upper).sum(-1)
 
 
 def straight_through(value: torch.Tensor, surrogate: torch.Tensor) -> torch.Tensor:
@@ -139,23 +156,84 @@ class HardwareAwareLayer(nn.Module):
         x_q = fake_quant_input_ste(x, rng["input_min"], rng["input_max"], self.input_bits)
         y = self._layer(x_q, w_q)
         if self.mode == "noise_aware" and self.training:
-            y = straight_through(self.simulate(x.detach(), rng).to(y.dtype), y)
+            y = y + self.sample_noise(x.detach(), rng, y)
         return y
 
-    @torch.no_grad()
-    def simulate(self, x: torch.Tensor, rng: Mapping[str, float]) -> torch.Tensor:
-        """The layer's output on a freshly programmed, noisy simulated chip."""
-        from .cim.devices import NoiseStream
-        from .cim.engine import LayerEngine, LayerStats
+    # ------------------------------------------------------------------ noise-aware
+    def _refresh(self, x: torch.Tensor, rng: Mapping[str, float]) -> None:
+        """Per-layer noise constants from a simulator engine of the current weights."""
+        from .cim.engine import LayerEngine
 
         engine = LayerEngine(self.name, self.inner, dict(rng), self.sim)
-        codes, meta = engine.input_codes(x.float())
         if self.sim["adc_range"] != "full":
-            engine.calibrate_adc(codes)
-        gen = self.generator
-        chip = engine.program(gen)
-        noise = NoiseStream(gen, codes.device) if gen is not None else None
-        return engine.finish(engine.mvm(codes, chip, noise, LayerStats()), meta)
+            engine.calibrate_adc(engine.input_codes(x.float())[0])
+        self._dac, n_x = engine.dac, engine.n_x
+        self._coef2 = [4.0 ** (self._dac * b) for b in range(n_x)]  # (2 ** (dac * b)) ** 2
+        self._read_var = engine.read_sigma**2  # per cell and unit input, unit products**2
+        self._out_var = engine.out_sigma**2  # per conversion, ADC steps**2
+        pair = 2.0  # both columns of the differential pair (or column and reference)
+        w2 = pair * engine.map.slice_weights().square()[None, :]  # (1, n_w)
+        step = engine.step.double()  # (G, n_w), unit products
+        fine = (step <= 1).double()
+        self._fine = (w2 * fine).sum(1).float()  # (G,)
+        self._coarse = (w2 * (1 - fine)).sum(1).float()
+        self._coarse_step2 = (w2 * (1 - fine) * step.square()).sum(1).float()
+        groups = torch.zeros(engine.map.rows, len(engine.map.groups))
+        for g, (first, rows) in enumerate(engine.map.groups):
+            groups[first : first + rows, g] = 1.0
+        self._groups = groups
+        self._steps_since_refresh = 0
+
+    def noise_var(self, x: torch.Tensor, rng: Mapping[str, float]) -> torch.Tensor:
+        """Error power the simulated crossbar adds to each output (integer-product units**2),
+        one value per output vector (row of the layer's input matrix).
+
+        Per read (read group, input slice, weight slice, column of the signed pair), noise of
+        variance ``s2 = read_sigma**2 * sum_i x_i**2`` (plus output noise) meets the ADC: a
+        step of one unit product rounds it (``E[round(n)**2]``, which removes most of a small
+        noise), a coarser step adds ``step**2 / 12`` to reads that carry signal.
+        """
+        if getattr(self, "_steps_since_refresh", REFRESH_STEPS) >= REFRESH_STEPS:
+            self._refresh(x, rng)
+        self._steps_since_refresh += 1
+        scale, zp = input_qparams(rng["input_min"], rng["input_max"], self.input_bits)
+        codes = quantize_input(x.float(), scale, zp, self.input_bits)
+        if isinstance(self.inner, nn.Conv2d):
+            from .cim.mapping import im2col
+
+            codes = im2col(codes - zp, self.inner)[0] + zp
+        else:
+            codes = codes.reshape(-1, codes.shape[-1])
+        codes = codes.to(torch.int64)
+        dev = x.device
+        groups = self._groups.to(dev)
+        fine, coarse = self._fine.to(dev), self._coarse.to(dev)
+        coarse_step2 = self._coarse_step2.to(dev)
+        var = torch.zeros(codes.shape[0], device=dev)
+        for b, coef2 in enumerate(self._coef2):
+            x_b = torch.bitwise_and(codes >> (self._dac * b), (1 << self._dac) - 1).float()
+            sx2 = x_b.square() @ groups  # (M, G): sum of squared inputs per read group
+            s2 = self._read_var * sx2 + self._out_var
+            live = ((sx2 > 0) | (self._out_var > 0)).float()
+            per_group = rounded_noise_power(s2) * fine + (s2 * coarse + live * coarse_step2 / 12)
+            var += coef2 * per_group.sum(1)
+        return var
+
+    def sample_noise(
+        self, x: torch.Tensor, rng: Mapping[str, float], y: torch.Tensor
+    ) -> torch.Tensor:
+        """Gaussian output noise (shape of ``y``) with the simulator's variance, in output units."""
+        var = self.noise_var(x, rng)
+        unit = input_qparams(rng["input_min"], rng["input_max"], self.input_bits)[0]
+        unit *= weight_scale(rng["weight_max"], self.weight_bits)
+        sd = var.sqrt() * unit
+        if y.dim() == 4:  # conv: one variance per output position, shared by the channels
+            n, _, ho, wo = y.shape
+            sd = sd.view(n, ho, wo).unsqueeze(1)
+        else:
+            sd = sd.view(*y.shape[:-1], 1)
+        eps = torch.randn(y.shape, generator=self.generator, device=y.device, dtype=y.dtype)
+        return eps * sd.to(y.dtype)
 
 
 def wrap(

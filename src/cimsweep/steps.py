@@ -17,7 +17,7 @@ import numpy as np
 
 from .config import derive_seed, point_key
 from .io import read_json, read_npz, write_json, write_npz, write_with
-from .params import Value, conditional_params, token
+from .params import PARAMS, Value, conditional_params, parse_token, token
 
 log = logging.getLogger("cimsweep")
 
@@ -303,6 +303,21 @@ METRICS = ("float_accuracy", "quantized_accuracy", "accuracy_mean", "accuracy_st
 PPA_TOTALS = ("energy_J", "latency_s", "area_mm2", "tops", "tops_per_w", "fps")
 
 
+def path_values(path: str) -> dict[str, Value]:
+    """Grid values spelled in a result path's ``name~token`` folders.
+
+    They name the row of the table even where the step did not read the value (a float model's
+    row on a ``train_noise`` axis).
+    """
+    out: dict[str, Value] = {}
+    for part in Path(path).parts:
+        name, sep, text = part.partition("~")
+        if sep and name in PARAMS:
+            value = parse_token(name, text)
+            out[name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
 def point_record(infer_json: str, ppa_json: str) -> dict[str, Any]:
     """One flat row of the tidy table from a grid point's inference and PPA results.
 
@@ -311,7 +326,7 @@ def point_record(infer_json: str, ppa_json: str) -> dict[str, Any]:
     """
     acc = read_json(infer_json)
     hw = read_json(ppa_json)
-    params = {**hw["params"], **acc["params"]}
+    params = {**hw["params"], **acc["params"], **path_values(infer_json)}
     row: dict[str, Any] = {
         k: token(k, tuple(v)) if isinstance(v, list) else v for k, v in params.items()
     }

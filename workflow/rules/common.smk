@@ -23,7 +23,7 @@ TABLE_CSV = f"{RESULTS}/tables/sweep.csv"
 TABLE_PARQUET = f"{RESULTS}/tables/sweep.parquet"
 SWEEP_CONFIG = f"{RESULTS}/tables/config.yaml"
 FIGURE_CONFIG = config.get("figures") or {}
-FIGURES = figures_to_draw(FIGURE_CONFIG)
+FIGURES = figures_to_draw(FIGURE_CONFIG, SWEEP)
 FIGURE_FILES = expand(
     f"{RESULTS}/figures/{{figure}}.{{ext}}", figure=FIGURES, ext=["pdf", "png"]
 )
