@@ -557,10 +557,11 @@ def _line_figure(
             for m in models
         ]
     handles.append(Patch(color=NEUTRAL, alpha=0.3, lw=0, label="± 1 s.d. (MC runs)"))
+    text = sum(len(h.get_label()) for h in handles)
     fig.legend(
         handles=handles,
         loc="outside upper center",
-        ncols=min(len(handles), 6),
+        ncols=min(len(handles), 6 if text < 70 else 4),
         title=param_label(hue),
     )
     _footnote(fig, [_failed_text(failed)])

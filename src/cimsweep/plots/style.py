@@ -157,8 +157,8 @@ def sort_values(name: str, values: Iterable[Any]) -> list[Any]:
     p = PARAMS.get(name)
     if p is not None and p.kind == "shape":
         return sorted(distinct, key=lambda s: tuple(int(t) for t in str(s).split("x")))
-    if p is not None and p.kind == "str" and set(distinct) <= set(p.choices):
-        return sorted(distinct, key=p.choices.index)  # declaration order: float, qat, ...
+    if name == "training" and p is not None and set(distinct) <= set(p.choices):
+        return sorted(distinct, key=p.choices.index)  # float, qat, noise_aware
     try:
         return sorted(distinct)
     except TypeError:
