@@ -20,6 +20,7 @@ layers back, so the saved state_dict is that of the zoo model.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,7 +40,7 @@ from .quant import (
 )
 
 RANGE_MOMENTUM = 0.1  # EMA weight of each training batch's input range
-REFRESH_STEPS = 25  # training forwards between re-derivations of the ADC steps
+REFRESH_STEPS = 200  # training forwards between re-derivations of the ADC steps
 # Simulator parameters a noise-aware training forward uses (the rest stay ideal: no
 # programming variation, drift, stuck cells or output noise during training).
 _SIM_KEYS = (
@@ -58,11 +59,12 @@ _SIM_KEYS = (
 )
 
 
-def rounded_noise_power(var: torch.Tensor, terms: int = 64) -> torch.Tensor:
+def rounded_noise_power(var: torch.Tensor) -> torch.Tensor:
     """``E[round(n)**2]`` for ``n ~ N(0, var)``: the error power left after an ADC with a step
     of one rounds zero-mean Gaussian noise (about ``var + 1/12`` for large ``var``, far below
     ``var`` for small)."""
     sd = var.clamp(min=1e-30).sqrt()
+    terms = int(math.ceil(8.0 * float(sd.max()))) + 1 if sd.numel() else 1  # P(|n| > 8 sd) ~ 0
     k = torch.arange(1, terms + 1, device=var.device, dtype=var.dtype)
     upper = torch.special.ndtr(-(k - 0.5) / sd.unsqueeze(-1))  # P(n > k - 1/2)
     # sum_k k**2 P(round(n) = +-k) = sum_k (2k - 1) P(|n| > k - 1/2)
@@ -176,6 +178,7 @@ class HardwareAwareLayer(nn.Module):
         step = engine.step.double()  # (G, n_w), unit products
         fine = (step <= 1).double()
         self._fine = (w2 * fine).sum(1).float()  # (G,)
+        self._has_fine = bool(fine.any())
         self._coarse = (w2 * (1 - fine)).sum(1).float()
         self._coarse_step2 = (w2 * (1 - fine) * step.square()).sum(1).float()
         groups = torch.zeros(engine.map.rows, len(engine.map.groups))
@@ -215,7 +218,9 @@ class HardwareAwareLayer(nn.Module):
             sx2 = x_b.square() @ groups  # (M, G): sum of squared inputs per read group
             s2 = self._read_var * sx2 + self._out_var
             live = ((sx2 > 0) | (self._out_var > 0)).float()
-            per_group = rounded_noise_power(s2) * fine + (s2 * coarse + live * coarse_step2 / 12)
+            per_group = s2 * coarse + live * coarse_step2 / 12
+            if self._has_fine:
+                per_group = per_group + rounded_noise_power(s2) * fine
             var += coef2 * per_group.sum(1)
         return var
 
