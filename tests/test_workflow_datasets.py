@@ -5,13 +5,14 @@ The CIFAR binary versions and CIFAR-100 are covered by the readers' tests."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from cimsweep.io import read_json, read_npz
-from tests.conftest import snakemake, write_config
+from tests.conftest import REPO, planned_jobs, snakemake, write_config
 from tests.official_formats import (
     balanced_labels,
     patterned_images,
@@ -117,3 +118,25 @@ def test_learnable_sets_beat_chance(run: Path) -> None:
     table = pd.read_csv(run / "results/tables/sweep.csv")
     for name in ("cifar10", "mnist"):
         assert table[table.dataset == name]["float_accuracy"].min() > 0.3, name
+
+
+@pytest.mark.parametrize(
+    "name,dataset,points", [("cifar10_vgg8", "cifar10", 72), ("cifar100_resnet18", "cifar100", 18)]
+)
+def test_sweep_configs_plan_on_official_files(
+    tmp_path: Path, name: str, dataset: str, points: int
+) -> None:
+    """The shipped sweep configs validate and plan one training and every grid point, with
+    their ``data_dir: data`` holding (tiny) official-format files."""
+    shutil.copy(REPO / "config" / "sweeps" / f"{name}.yaml", tmp_path / "config.yaml")
+    classes = 10 if dataset == "cifar10" else 100
+    write_cifar_python(
+        tmp_path / "data",
+        dataset,
+        _split(10, classes, (3, 32, 32), 0),
+        _split(5, classes, (3, 32, 32), 1),
+    )
+    jobs = planned_jobs(tmp_path)
+    assert jobs["train"] == 1 and jobs["prepare_data"] == 1
+    assert jobs["infer"] == points
+    assert jobs["ppa"] == points // 3  # read_noise (3 values) is read by inference only
