@@ -5,6 +5,7 @@ The CIFAR binary versions and CIFAR-100 are covered by the readers' tests."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -140,3 +141,22 @@ def test_sweep_configs_plan_on_official_files(
     assert jobs["train"] == 1 and jobs["prepare_data"] == 1
     assert jobs["infer"] == points
     assert jobs["ppa"] == points // 3  # read_noise (3 values) is read by inference only
+
+
+def test_user_model_geometry_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The PPA geometry job of ``model: user`` builds the user's network (its settings reach
+    the job) with the data set's input shape and class count."""
+    pkg = tmp_path / "pkg" / "userpkg"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "nets.py").write_text(
+        "from torch import nn\n\n\n"
+        "def Net():\n"
+        "    return nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 10))\n"
+    )
+    paths = [str(tmp_path / "pkg"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
+    write_config(tmp_path, {"params": {"model": "user", "user_model": "userpkg.nets:Net"}})
+    snakemake(tmp_path, "--cores", "1", "results/digits/geometry/user.json")
+    layers = read_json(tmp_path / "results/digits/geometry/user.json")["layers"]
+    assert [(g["rows"], g["cols"]) for g in layers] == [(64, 16), (16, 10)]
