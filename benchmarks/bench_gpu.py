@@ -9,12 +9,16 @@ Measures, on random 3x32x32 tensors with 10 classes:
   NeuroSim example-1 operating point), when the simulator is importable.
 
 Writes ``benchmarks/out/bench_gpu.json``. Usage:
-``python benchmarks/bench_gpu.py [--quick] [--no-sim]``.
+``python benchmarks/bench_gpu.py [--device auto|cpu|cuda] [--quick] [--no-sim]
+[--sim-samples N]``; ``--device auto`` (default) measures the CPU and, when present, CUDA;
+``--device cpu --quick`` is a CPU smoke run (one simulated sample; a few minutes on 2 cores:
+simulating VGG8 bit-serially on a CPU takes tens of seconds per image).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import time
@@ -123,8 +127,12 @@ def sim_throughput(device: torch.device, n: int) -> dict[str, Any]:
     return {"samples": n, "seconds": seconds, "samples_per_s": n / seconds}
 
 
-def measure(device: torch.device, quick: bool, sim: bool) -> dict[str, Any]:
-    """Every throughput on one device (printed as it goes)."""
+def measure(
+    device: torch.device, quick: bool, sim: bool, sim_samples: int | None = None
+) -> dict[str, Any]:
+    """Every throughput on one device (printed as it goes); ``sim_samples`` overrides the
+    simulated-inference sample count (default 8 on CPU, 1 with ``quick``; 256 on CUDA, 32
+    with ``quick``)."""
     cpu = device.type == "cpu"
     batch = 32 if cpu else 256
     steps = (2 if quick else 4) if cpu else (10 if quick else 50)
@@ -139,7 +147,8 @@ def measure(device: torch.device, quick: bool, sim: bool) -> dict[str, Any]:
         out["gpu"] = torch.cuda.get_device_name(device)
     print(device, out, flush=True)
     if sim:  # the simulator is slow on CPU: a few samples only
-        out["sim_infer"] = sim_throughput(device, 4 if cpu else 32 if quick else 256)
+        n = sim_samples or ((1 if quick else 8) if cpu else (32 if quick else 256))
+        out["sim_infer"] = sim_throughput(device, n)
         print(device, out["sim_infer"], flush=True)
     return out
 
@@ -148,19 +157,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer steps (smoke test)")
     parser.add_argument("--no-sim", action="store_true", help="skip simulated CIM inference")
+    parser.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="auto: CPU, then CUDA when present; cpu or cuda: that device only",
+    )
+    parser.add_argument("--sim-samples", type=int, default=None, help="simulated samples")
     args = parser.parse_args()
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA device is available")
     report: dict[str, Any] = {
         "model": "vgg8",
         "input": list(SHAPE),
         "torch": torch.__version__,
         "host": platform.node(),
         "cpu_threads": torch.get_num_threads(),
-        "cpu": measure(torch.device("cpu"), args.quick, not args.no_sim),
+        "load_average": list(os.getloadavg()),
+        "quick": args.quick,
+        "cpu": None,
+        "cuda": None,
     }
-    if torch.cuda.is_available():
-        report["cuda"] = measure(torch.device("cuda"), args.quick, not args.no_sim)
-    else:
-        report["cuda"] = None
+    sim = not args.no_sim
+    if args.device in ("auto", "cpu"):
+        report["cpu"] = measure(torch.device("cpu"), args.quick, sim, args.sim_samples)
+    if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()):
+        report["cuda"] = measure(torch.device("cuda"), args.quick, sim, args.sim_samples)
     save("bench_gpu", report)
 
 

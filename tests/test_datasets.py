@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gzip
 import os
 import pickle
-import struct
 from pathlib import Path
 
 import numpy as np
@@ -16,32 +14,23 @@ from cimsweep.data import check_data_dir, dataset_info, prepare, random_crop_fli
 from cimsweep.datasets import load_arrays
 from cimsweep.datasets.idx import parse_idx, read_idx
 from cimsweep.datasets.safe_pickle import UnsafePickleError, loads
-
-
-def _images(n: int, seed: int, shape: tuple[int, ...] = (3, 32, 32)) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, (n, *shape), dtype=np.uint8)
-
-
-def _write_py_batch(path: Path, x: np.ndarray, labels: list[int], key: bytes, proto: int) -> None:
-    batch = {
-        b"batch_label": b"testing batch",
-        key: labels,
-        b"data": x.reshape(len(x), -1),
-        b"filenames": [b"img%d.png" % i for i in range(len(x))],
-    }
-    path.write_bytes(pickle.dumps(batch, protocol=proto))
+from tests.official_formats import (
+    balanced_labels,
+    idx_bytes,
+    random_images,
+    write_cifar_binary,
+    write_cifar_python,
+    write_idx_set,
+    write_image_folder,
+)
 
 
 def _cifar10_py(root: Path, n: int = 20) -> tuple[np.ndarray, np.ndarray]:
-    folder = root / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    xs, ys = [], []
-    for i, name in enumerate([*(f"data_batch_{k}" for k in range(1, 6)), "test_batch"]):
-        x = _images(n, i)
-        y = [(j + i) % 10 for j in range(n)]
-        _write_py_batch(folder / name, x, y, b"labels", proto=2 if i % 2 else 4)
-        xs.append(x)
-        ys.append(np.array(y))
+    """CIFAR-10 python version, ``n`` images per batch (pickle protocols 4 and 2 alternate)."""
+    xs = [random_images(n, i) for i in range(6)]
+    ys = [balanced_labels(n, 10, i) for i in range(6)]
+    train = (np.concatenate(xs[:5]), np.concatenate(ys[:5]))
+    write_cifar_python(root, "cifar10", train, (xs[5], ys[5]), protocols=(4, 2))
     return np.concatenate(xs), np.concatenate(ys)
 
 
@@ -56,36 +45,25 @@ def test_cifar10_python_batches_read_exactly(tmp_path: Path) -> None:
 
 
 def test_cifar100_python_uses_fine_labels(tmp_path: Path) -> None:
-    folder = tmp_path / "cifar-100-python"
-    folder.mkdir()
-    x = _images(20, 7)
-    fine = list(range(80, 100))
-    for name in ("train", "test"):
-        batch = {b"data": x.reshape(20, -1), b"fine_labels": fine, b"coarse_labels": [1] * 20}
-        (folder / name).write_bytes(pickle.dumps(batch, protocol=5))
+    x = random_images(20, 7)
+    fine = np.arange(80, 100)
+    write_cifar_python(tmp_path, "cifar100", (x, fine), (x, fine), protocols=(5,))
     x_tr, y_tr, _, y_te = load_arrays("cifar100", tmp_path)
     assert np.array_equal(x_tr, x) and np.array_equal(y_tr, fine) and np.array_equal(y_te, fine)
 
 
 def test_cifar_binary_versions(tmp_path: Path) -> None:
-    x = _images(20, 1)
+    x = random_images(20, 1)
     y = np.arange(20) % 10
-    c10 = tmp_path / "cifar-10-batches-bin"
-    c10.mkdir()
-    rec = np.concatenate([y[:, None].astype(np.uint8), x.reshape(20, -1)], axis=1)
-    for name in [*(f"data_batch_{k}.bin" for k in range(1, 6)), "test_batch.bin"]:
-        rec.tofile(c10 / name)
+    write_cifar_binary(tmp_path, "cifar10", (np.concatenate([x] * 5), np.tile(y, 5)), (x, y))
+    assert (tmp_path / "cifar-10-batches-bin/data_batch_5.bin").stat().st_size == 20 * 3073
     x_tr, y_tr, x_te, y_te = load_arrays("cifar10", tmp_path)
     assert np.array_equal(x_tr, np.concatenate([x] * 5)) and np.array_equal(y_te, y)
-    c100 = tmp_path / "cifar-100-binary"
-    c100.mkdir()
-    fine = np.arange(20, dtype=np.uint8) + 70
-    rec100 = np.concatenate([np.full((20, 1), 3, np.uint8), fine[:, None], x.reshape(20, -1)], 1)
-    for name in ("train.bin", "test.bin"):
-        rec100.tofile(c100 / name)
+    fine = np.arange(20) + 70
+    c100 = write_cifar_binary(tmp_path, "cifar100", (x, fine), (x, fine))
     x_tr, y_tr, _, _ = load_arrays("cifar100", tmp_path)
     assert np.array_equal(x_tr, x) and np.array_equal(y_tr, fine)
-    (c100 / "test.bin").write_bytes(rec100.tobytes()[:-1])
+    (c100 / "test.bin").write_bytes((c100 / "test.bin").read_bytes()[:-1])
     with pytest.raises(ValueError, match="test.bin.*multiple"):
         load_arrays("cifar100", tmp_path)
 
@@ -110,31 +88,14 @@ def test_malicious_pickle_is_refused(tmp_path: Path) -> None:
     assert not Path("/tmp/cimsweep_pwned").exists()
 
 
-def _idx(arr: np.ndarray, type_code: int = 0x08) -> bytes:
-    header = bytes([0, 0, type_code, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape)
-    return header + arr.astype(arr.dtype.newbyteorder(">")).tobytes()
-
-
 @pytest.mark.parametrize("gz", [False, True])
 @pytest.mark.parametrize("name,folder", [("mnist", "mnist"), ("fashion_mnist", "fashion_mnist")])
 def test_idx_mnist_like(tmp_path: Path, gz: bool, name: str, folder: str) -> None:
-    root = tmp_path / folder
-    root.mkdir()
-    x = _images(20, 2, (28, 28))
+    x = random_images(20, 2, (28, 28))
     y = (np.arange(20) % 10).astype(np.uint8)
-    files = {
-        "train-images-idx3-ubyte": x,
-        "train-labels-idx1-ubyte": y,
-        "t10k-images-idx3-ubyte": x[:5],
-        "t10k-labels-idx1-ubyte": y[:5],
-    }
-    for stem, arr in files.items():
-        data = _idx(arr)
-        assert data[:4] == (b"\x00\x00\x08\x03" if arr.ndim == 3 else b"\x00\x00\x08\x01")
-        if gz:
-            (root / f"{stem}.gz").write_bytes(gzip.compress(data))
-        else:
-            (root / stem).write_bytes(data)
+    assert idx_bytes(x)[:4] == b"\x00\x00\x08\x03" and idx_bytes(y)[:4] == b"\x00\x00\x08\x01"
+    write_idx_set(tmp_path / folder, (x, y), (x[:5], y[:5]), gz=gz)
+    assert (tmp_path / folder / "t10k-images-idx3-ubyte.gz").is_file() == gz
     x_tr, y_tr, x_te, y_te = load_arrays(name, tmp_path)
     assert x_tr.shape == (20, 1, 28, 28) and np.array_equal(x_tr[:, 0], x)
     assert np.array_equal(y_tr, y) and y_tr.dtype == np.int64
@@ -147,28 +108,23 @@ def test_idx_mnist_like(tmp_path: Path, gz: bool, name: str, folder: str) -> Non
 
 def test_idx_types_and_bad_magic(tmp_path: Path) -> None:
     arr = np.arange(12, dtype=np.int32).reshape(3, 4) - 5
-    assert np.array_equal(parse_idx(_idx(arr, 0x0C)), arr)
+    assert np.array_equal(parse_idx(idx_bytes(arr, 0x0C)), arr)
     f = np.linspace(0, 1, 6, dtype=np.float32).reshape(2, 3)
-    assert np.array_equal(parse_idx(_idx(f, 0x0D)), f)
+    assert np.array_equal(parse_idx(idx_bytes(f, 0x0D)), f)
     bad = tmp_path / "train-images-idx3-ubyte"
     bad.write_bytes(b"\x12\x34\x08\x03" + b"\x00" * 12)
     with pytest.raises(ValueError, match="magic"):
         read_idx(bad)
     with pytest.raises(ValueError, match="announces"):
-        parse_idx(_idx(np.zeros((2, 2), np.uint8))[:-1])
+        parse_idx(idx_bytes(np.zeros((2, 2), np.uint8))[:-1])
 
 
 def test_image_folder(tmp_path: Path) -> None:
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    for split, n in (("train", 3), ("val", 1)):
-        for cls in ("cat", "dog"):
-            d = tmp_path / "imagefolder" / split / cls
-            d.mkdir(parents=True)
-            for i in range(n):
-                img = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
-                Image.fromarray(img).save(d / f"{i}.png")
+    splits = {
+        "train": (random_images(6, 0, (3, 20, 30)), np.array([0, 0, 0, 1, 1, 1])),
+        "val": (random_images(2, 1, (3, 20, 30)), np.array([0, 1])),
+    }
+    write_image_folder(tmp_path / "imagefolder", splits, ["cat", "dog"])
     assert dataset_info("imagefolder", tmp_path, image_size=16).num_classes == 2
     x_tr, y_tr, x_te, y_te = load_arrays("imagefolder", tmp_path, image_size=16)
     assert x_tr.shape == (6, 3, 16, 16) and list(y_tr) == [0, 0, 0, 1, 1, 1]

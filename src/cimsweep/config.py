@@ -345,6 +345,13 @@ def _check_inputs(sweep: Sweep) -> None:
             check_data_dir(dataset, sweep.values["data_dir"])
         except ValueError as exc:
             raise ConfigError(f"params.data_dir: {exc}") from None
+    if "image_size" in sweep.grid and "imagefolder" in sweep.grid.get(
+        "dataset", [sweep.values["dataset"]]
+    ):
+        raise ConfigError(
+            "grid.image_size: the image size of an imagefolder data set cannot be a grid axis "
+            "(one model geometry per data set); set params.image_size once"
+        )
     models = sweep.grid.get("model", [sweep.values["model"]])
     if "user" in models and not sweep.values["user_model"]:
         raise ConfigError(

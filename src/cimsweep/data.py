@@ -171,10 +171,16 @@ def prepare(
     data_dir: str | Path | None = None,
     image_size: int = 32,
 ) -> dict[str, np.ndarray]:
-    """Split and normalise a data set; returns the arrays stored in the ``.npz`` split file."""
+    """Split and normalise a data set; returns the arrays stored in the ``.npz`` split file.
+
+    Besides the arrays and normalisation statistics, ``num_classes`` (a 0-d int64 array)
+    records the class count, so later steps rebuild the model from the split alone
+    (:func:`split_info`) without the data files.
+    """
+    info = dataset_info(name, data_dir, image_size)
+    num_classes = np.asarray(info.num_classes, dtype=np.int64)
     if name == "digits":
-        return _prepare_digits(test_fraction, seed)
-    dataset_info(name, data_dir, image_size)
+        return {**_prepare_digits(test_fraction, seed), "num_classes": num_classes}
     from .datasets import load_arrays
 
     assert data_dir is not None  # dataset_info / check_data_dir refuse None
@@ -185,7 +191,33 @@ def prepare(
         x_tr, y_tr, x_te, y_te = x_tr[train_idx], y_tr[train_idx], x_tr[test_idx], y_tr[test_idx]
     else:
         log.info("%s: official split, test_fraction ignored", name)
-    return _normalised(x_tr, y_tr, x_te, y_te, 1.0 / 255.0)
+    return {**_normalised(x_tr, y_tr, x_te, y_te, 1.0 / 255.0), "num_classes": num_classes}
+
+
+def split_info(arrays: dict[str, np.ndarray]) -> DatasetInfo | None:
+    """Image shape and class count recorded in a split file, or None for a split written
+    before ``num_classes`` was stored."""
+    if "num_classes" not in arrays:
+        return None
+    shape = tuple(int(d) for d in arrays["x_train"].shape[1:])
+    return DatasetInfo((shape[0], shape[1], shape[2]), int(arrays["num_classes"]))
+
+
+def stratified_head(y: np.ndarray, n: int) -> np.ndarray:
+    """Indices (sorted) of ``n`` samples spread over the classes in proportion to their counts,
+    chosen deterministically (no random draw): each class's samples in file order are
+    interleaved by their relative rank ``(rank + 0.5) / class_size`` and the first ``n`` are
+    kept. A larger ``n`` keeps every sample of a smaller one; ``n <= 0`` or ``n >= len(y)``
+    keeps all."""
+    if n <= 0 or n >= len(y):
+        return np.arange(len(y))
+    _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+    order = np.argsort(inverse, kind="stable")
+    rank = np.empty(len(y), dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank[order] = np.arange(len(y)) - np.repeat(starts, counts)
+    key = (rank + 0.5) / counts[inverse]
+    return np.sort(np.argsort(key, kind="stable")[:n])
 
 
 def random_crop_flip(

@@ -297,6 +297,15 @@ PARAMS: dict[str, Param] = {
             minimum=1,
         ),
         _p(
+            "infer_samples",
+            "int",
+            0,
+            "infer",
+            "Test samples evaluated by inference: the first N of a deterministic class-stratified "
+            "order (the same samples at every grid point); 0 = the whole test set.",
+            minimum=0,
+        ),
+        _p(
             "digital_layers",
             "str",
             "none",

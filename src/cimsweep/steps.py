@@ -107,11 +107,14 @@ def load_split(path: str) -> dict[str, np.ndarray]:
 
 
 # ---- models ---------------------------------------------------------------------------------
-def _new_model(values: Mapping[str, Value], data_dir: str | None = None):
+def _new_model(values: Mapping[str, Value], data_dir: str | None = None, info=None):
+    """A fresh model and the data set's shape/classes (``info``: from the split file, else
+    looked up, which for image folders needs ``data_dir``)."""
     from .data import dataset_info
     from .models import build_model, load_user_model
 
-    info = dataset_info(values["dataset"], data_dir, values.get("image_size", 32))
+    if info is None:
+        info = dataset_info(values["dataset"], data_dir, values.get("image_size", 32))
     if values["model"] == "user":
         model = load_user_model(values["user_model"], {}, values["user_checkpoint"] or None)
     else:
@@ -126,11 +129,15 @@ def save_checkpoint(path: str, model) -> None:
     write_with(path, lambda tmp: torch.save(model.state_dict(), tmp))
 
 
-def load_model(path: str, values: Mapping[str, Value]):
-    """Rebuild the zoo model named in ``values`` and load its state_dict (tensors only)."""
+def load_model(path: str, values: Mapping[str, Value], info=None):
+    """Rebuild the zoo model named in ``values`` and load its state_dict (tensors only).
+
+    ``info`` (a :class:`cimsweep.data.DatasetInfo`, e.g. :func:`cimsweep.data.split_info`)
+    gives the input shape and class count; without it they are looked up by data set name.
+    """
     import torch
 
-    model, _ = _new_model(values)
+    model, _ = _new_model(values, info=info)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         model.load_state_dict(state)
@@ -158,12 +165,13 @@ def train(
     import torch
 
     from . import qat
+    from .data import split_info
     from .train import resolve_augment, resolve_device, train_model
 
     arrays = load_split(split_npz)
     seed = derive_seed(values["seed"], "train", point_key(values))
     torch.manual_seed(seed)
-    model, _ = _new_model(values, data_dir)
+    model, _ = _new_model(values, data_dir, split_info(arrays))
     # Read noise of noise-aware training: its own stream, checkpointed with the others.
     noise_gen = torch.Generator(device=resolve_device(device))
     noise_gen.manual_seed(derive_seed(values["seed"], "train-noise", point_key(values)))
@@ -202,11 +210,12 @@ def train(
     checkpoint.unlink(missing_ok=True)
 
 
-def geometry(out_json: str, values: Mapping[str, Value]) -> None:
-    """Write the crossbar geometry of every CIM layer of the configured model."""
+def geometry(out_json: str, values: Mapping[str, Value], data_dir: str | None = None) -> None:
+    """Write the crossbar geometry of every CIM layer of the configured model (``data_dir``:
+    image folders count their classes there)."""
     from .geometry import layer_geometry
 
-    model, info = _new_model(values)
+    model, info = _new_model(values, data_dir)
     layers = layer_geometry(model, info.in_shape)
     write_json(out_json, {"params": _jsonable(values), "layers": [g.to_dict() for g in layers]})
 
@@ -223,10 +232,11 @@ def _calib_subset(arrays: Mapping[str, np.ndarray], values: Mapping[str, Value])
 
 def calibrate(split_npz: str, model_pt: str, out_json: str, values: Mapping[str, Value]) -> None:
     """Choose per-layer input and weight quantization ranges; write them as JSON."""
+    from .data import split_info
     from .quant import calibrate as calibrate_ranges
 
     arrays = load_split(split_npz)
-    model = load_model(model_pt, values)
+    model = load_model(model_pt, values, split_info(arrays))
     ranges = calibrate_ranges(
         model,
         _calib_subset(arrays, values),
@@ -247,33 +257,44 @@ def infer(
     out_json: str,
     values: Mapping[str, Value],
 ) -> None:
-    """Monte-Carlo noisy CIM inference at one grid point; write accuracy and diagnostics."""
+    """Monte-Carlo noisy CIM inference at one grid point; write accuracy and diagnostics.
+
+    ``infer_samples > 0`` evaluates that many test samples (:func:`cimsweep.data.
+    stratified_head`); the float accuracy is then that of the same subset, else the training
+    step's test accuracy.
+    """
     import torch
 
     from .cim import evaluate
+    from .data import split_info, stratified_head
 
     start = time.perf_counter()
     arrays = load_split(split_npz)
-    model = load_model(model_pt, values)
+    model = load_model(model_pt, values, split_info(arrays))
     ranges = read_json(ranges_json)["ranges"]
-    float_accuracy = read_json(metrics_json)["test_accuracy"]
+    keep = stratified_head(arrays["y_test"], values.get("infer_samples", 0))
+    capped = len(keep) < len(arrays["y_test"])
+    float_accuracy = None if capped else read_json(metrics_json)["test_accuracy"]
     with failure_recorded(out_json, values):
         result = evaluate(
             model,
             ranges,
-            torch.from_numpy(arrays["x_test"]),
-            torch.from_numpy(arrays["y_test"]),
+            torch.from_numpy(arrays["x_test"][keep]),
+            torch.from_numpy(arrays["y_test"][keep]),
             dict(values),
             seed=derive_seed(values["seed"], "infer", point_key(values)),
             x_calib=_calib_subset(arrays, values),
         )
-        result["float_accuracy"] = float_accuracy
+        if float_accuracy is not None:
+            result["float_accuracy"] = float_accuracy
+        result["test_samples"] = len(keep)
         result["seconds"] = time.perf_counter() - start
         log.info(
-            "accuracy %.4f +- %.4f (float %.4f)",
+            "accuracy %.4f +- %.4f (float %.4f) on %d test samples",
             result["accuracy_mean"],
             result["accuracy_std"],
-            float_accuracy,
+            result["float_accuracy"],
+            len(keep),
         )
         write_json(out_json, {"params": _jsonable(values), "status": "ok", **result})
 

@@ -33,6 +33,15 @@ rule model_geometry:
         mem_mb=mem_mb("model_geometry"),
         runtime=runtime("model_geometry"),
     params:
-        values=lambda wc: {"dataset": wc.dataset, "model": wc.model},
+        # One geometry per data set and model: the scalar image size (image folders) and
+        # user model settings complete the path's values.
+        values=lambda wc: {
+            **{
+                n: SWEEP.values[n]
+                for n in ("image_size", "user_model", "user_checkpoint")
+            },
+            "dataset": wc.dataset,
+            "model": wc.model,
+        },
     script:
         "../scripts/geometry.py"

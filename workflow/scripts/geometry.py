@@ -1,4 +1,5 @@
-from cimsweep.steps import geometry, setup_logging
+from cimsweep.steps import geometry, runtime_settings, setup_logging
 
 setup_logging(snakemake.log[0])
-geometry(snakemake.output[0], snakemake.params.values)
+runtime = runtime_settings(snakemake.config)
+geometry(snakemake.output[0], snakemake.params.values, runtime["data_dir"])
