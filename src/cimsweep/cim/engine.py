@@ -27,10 +27,11 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from ..layout import n_input_slices
 from ..quant import input_qparams, quantize_input, quantize_weight, weight_scale
 from . import devices
 from .converters import adc_codes_, adc_full_scale, adc_step, calibrate_hi
-from .mapping import CrossbarMap, im2col, n_input_slices, weight_matrix
+from .mapping import CrossbarMap, im2col, weight_matrix
 
 CHUNK_ELEMENTS = 1 << 19  # partial sums per chunk (cache-sized working set)
 CAL_ROWS = 2048  # input vectors used to calibrate ADC ranges
