@@ -162,3 +162,33 @@ def test_output_noise_is_in_adc_lsb():
     # positive column: 16 + noise, negative: 0 + noise (clipped at code 0, so not Gaussian);
     # the spread must be of the order of 0.7 LSB = 0.7 * step units, not of 0.7 units
     assert stats_t.std(0).min() > 0.4 * step
+
+
+def test_tuned_adc_range_beats_calibrated_and_full():
+    """adc_range = tuned: layer output error on the calibration set <= calibrated and full."""
+    layer = _layer("linear", seed=2)
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(256, 150, generator=g).clamp(min=0) ** 2  # skewed post-ReLU inputs
+    sim = sim_config(adc_precision=4, read_noise=0.1, adc_range="tuned")
+    rng = {"input_min": 0.0, "input_max": float(x.max()), "weight_max": 0.1}
+
+    def out_error(eng: LayerEngine, codes: torch.Tensor) -> float:
+        eng.read_sigma = 0.0  # compare the ranges on noise-free reads
+        t = eng.mvm(codes, eng.program(None)).double()
+        return float((t - eng.reference(codes).double()).pow(2).sum())
+
+    engines = [LayerEngine("l", layer, rng, sim) for _ in range(4)]
+    full, cal, tuned, again = engines
+    codes, _ = full.input_codes(x)
+    for eng in (cal, tuned, again):
+        eng.calibrate_adc(codes)
+    tuned_err = tuned.tune_adc(codes)
+    again.tune_adc(codes)
+    assert tuned.read_sigma > 0  # the noise setting is restored after the noise-free search
+    assert torch.equal(tuned.hi, again.hi)  # deterministic
+    assert (tuned.hi <= tuned.full_scale[:, None]).all()
+    errors = {name: out_error(e, codes) for name, e in (("full", full), ("cal", cal))}
+    errors["tuned"] = out_error(tuned, codes)
+    assert errors["tuned"] == pytest.approx(tuned_err)
+    # here the per-ADC calibration is far from the layer optimum
+    assert errors["tuned"] < 0.5 * errors["cal"] and errors["tuned"] < errors["full"], errors

@@ -129,3 +129,15 @@ def test_calibrated_adc_range_with_read_noise(trained):
     noisy = _run(trained, adc_precision=4, adc_range="calibrated", read_noise=0.3, mc_runs=2)
     _non_increasing([clean, noisy])
     assert noisy["layers"]["net.1"]["snr_db"] < (clean["layers"]["net.1"]["snr_db"] or 1e9)
+
+
+def test_tuned_adc_range_at_low_precision(trained):
+    cal = _run(trained, adc_precision=3, adc_range="calibrated", mc_runs=1)
+    tuned = _run(trained, adc_precision=3, adc_range="tuned", mc_runs=1)
+    assert tuned["accuracy_mean"] >= cal["accuracy_mean"] - 0.01
+    json.dumps(tuned, allow_nan=False)
+    again = _run(trained, adc_precision=3, adc_range="tuned", mc_runs=1)
+    assert again["accuracies"] == tuned["accuracies"]
+    assert [v["adc_step_mean"] for v in again["layers"].values()] == [
+        v["adc_step_mean"] for v in tuned["layers"].values()
+    ]

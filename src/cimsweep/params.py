@@ -334,8 +334,9 @@ PARAMS: dict[str, Param] = {
             "str",
             "full",
             _SIM,
-            "ADC input range: full scale of the column or calibrated (clipped) range.",
-            choices=("full", "calibrated"),
+            "ADC input range: full scale of the column, calibrated (clipped) range, or tuned "
+            "(calibrated range scaled per layer to minimise its output error).",
+            choices=("full", "calibrated", "tuned"),
         ),
         _p(
             "read_noise",

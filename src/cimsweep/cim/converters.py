@@ -10,7 +10,9 @@ ADC: ``2**adc_precision`` codes ``k = 0..kmax`` at ``k * step``, input range ``[
 unit product and no finer). ``hi`` is the column's full scale (``adc_range = full``: read rows
 * DAC full scale * on-state level, ``rows * (2**dac - 1) * (L - 1 + c)``) or a calibrated clip
 (``adc_range = calibrated``, after Laubeuf et al.: the ``hi`` minimising the input-significance
-weighted ADC MSE on noise-free calibration partial sums). Rounding is round-half-to-even;
+weighted ADC MSE on noise-free calibration partial sums), or that clip scaled by one per-layer
+factor minimising the layer's output error (``adc_range = tuned``,
+:meth:`.engine.LayerEngine.tune_adc`). Rounding is round-half-to-even;
 reads outside ``[-step/2, hi + step/2]`` saturate and count as clipped.
 """
 
@@ -72,7 +74,8 @@ def calibrate_hi(
 
     samples: (B, S) noise-free partial sums; weights: (S,) or (B, S) error weights (the
     squared shift-add significance); full_scale: (B,) upper bound. Candidates are
-    ``k/64 * max(samples)`` for k = 1..64; returns (B,) float64.
+    ``k/64 * max(samples)`` for k = 1..64 and ``kmax`` (step exactly 1: integer sums up to
+    ``kmax`` read exactly, which no grid point need hit); returns (B,) float64.
     """
     kmax = 2**bits - 1
     y = samples.to(torch.float64)
@@ -83,8 +86,7 @@ def calibrate_hi(
     )
     best = torch.full_like(top, float("inf"))
     hi = top.clone()
-    for f in frac:
-        cand = top * f
+    for cand in [top * f for f in frac] + [torch.full_like(top, float(kmax))]:
         step = torch.clamp(cand / kmax, min=1.0)[:, None]
         q = torch.clamp(torch.round(y / step), 0, kmax) * step
         err = ((q - y).pow(2) * w).sum(dim=1)

@@ -36,6 +36,7 @@ from .mapping import CrossbarMap, im2col, weight_matrix
 CHUNK_ELEMENTS = 1 << 19  # partial sums per chunk (cache-sized working set)
 CAL_ROWS = 2048  # input vectors used to calibrate ADC ranges
 CAL_SAMPLES = 1 << 14  # partial sums per (read group, weight slice) in the MSE search
+TUNE_OCTAVES = tuple(k / 2 for k in range(-6, 5))  # adc_range = tuned: clip x 2**o, 1/8..4
 
 
 @dataclass
@@ -294,3 +295,41 @@ class LayerEngine:
             h = calibrate_hi(y[:, ::stride], wts[::stride], self.adc_bits, fs)
             hi[idx] = h.view(g_b, n_w).to(hi.device, hi.dtype)
         self.hi = hi
+
+    def tune_adc(self, codes: torch.Tensor) -> float:
+        """``adc_range = tuned``: scale the calibrated clips to minimise this layer's output MSE.
+
+        After Laubeuf et al.'s per-layer range control: one factor ``2**o`` multiplies every
+        calibrated clip (capped at full scale). ``o`` runs over :data:`TUNE_OCTAVES`, then is
+        refined by +-1/4 and +-1/8 octave around the best; the full-scale range is a candidate
+        too. The candidate with the least squared error of the noise-free, ideally programmed
+        layer output vs. the digital reference on ``codes`` (the calibration inputs, at most
+        ``CAL_ROWS``) wins, the earliest on ties, so the result is deterministic and never
+        worse than ``calibrated`` (``o = 0``) or ``full`` on ``codes``. Call after
+        :meth:`calibrate_adc`. Returns the winning error (integer sums squared, summed).
+        """
+        if codes.shape[0] > CAL_ROWS:
+            codes = codes[:: -(-codes.shape[0] // CAL_ROWS)]
+        ref = self.reference(codes).double()
+        full = self.full_scale[:, None].expand_as(self.hi).clone()
+        base = self.hi.clone()
+        sigmas = self.read_sigma, self.out_sigma
+        self.read_sigma = self.out_sigma = 0.0  # design-time search: noise-free reads
+        errors: dict[float | None, float] = {}
+
+        def error(octave: float | None) -> float:  # None: full scale
+            if octave not in errors:
+                self.hi = full if octave is None else torch.minimum(base * 2.0**octave, full)
+                t = self.mvm(codes, self.program(None)).double()
+                errors[octave] = float((t - ref).pow(2).sum())
+            return errors[octave]
+
+        try:
+            best = min(TUNE_OCTAVES, key=error)
+            for delta in (0.25, 0.125):
+                best = min((best, best - delta, best + delta), key=error)
+            choice = min((best, None), key=error)
+            self.hi = full if choice is None else torch.minimum(base * 2.0**choice, full)
+        finally:
+            self.read_sigma, self.out_sigma = sigmas
+        return errors[choice]
