@@ -10,7 +10,7 @@ from torch import nn
 
 from cimsweep.cim import sim_config
 from cimsweep.cim.devices import NoiseStream
-from cimsweep.cim.engine import LayerEngine
+from cimsweep.cim.engine import LayerEngine, LayerStats
 from cimsweep.cim.mapping import CrossbarMap, n_weight_slices
 
 
@@ -192,3 +192,37 @@ def test_tuned_adc_range_beats_calibrated_and_full():
     assert errors["tuned"] == pytest.approx(tuned_err)
     # here the per-ADC calibration is far from the layer optimum
     assert errors["tuned"] < 0.5 * errors["cal"] and errors["tuned"] < errors["full"], errors
+
+
+@pytest.mark.parametrize("sigma", [0.0, 0.08, 0.3])
+def test_column_snr_matches_analytic_csnr(sigma):
+    """SNR of single-read outputs = E[ref^2] / (2 (E[sum x^2] sigma^2 + step^2 / 12)).
+
+    One read per output (3-bit inputs on a 3-bit DAC, one weight slice, one read group) of a
+    full-range 6-bit ADC; the output is positive - negative column, each read with its own
+    read noise and ADC rounding error. sigma 0.08 makes both terms comparable; sigma 0 leaves
+    the ADC alone (random sums spread the rounding error uniformly over a step).
+    """
+    rows, reps = 64, 3000
+    layer = nn.Linear(rows, 4, bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([1.0, -1.0, 1.0, -1.0]).view(4, 1).repeat(1, rows))
+    sim = sim_config(
+        input_precision=3, dac_precision=3, weight_precision=2, adc_precision=6,
+        read_noise=sigma, sub_array=(rows, 64), on_state=1e-4, off_state=2.5e-5,
+    )  # fmt: skip
+    eng = LayerEngine("l", layer, {"input_min": 0.0, "input_max": 7.0, "weight_max": 1.0}, sim)
+    assert (eng.map.n_w, eng.n_x, len(eng.map.groups)) == (1, 1, 1)
+    step = float(eng.step[0, 0])
+    codes = torch.randint(0, 8, (reps, rows), generator=torch.Generator().manual_seed(5)).float()
+    noise = NoiseStream(torch.Generator().manual_seed(6), "cpu")
+    stats = LayerStats()
+    t = eng.mvm(codes, eng.program(None), noise, stats)
+    ref = eng.reference(codes)
+    assert stats.clipped == 0
+    snr = float(ref.pow(2).sum() / (t - ref).pow(2).sum())
+    noise_var = float(codes.pow(2).sum(1).mean()) * sigma**2
+    csnr = float(ref.pow(2).mean()) / (2 * (noise_var + step**2 / 12))
+    if sigma == 0.08:  # both terms matter
+        assert 0.5 < noise_var / (step**2 / 12) < 2
+    assert snr / csnr == pytest.approx(1.0, abs=0.1), (snr, csnr)

@@ -141,3 +141,23 @@ def test_tuned_adc_range_at_low_precision(trained):
     assert [v["adc_step_mean"] for v in again["layers"].values()] == [
         v["adc_step_mean"] for v in tuned["layers"].values()
     ]
+
+
+def test_asim_findings_adc_collapse_and_bit_parallel_inputs(trained):
+    """ASiM (SRAM analog CIM): accuracy collapses below some ADC precision, and at the same
+    read noise bit-parallel inputs (dac = input precision) lose more than bit-serial ones.
+    Closed form: a full-range ADC's step grows with the (2**8 - 1)x larger sum per read, and
+    one read of inputs x_i has noise variance sigma^2 sum_i x_i^2, more than the shift-added
+    bit planes' sigma^2 sum_i sum_k 4**k b_ik^2 (the cross terms of x_i^2 are missing)."""
+    acc = {b: _run(trained, adc_precision=b, mc_runs=1)["accuracy_mean"] for b in (1, 2, 8)}
+    assert acc[8] > 0.9 and max(acc[1], acc[2]) < acc[8] - 0.5, acc
+    serial = _run(trained, adc_precision=5, read_noise=0.2, mc_runs=2)
+    parallel = _run(trained, adc_precision=5, read_noise=0.2, mc_runs=2, dac_precision=8)
+    loss = {
+        name: r["quantized_accuracy"] - r["accuracy_mean"]
+        for name, r in (("serial", serial), ("parallel", parallel))
+    }
+    spread = 2 * max(serial["accuracy_std"], parallel["accuracy_std"])
+    assert loss["parallel"] > loss["serial"] + spread + 0.03, (loss, spread)
+    for name, info in parallel["layers"].items():
+        assert info["snr_db"] < serial["layers"][name]["snr_db"]
