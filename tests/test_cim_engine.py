@@ -226,3 +226,17 @@ def test_column_snr_matches_analytic_csnr(sigma):
     if sigma == 0.08:  # both terms matter
         assert 0.5 < noise_var / (step**2 / 12) < 2
     assert snr / csnr == pytest.approx(1.0, abs=0.1), (snr, csnr)
+
+
+def test_calibrated_clip_can_pick_unit_step():
+    """Integer sums within the ADC's codes read exactly at step 1, even when the largest sum
+    exceeds 64 * kmax, so that no k/64 * max candidate reaches step 1."""
+    from cimsweep.cim.converters import adc_quantize, adc_step, calibrate_hi
+
+    n = 40000
+    y = torch.randint(0, 4, (1, n), generator=torch.Generator().manual_seed(0)).float()
+    y[0, 0] = 250.0  # one outlier above 64 * kmax = 192 (2-bit ADC)
+    hi = calibrate_hi(y, torch.ones(n), 2, torch.tensor([1000.0]))
+    assert float(adc_step(hi, 2)) == 1.0
+    err = (adc_quantize(y, adc_step(hi, 2), 2)[0] - y).pow(2).sum()
+    assert float(err) == (250 - 3) ** 2  # only the outlier clips

@@ -74,8 +74,8 @@ def calibrate_hi(
 
     samples: (B, S) noise-free partial sums; weights: (S,) or (B, S) error weights (the
     squared shift-add significance); full_scale: (B,) upper bound. Candidates are
-    ``k/64 * max(samples)`` for k = 1..64 and ``kmax`` (step exactly 1: integer sums up to
-    ``kmax`` read exactly, which no grid point need hit); returns (B,) float64.
+    ``k/64 * max(samples)`` for k = 1..64 and ``kmax`` (step 1: integer sums up to ``kmax``
+    read exactly; no grid point reaches it when ``max > 64 * kmax``); returns (B,) float64.
     """
     kmax = 2**bits - 1
     y = samples.to(torch.float64)
