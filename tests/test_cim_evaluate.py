@@ -136,11 +136,11 @@ def test_tuned_adc_range_at_low_precision(trained):
     tuned = _run(trained, adc_precision=3, adc_range="tuned", mc_runs=1)
     assert tuned["accuracy_mean"] >= cal["accuracy_mean"] - 0.01
     json.dumps(tuned, allow_nan=False)
-    again = _run(trained, adc_precision=3, adc_range="tuned", mc_runs=1)
-    assert again["accuracies"] == tuned["accuracies"]
-    assert [v["adc_step_mean"] for v in again["layers"].values()] == [
-        v["adc_step_mean"] for v in tuned["layers"].values()
+    # the tuned clips differ from the calibrated ones somewhere (determinism: engine test)
+    steps = [
+        (cal["layers"][n]["adc_step_mean"], v["adc_step_mean"]) for n, v in tuned["layers"].items()
     ]
+    assert any(a != b for a, b in steps), steps
 
 
 def test_asim_findings_adc_collapse_and_bit_parallel_inputs(trained):
