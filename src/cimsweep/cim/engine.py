@@ -252,17 +252,21 @@ class LayerEngine:
             inv2 = (1.0 / step[idx]).pow(2).float().view(g_b, 1, 1, n_w)
             chunk = self.chunk_rows(g_b)
             cb = codes_i[:, rows].permute(1, 0, 2).contiguous()  # (G_b, M, p_b)
+            # buffers per bucket for the partial sums and ADC counts: stay mapped, cache-warm
+            ybuf = torch.empty(g_b * n_x * min(chunk, m_total) * n_w * pc, device=device)
+            sbuf = torch.empty_like(ybuf)
             for m0 in range(0, m_total, chunk):
                 cc = cb[:, m0 : m0 + chunk].unsqueeze(1)
                 mc = cc.shape[2]
                 x = torch.bitwise_and(torch.bitwise_right_shift(cc, shifts), mask).float()
-                y = torch.bmm(x.reshape(g_b, n_x * mc, p_b), w_b)  # (G_b, n_x*mc, n_w*pc)
+                y = ybuf[: g_b * n_x * mc * n_w * pc].view(g_b, n_x * mc, n_w * pc)
+                torch.bmm(x.reshape(g_b, n_x * mc, p_b), w_b, out=y)
                 if self.noisy_reads:
                     sx2 = x.sum(-1) if self.dac == 1 else x.square().sum(-1)
                     var = sx2.unsqueeze(-1) * inv2 * self.read_sigma**2 + self.out_sigma**2
                     eps = noise.standard_normal((g_b, n_x, mc, n_w, pc))
                     y.view(g_b, n_x, mc, n_w, pc).addcmul_(eps, var.sqrt_().unsqueeze(-1))
-                clipped += adc_codes_(y, kmax)
+                clipped += adc_codes_(y, kmax, sbuf[: y.numel()].view_as(y))
                 z = torch.bmm(cx, y.view(g_b, n_x, mc * n_w * pc)).view(g_b, mc, n_w, pc)
                 out[m0 : m0 + mc] += torch.matmul(d4, z).sum(0).view(mc, pc)
         if stats is not None:
