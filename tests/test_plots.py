@@ -21,9 +21,11 @@ from cimsweep.plots import (  # noqa: E402
     accuracy_heatmap,
     accuracy_vs_adc,
     accuracy_vs_energy,
+    accuracy_vs_noise,
     accuracy_vs_retention,
     breakdown,
     layer_diagnostics,
+    pareto_by_training,
     save_figure,
 )
 from cimsweep.plots.style import spans_decades  # noqa: E402
@@ -35,6 +37,7 @@ ADCS = (3, 4, 5, 6, 7)
 NOISES = (0.0, 0.02, 0.05)
 TIMES = (1.0, 3600.0, 86400.0, 2.63e6, 3.156e7)
 DRIFTS = (0.0, 0.02, 0.05)
+TRAININGS = ("float", "qat", "noise_aware")
 
 
 def _metrics(
@@ -93,6 +96,13 @@ def make_table(kind: str = "hw", n_failed: int = 0, seed: int = 0) -> pd.DataFra
                 {"model": model, "sub_array": sa, "adc_precision": adc, "read_noise": noise}
                 | _metrics(rng, model, sa, adc, noise, 1.0, 0.0)
             )
+    elif kind == "training":
+        for model, mode, adc, noise in itertools.product(MODELS, TRAININGS, ADCS, NOISES):
+            m = _metrics(rng, model, (128, 128), adc, noise, 1.0, 0.0)
+            m["accuracy_mean"] += TRAININGS.index(mode) * noise  # training recovers accuracy
+            recs.append(
+                {"model": model, "training": mode, "adc_precision": adc, "read_noise": noise} | m
+            )
     else:
         for model, t, v in itertools.product(MODELS, TIMES, DRIFTS):
             recs.append(
@@ -101,7 +111,7 @@ def make_table(kind: str = "hw", n_failed: int = 0, seed: int = 0) -> pd.DataFra
     for i in rng.choice(len(recs), n_failed, replace=False):
         recs[i] = {
             k: recs[i][k]
-            for k in ("model", "sub_array", "adc_precision", "read_noise", "t", "v")
+            for k in ("model", "training", "sub_array", "adc_precision", "read_noise", "t", "v")
             if k in recs[i]
         }
         recs[i] |= {"status": "failed", "error": "simulated failure"}
@@ -220,6 +230,37 @@ def test_accuracy_vs_retention(tmp_path: Path) -> None:
         "1 yr",
     ]
     _check_written(fig, tmp_path, "retention")
+
+
+def test_accuracy_vs_noise_has_one_banded_line_per_training_mode(tmp_path: Path) -> None:
+    df = make_table("training", n_failed=2)
+    fig = accuracy_vs_noise(df, where={"adc_precision": 5})
+    (ax,) = _data_axes(fig)
+    assert len(_gid(ax, "series")) == len(MODELS) * len(TRAININGS)
+    assert len(_gid(ax, "band")) == len(MODELS) * len(TRAININGS)
+    legend = " ".join(t.get_text() for t in fig.legends[0].get_texts())
+    assert "Float training (PTQ)" in legend and "Noise-aware" in legend
+    assert legend.index("Float") < legend.index("Quantization-aware") < legend.index("Noise")
+    assert ax.get_xlabel().startswith("Read noise")
+    _check_written(fig, tmp_path, "noise")
+
+
+def test_pareto_by_training_draws_one_front_per_mode(tmp_path: Path) -> None:
+    df = make_table("training")
+    fig = pareto_by_training(df, where={"read_noise": 0.05})
+    axes = _data_axes(fig)
+    assert len(axes) == len(MODELS)
+    for ax, model in zip(axes, ["cnn", "mlp"], strict=True):
+        fronts = _gid(ax, "series")
+        assert len(fronts) == len(TRAININGS)
+        for front, mode in zip(fronts, TRAININGS, strict=True):
+            pts = df[(df["model"] == model) & (df["training"] == mode)]
+            pts = pts[np.isclose(pts["read_noise"], 0.05)]
+            assert len(front.get_xdata()) == int(pareto_front(pts).sum())
+        # noise-aware points sit higher: its front's best accuracy is the highest
+        tops = [max(f.get_ydata()) for f in fronts]
+        assert tops[2] > tops[0]
+    _check_written(fig, tmp_path, "pareto_training")
 
 
 def test_breakdown(tmp_path: Path) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -69,6 +71,26 @@ def test_changing_a_scalar_noise_parameter_reruns_inference_only(tiny_copy: Path
     jobs = planned_jobs(tiny_copy)
     assert jobs.get("infer") == 4
     assert not {"prepare_data", "train", "calibrate", "ppa"} & set(jobs)
+
+
+def test_editing_a_device_file_reruns_only_inference(tiny_copy: Path) -> None:
+    """Device profiles are inputs of the inference jobs: a newer file reruns just those."""
+    states, noise = tiny_copy / "states.csv", tiny_copy / "noise.csv"
+    states.write_text("mean,std\n1e-6,0\n1e-4,0\n")
+    noise.write_text("level,mean,std\n0,0,0.1\n100,100,0.5\n")
+    old = time.time() - 10**6
+    for f in (states, noise):
+        os.utime(f, (old, old))
+    files = {"mem_states_file": "states.csv", "output_noise": -1, "output_noise_file": "noise.csv"}
+    write_config(tiny_copy, _with(param_changes=files))
+    mtime_only = ("--rerun-triggers", "mtime")  # leave out the (expected) params trigger
+    assert "infer" not in planned_jobs(tiny_copy, *mtime_only)
+    for f in (states, noise):
+        f.touch()
+        jobs = planned_jobs(tiny_copy, *mtime_only)
+        assert jobs.get("infer") == 4, jobs
+        assert not {"prepare_data", "train", "calibrate", "ppa"} & set(jobs)
+        os.utime(f, (old, old))
 
 
 def test_adding_a_grid_value_adds_only_new_jobs(tiny_copy: Path) -> None:

@@ -21,10 +21,12 @@ from .params import (
     STAGE_PARENT,
     Value,
     canonical,
+    conditional_params,
     is_finite_number,
+    mode_params,
     parse_token,
     stage_all_params,
-    stage_own_params,
+    stage_params,
     token,
 )
 
@@ -99,7 +101,9 @@ def json_schema() -> dict[str, Any]:
 
 def _describe(p: Any) -> str:
     unit = f" [{p.unit}]" if p.unit else ""
-    stages = ", ".join(sorted(p.stages)) or "none (run-time setting)"
+    stages = ", ".join(sorted(p.stages)) or ("" if p.train_modes else "none (run-time setting)")
+    if p.train_modes:
+        stages += (", " if stages else "") + f"train (training = {' or '.join(p.train_modes)})"
     return f"{p.doc}{unit} Stages: {stages}."
 
 
@@ -146,8 +150,34 @@ class Sweep:
     # ---- grid --------------------------------------------------------------------------
     def axes(self, stage: str | None = None) -> list[str]:
         """Swept parameters (all, or those a stage depends on), in declaration order."""
-        names = stage_all_params(stage) if stage else list(PARAMS)
+        names = self._all(stage) if stage else list(PARAMS)
         return [n for n in names if n in self.grid]
+
+    # ---- which stage reads what --------------------------------------------------------
+    def training_modes(self) -> list[str]:
+        """The ``training`` modes this sweep uses."""
+        return list(self.grid.get("training", [self.values["training"]]))
+
+    def reads(self, stage: str) -> tuple[str, ...]:
+        """Parameters a stage reads in this sweep, in declaration order.
+
+        The train stage also reads the parameters of the training modes the sweep uses (QAT
+        precisions, noise-aware hardware); a job drops those its own mode does not read.
+        """
+        names = set(stage_params(stage))
+        if stage == "train":
+            for mode in self.training_modes():
+                names.update(mode_params(mode))
+        return tuple(n for n in PARAMS if n in names)
+
+    def own(self, stage: str) -> tuple[str, ...]:
+        """Parameters a stage reads that its ancestors (path parents) do not already hold."""
+        inherited: set[str] = set()
+        parent = STAGE_PARENT[stage]
+        while parent is not None:
+            inherited.update(self.reads(parent))
+            parent = STAGE_PARENT[parent]
+        return tuple(n for n in self.reads(stage) if n not in inherited)
 
     def points(self, names: list[str] | None = None) -> list[dict[str, str]]:
         """Distinct grid points over ``names`` (default all axes), as path tokens."""
@@ -163,7 +193,7 @@ class Sweep:
     def _segment(self, stage: str) -> list[str]:
         key = PATH_KEYS.get(stage)
         head = [f"{{{key}}}", stage] if key else [stage]
-        own = [n for n in stage_own_params(stage) if n in self.grid and n != key]
+        own = [n for n in self.own(stage) if n in self.grid and n != key]
         return head + [f"{n}~{{{n}}}" for n in own]
 
     def stage_dir(self, stage: str) -> str:
@@ -177,12 +207,16 @@ class Sweep:
             current = STAGE_PARENT[current]
         return "/".join(parts)
 
-    @staticmethod
-    def _all(stage: str) -> tuple[str, ...]:
-        """Parameters a stage's result depends on (PPA also depends on dataset and model)."""
+    def _all(self, stage: str) -> tuple[str, ...]:
+        """Parameters a stage's path holds (PPA also depends on dataset and model)."""
         if stage == "ppa":
             return ("dataset", "model", *stage_all_params("ppa"))
-        return stage_all_params(stage)
+        names: set[str] = set()
+        current: str | None = stage
+        while current is not None:
+            names.update(self.reads(current))
+            current = STAGE_PARENT[current]
+        return tuple(n for n in PARAMS if n in names)
 
     def wildcards(self, stage: str) -> list[str]:
         """Wildcard names in a stage's path pattern, in declaration order."""
@@ -196,6 +230,12 @@ class Sweep:
             text = wildcards.get(name)
             if text is not None:
                 out[name] = parse_token(name, text)
+        if "training" in out:
+            # Drop what this point's training mode does not read: a float model's parameters
+            # (and so its seed and its reruns) do not change when a sweep adds noise_aware.
+            used = set(mode_params(out["training"])) | set(stage_all_params(stage))
+            for name in conditional_params() - used:
+                out.pop(name, None)
         return out
 
     def expand(self, stage: str, filename: str | None = None, root: str = "results") -> list[str]:
@@ -231,7 +271,7 @@ def load(raw: Mapping[str, Any]) -> Sweep:
         values[name] = canonical(name, value)
     grid: dict[str, list[Value]] = {}
     for name, axis in (raw.get("grid") or {}).items():
-        if PARAMS[name].kind == "path" or not PARAMS[name].stages:
+        if PARAMS[name].kind == "path" or PARAMS[name].runtime_setting:
             raise ConfigError(
                 f"grid.{name}: {name} is a run-time setting or a path and cannot be a grid "
                 "axis; set it once under params"
@@ -249,7 +289,51 @@ def load(raw: Mapping[str, Any]) -> Sweep:
     sweep = Sweep(values=values, grid=grid)
     _check_combinations(sweep)
     _check_inputs(sweep)
+    _check_device_files(sweep)
     return sweep
+
+
+def _axis(sweep: Sweep, name: str) -> list[Value]:
+    """Every value a parameter takes in the sweep."""
+    return sweep.grid.get(name, [sweep.values[name]])
+
+
+def _check_device_files(sweep: Sweep) -> None:
+    """Measured device profiles (mem_states_file, output_noise_file) are readable and fit."""
+    from .device_files import DeviceFileError, check_state_count, read_mem_states, read_output_noise
+
+    states_file = sweep.values["mem_states_file"]
+    if states_file:
+        try:
+            states = read_mem_states(states_file)
+            for bits in _axis(sweep, "bitcell"):
+                check_state_count(states_file, states.count, 2**bits)
+        except DeviceFileError as exc:
+            raise ConfigError(f"params.mem_states_file: {exc}") from None
+    noise_file = sweep.values["output_noise_file"]
+    levels = _axis(sweep, "output_noise")
+    for value in levels:
+        if value < 0 and value != -1:
+            raise ConfigError(
+                f"output_noise = {value}: expected a std >= 0 (ADC LSB) or -1 (statistics from "
+                "params.output_noise_file)"
+            )
+    if -1 in levels and not noise_file:
+        raise ConfigError(
+            "output_noise = -1 needs params.output_noise_file (a CSV with header "
+            "level,mean,std); expected a file, or an output_noise >= 0"
+        )
+    if noise_file:
+        if -1 not in levels:
+            raise ConfigError(
+                f"params.output_noise_file = {noise_file!r} is only used where output_noise = "
+                f"-1, but output_noise takes {levels}; expected output_noise = -1 (or -1 among "
+                "its grid values), or no output_noise_file"
+            )
+        try:
+            read_output_noise(noise_file)
+        except DeviceFileError as exc:
+            raise ConfigError(f"params.output_noise_file: {exc}") from None
 
 
 def _check_inputs(sweep: Sweep) -> None:

@@ -19,21 +19,29 @@ FIGURES = (
     "accuracy_vs_adc",
     "accuracy_heatmap",
     "accuracy_vs_retention",
+    "accuracy_vs_noise",
+    "pareto_by_training",
     "breakdown",
     "layer_diagnostics",
 )
+# Figures drawn by default only when the sweep has this axis (a comparison across its values).
+_NEEDS_AXIS = {"accuracy_vs_noise": "read_noise", "pareto_by_training": "training"}
 
 # Axes each figure plots itself (besides the model); the others are pinned.
 _DEFAULT_AXES: dict[str, dict[str, str]] = {
     "accuracy_vs_adc": {"x": "adc_precision", "hue": "sub_array", "panel": "read_noise"},
     "accuracy_heatmap": {"x": "adc_precision", "y": "sub_array", "panel": "read_noise"},
     "accuracy_vs_retention": {"x": "t", "hue": "v"},
+    "accuracy_vs_noise": {"x": "read_noise", "hue": "training"},
+    "pareto_by_training": {"hue": "training"},
 }
 _OPTION_KEYS = {
     "accuracy_vs_energy": {"where", "label_params", "max_labels"},
     "accuracy_vs_adc": {"where", "x", "hue", "panel"},
     "accuracy_heatmap": {"where", "x", "y", "panel"},
     "accuracy_vs_retention": {"where", "x", "hue", "panel"},
+    "accuracy_vs_noise": {"where", "x", "hue", "panel"},
+    "pareto_by_training": {"where", "hue"},
     "breakdown": {"max_rows"},
     "layer_diagnostics": {"point"},
 }
@@ -71,10 +79,21 @@ def _check_names(where: str, names: Mapping[str, Any]) -> None:
             raise ConfigError(f"unknown parameter {key!r} in {where}{_suggest(key, list(PARAMS))}")
 
 
-def figures_to_draw(raw: Mapping[str, Any] | None) -> list[str]:
-    """Names of the figures the config asks for."""
+def figures_to_draw(raw: Mapping[str, Any] | None, sweep: Sweep | None = None) -> list[str]:
+    """Names of the figures the config asks for.
+
+    Without a ``draw`` list: every figure, except the comparisons across an axis the sweep does
+    not vary (accuracy vs noise needs a ``read_noise`` axis, fronts per training mode a
+    ``training`` axis).
+    """
     raw = raw or {}
-    return [f for f in FIGURES if f in raw.get("draw", FIGURES)]
+    if "draw" in raw:
+        return [f for f in FIGURES if f in raw["draw"]]
+    return [
+        f
+        for f in FIGURES
+        if sweep is None or f not in _NEEDS_AXIS or _NEEDS_AXIS[f] in sweep.grid
+    ]
 
 
 def figure_options(sweep: Sweep, raw: Mapping[str, Any] | None, name: str) -> dict[str, Any]:

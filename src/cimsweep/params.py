@@ -30,6 +30,8 @@ class Param:
     kind: ``int``, ``float``, ``str`` (one of ``choices``), ``shape`` (rows x cols) or ``path``
     (free text: a file, folder or ``module:Name``; never a grid axis).
     stages: the workflow stages whose result depends on this parameter.
+    train_modes: ``training`` modes in which the train stage also reads it (QAT precisions,
+    the noise-aware training's hardware); other modes' models do not depend on it.
     """
 
     name: str
@@ -42,6 +44,12 @@ class Param:
     maximum: float | None = None
     exclusive_minimum: bool = False
     choices: tuple[Any, ...] = field(default=())
+    train_modes: tuple[str, ...] = field(default=())
+
+    @property
+    def runtime_setting(self) -> bool:
+        """True for settings no result depends on (``data_dir``, ``device``)."""
+        return not self.stages and not self.train_modes
 
     def json_schema(self) -> dict[str, Any]:
         """JSON-schema fragment accepting one value of this parameter."""
@@ -70,6 +78,12 @@ class Param:
         if self.maximum is not None:
             schema["maximum"] = self.maximum
         return schema
+
+
+# Training modes (the ``training`` parameter) and the parameters of other stages each reads.
+TRAINING_MODES = ("float", "qat", "noise_aware")
+_QAT = ("qat", "noise_aware")
+_NOISE_AWARE = ("noise_aware",)
 
 
 def _p(name: str, kind: str, default: Value, stages: str, doc: str, **kw: Any) -> Param:
@@ -193,6 +207,27 @@ PARAMS: dict[str, Param] = {
             maximum=1,
         ),
         _p(
+            "training",
+            "str",
+            "float",
+            "train",
+            "float: plain training (post-training quantization); qat: quantization-aware "
+            "training of weights and inputs at weight_precision / input_precision "
+            "(straight-through estimator); noise_aware: qat whose every training forward runs "
+            "the simulator's crossbars (mapping, read noise at train_noise, ADC) with "
+            "straight-through gradients.",
+            choices=TRAINING_MODES,
+        ),
+        _p(
+            "train_noise",
+            "float",
+            0.05,
+            "",
+            "Read-noise std injected by noise_aware training (same meaning as read_noise).",
+            minimum=0.0,
+            train_modes=_NOISE_AWARE,
+        ),
+        _p(
             "device",
             "str",
             "auto",
@@ -211,6 +246,7 @@ PARAMS: dict[str, Param] = {
             unit="bit",
             minimum=2,
             maximum=16,
+            train_modes=_QAT,
         ),
         _p(
             "input_precision",
@@ -221,6 +257,7 @@ PARAMS: dict[str, Param] = {
             unit="bit",
             minimum=1,
             maximum=16,
+            train_modes=_QAT,
         ),
         _p(
             "input_calib_method",
@@ -229,6 +266,7 @@ PARAMS: dict[str, Param] = {
             "calib",
             "How activation ranges are chosen (histogram: TensorRT entropy/KL calibration).",
             choices=("max", "percentile", "mse", "histogram"),
+            train_modes=_QAT,
         ),
         _p(
             "weight_calib_method",
@@ -237,6 +275,7 @@ PARAMS: dict[str, Param] = {
             "calib",
             "How weight ranges are chosen (histogram: TensorRT entropy/KL calibration).",
             choices=("max", "percentile", "mse", "histogram"),
+            train_modes=_QAT,
         ),
         _p(
             "calib_percentile",
@@ -247,6 +286,7 @@ PARAMS: dict[str, Param] = {
             unit="%",
             minimum=50.0,
             maximum=100.0,
+            train_modes=_QAT,
         ),
         _p(
             "calib_samples",
@@ -263,6 +303,7 @@ PARAMS: dict[str, Param] = {
             _QUANT,
             "Conv2d/Linear layers kept digital (not mapped onto crossbars).",
             choices=("none", "first", "last", "first_last"),
+            train_modes=_QAT,
         ),
         # --- crossbar mapping and converters (simulator and PPA) --------------------------
         _p(
@@ -271,6 +312,7 @@ PARAMS: dict[str, Param] = {
             (128, 128),
             _HW,
             "Subarray size: rows x cols (a single integer means square).",
+            train_modes=_NOISE_AWARE,
         ),
         _p(
             "parallel_read",
@@ -279,6 +321,7 @@ PARAMS: dict[str, Param] = {
             _HW,
             "Rows activated at once per ADC read; 0 means all rows of the subarray.",
             minimum=0,
+            train_modes=_NOISE_AWARE,
         ),
         _p(
             "bitcell",
@@ -289,6 +332,7 @@ PARAMS: dict[str, Param] = {
             unit="bit",
             minimum=1,
             maximum=8,
+            train_modes=_NOISE_AWARE,
         ),
         _p(
             "dac_precision",
@@ -299,8 +343,19 @@ PARAMS: dict[str, Param] = {
             unit="bit",
             minimum=1,
             maximum=16,
+            train_modes=_NOISE_AWARE,
         ),
-        _p("adc_precision", "int", 5, _HW, "ADC resolution.", unit="bit", minimum=1, maximum=16),
+        _p(
+            "adc_precision",
+            "int",
+            5,
+            _HW,
+            "ADC resolution.",
+            unit="bit",
+            minimum=1,
+            maximum=16,
+            train_modes=_NOISE_AWARE,
+        ),
         _p(
             "signed_mapping",
             "str",
@@ -308,6 +363,7 @@ PARAMS: dict[str, Param] = {
             _HW,
             "Signed weights: differential array pair, or offset mapping with a reference column.",
             choices=("differential", "offset"),
+            train_modes=_NOISE_AWARE,
         ),
         _p(
             "mem_type",
@@ -316,6 +372,7 @@ PARAMS: dict[str, Param] = {
             _HW,
             "Cell kind: resistive (conductance, S) or capacitive (capacitance, F).",
             choices=("resistive", "capacitive"),
+            train_modes=_NOISE_AWARE,
         ),
         _p(
             "on_state",
@@ -326,8 +383,31 @@ PARAMS: dict[str, Param] = {
             unit="S|F",
             minimum=0.0,
             exclusive_minimum=True,
+            train_modes=_NOISE_AWARE,
         ),
-        _p("off_state", "float", 1e-6, _HW, "Lowest cell level (S or F).", unit="S|F", minimum=0.0),
+        _p(
+            "off_state",
+            "float",
+            1e-6,
+            _HW,
+            "Lowest cell level (S or F).",
+            unit="S|F",
+            minimum=0.0,
+            train_modes=_NOISE_AWARE,
+        ),
+        _p(
+            "mem_states_file",
+            "path",
+            "",
+            _SIM,
+            "CSV of the cell's measured levels ('' for none): header mean,std, one row per state "
+            "from lowest to highest (S or F), 2**bitcell rows, means strictly increasing, std >= "
+            "0. Replaces the evenly spaced levels between off_state and on_state in the "
+            "simulator: level i is programmed to mean_i with a per-device deviation std_i "
+            "(fixed per chip instance, added in quadrature to prog_noise); the range "
+            "mean_0..mean_last takes the place of off_state..on_state. PPA keeps using "
+            "off_state/on_state. Editing the file reruns only the inference jobs.",
+        ),
         # --- simulator-only non-idealities ------------------------------------------------
         _p(
             "adc_range",
@@ -337,6 +417,7 @@ PARAMS: dict[str, Param] = {
             "ADC input range: full scale of the column, calibrated (clipped) range, or tuned "
             "(calibrated range scaled per layer to minimise its output error).",
             choices=("full", "calibrated", "tuned"),
+            train_modes=_NOISE_AWARE,
         ),
         _p(
             "read_noise",
@@ -351,9 +432,24 @@ PARAMS: dict[str, Param] = {
             "float",
             0.0,
             _SIM,
-            "Std of column-output noise before the ADC, in ADC LSB.",
+            "Std of column-output noise before the ADC, in ADC LSB; -1 takes per-level "
+            "statistics from output_noise_file instead (NeuroSim's convention).",
             unit="LSB",
-            minimum=0.0,
+            minimum=-1.0,
+        ),
+        _p(
+            "output_noise_file",
+            "path",
+            "",
+            _SIM,
+            "CSV of per-level column-output statistics, used where output_noise = -1: header "
+            "level,mean,std, one row per level, levels strictly increasing, std >= 0. level is "
+            "the noise-free column output in unit products (one DAC input step times one cell "
+            "level step, (on_state - off_state) / (2**bitcell - 1); the off-state baseline "
+            "included), mean the measured mean output at that level and std its spread (both "
+            "in unit products). Each read gets offset mean - level and Gaussian noise of "
+            "std, interpolated linearly on its noise-free value (held constant beyond the "
+            "first and last rows), before the ADC.",
         ),
         _p(
             "prog_noise",
@@ -390,7 +486,44 @@ PARAMS: dict[str, Param] = {
             unit="s",
             minimum=1.0,
         ),
-        _p("v", "float", 0.0, _SIM, "Retention drift coefficient.", minimum=0.0),
+        _p(
+            "v",
+            "float",
+            0.0,
+            _SIM,
+            "Retention drift coefficient (drift_model = pcm: the mean drift exponent nu).",
+            minimum=0.0,
+        ),
+        _p(
+            "drift_model",
+            "str",
+            "neurosim",
+            _SIM,
+            "Retention law. neurosim: normalised level n * t**(v * s) clamped to [0, 1] (see "
+            "detect, target); pcm: power law G(t) = G(t0) * (t / t0)**(-nu) on the conductance "
+            "(off-state included, t0 = 1 s), nu per device ~ N(v, nu_std) clipped at 0 (Joshi "
+            "et al. 2020).",
+            choices=("neurosim", "pcm"),
+        ),
+        _p(
+            "nu_std",
+            "float",
+            0.0,
+            _SIM,
+            "Device-to-device std of the PCM drift exponent nu (drift_model = pcm).",
+            minimum=0.0,
+        ),
+        _p(
+            "drift_compensation",
+            "int",
+            0,
+            _SIM,
+            "Global drift compensation (Joshi et al. 2020), 1 on, 0 off: per read group and "
+            "weight slice, the digital outputs are scaled by the ratio of the column sums of an "
+            "all-ones calibration read at t0 (stored at programming) and at read time t.",
+            minimum=0,
+            maximum=1,
+        ),
         _p(
             "detect",
             "int",
@@ -454,6 +587,18 @@ PARAMS: dict[str, Param] = {
 def stage_params(stage: str) -> tuple[str, ...]:
     """Names of the parameters a stage reads, in declaration order."""
     return tuple(name for name, p in PARAMS.items() if stage in p.stages)
+
+
+@cache
+def mode_params(mode: str) -> tuple[str, ...]:
+    """Parameters the train stage reads only in ``training`` mode ``mode``."""
+    return tuple(name for name, p in PARAMS.items() if mode in p.train_modes)
+
+
+@cache
+def conditional_params() -> frozenset[str]:
+    """Parameters the train stage reads in some ``training`` modes only."""
+    return frozenset(name for name, p in PARAMS.items() if p.train_modes)
 
 
 @cache

@@ -17,7 +17,7 @@ import numpy as np
 
 from .config import derive_seed, point_key
 from .io import read_json, read_npz, write_json, write_npz, write_with
-from .params import Value, token
+from .params import PARAMS, Value, conditional_params, parse_token, token
 
 log = logging.getLogger("cimsweep")
 
@@ -157,12 +157,18 @@ def train(
     """
     import torch
 
-    from .train import resolve_augment, train_model
+    from . import qat
+    from .train import resolve_augment, resolve_device, train_model
 
     arrays = load_split(split_npz)
     seed = derive_seed(values["seed"], "train", point_key(values))
     torch.manual_seed(seed)
     model, _ = _new_model(values, data_dir)
+    # Read noise of noise-aware training: its own stream, checkpointed with the others.
+    noise_gen = torch.Generator(device=resolve_device(device))
+    noise_gen.manual_seed(derive_seed(values["seed"], "train-noise", point_key(values)))
+    training_settings = {k: values[k] for k in sorted(values) if k in conditional_params()}
+    wrapped = qat.wrap(model, values, noise_gen)
     checkpoint = Path(out_model).with_name("checkpoint.pt")
     metrics = train_model(
         model,
@@ -181,8 +187,16 @@ def train(
         device=device,
         amp=bool(values["amp"]),
         checkpoint_path=checkpoint,
+        generators=[noise_gen],
+        signature_extra={"training": values["training"], **_jsonable(training_settings)},
     )
-    log.info("float test accuracy %.4f", metrics["test_accuracy"])
+    log.info(
+        "%s training: test accuracy %.4f%s",
+        values["training"],
+        metrics["test_accuracy"],
+        f" (fake-quantized, {len(wrapped)} layers)" if wrapped else "",
+    )
+    metrics["training_ranges"] = qat.unwrap(model)
     save_checkpoint(out_model, model)
     write_json(out_metrics, {"params": _jsonable(values), **metrics})
     checkpoint.unlink(missing_ok=True)
@@ -289,6 +303,21 @@ METRICS = ("float_accuracy", "quantized_accuracy", "accuracy_mean", "accuracy_st
 PPA_TOTALS = ("energy_J", "latency_s", "area_mm2", "tops", "tops_per_w", "fps")
 
 
+def path_values(path: str) -> dict[str, Value]:
+    """Grid values spelled in a result path's ``name~token`` folders.
+
+    They name the row of the table even where the step did not read the value (a float model's
+    row on a ``train_noise`` axis).
+    """
+    out: dict[str, Value] = {}
+    for part in Path(path).parts:
+        name, sep, text = part.partition("~")
+        if sep and name in PARAMS:
+            value = parse_token(name, text)
+            out[name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
 def point_record(infer_json: str, ppa_json: str) -> dict[str, Any]:
     """One flat row of the tidy table from a grid point's inference and PPA results.
 
@@ -297,7 +326,7 @@ def point_record(infer_json: str, ppa_json: str) -> dict[str, Any]:
     """
     acc = read_json(infer_json)
     hw = read_json(ppa_json)
-    params = {**hw["params"], **acc["params"]}
+    params = {**hw["params"], **acc["params"], **path_values(infer_json)}
     row: dict[str, Any] = {
         k: token(k, tuple(v)) if isinstance(v, list) else v for k, v in params.items()
     }

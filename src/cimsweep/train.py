@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +159,8 @@ def train_model(
     checkpoint_path: str | Path | None = None,
     log_every: int = 0,
     eval_every: int = 1,
+    generators: Sequence[torch.Generator] = (),
+    signature_extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train with a cosine schedule; returns metrics (accuracies are fractions).
 
@@ -165,6 +168,9 @@ def train_model(
     ``checkpoint_path``: written after every epoch and resumed from when it matches this run.
     ``log_every``: also log every that many batches (0: epoch lines only); ``eval_every``:
     test accuracy every that many epochs (0: only at the end). The model ends on the CPU.
+    ``generators``: further random streams the model draws from (noise-aware training); their
+    states are checkpointed and restored with the rest. ``signature_extra``: more settings a
+    checkpoint must match to be resumed (e.g. the training mode).
     """
     if augment not in AUGMENTS:
         raise ValueError(f"unknown augment {augment!r}; expected one of {AUGMENTS}")
@@ -192,6 +198,7 @@ def train_model(
         "augment": augment,
         "n_train": len(x_train),
         "n_params": sum(p.numel() for p in model.parameters()),
+        **dict(signature_extra or {}),
     }
     start_epoch, history, elapsed_before = 0, [], 0.0
     state = _load_checkpoint(checkpoint_path, signature) if checkpoint_path else None
@@ -201,6 +208,8 @@ def train_model(
         sched.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
         _set_rng_state(gen, state["rng"])
+        for g, g_state in zip(generators, state.get("generators", []), strict=False):
+            _set_rng_state(g, g_state)
         start_epoch, history = state["epoch"], list(state["history"])
         elapsed_before = float(state["elapsed"])
         log.info("resuming from %s after epoch %d/%d", checkpoint_path, start_epoch, epochs)
@@ -281,6 +290,7 @@ def train_model(
                     "scheduler": sched.state_dict(),
                     "scaler": scaler.state_dict(),
                     "rng": _rng_state(gen),
+                    "generators": [_rng_state(g) for g in generators],
                     "history": history,
                     "elapsed": elapsed_before + time.perf_counter() - start,
                 },

@@ -23,7 +23,7 @@ TABLE_CSV = f"{RESULTS}/tables/sweep.csv"
 TABLE_PARQUET = f"{RESULTS}/tables/sweep.parquet"
 SWEEP_CONFIG = f"{RESULTS}/tables/config.yaml"
 FIGURE_CONFIG = config.get("figures") or {}
-FIGURES = figures_to_draw(FIGURE_CONFIG)
+FIGURES = figures_to_draw(FIGURE_CONFIG, SWEEP)
 FIGURE_FILES = expand(
     f"{RESULTS}/figures/{{figure}}.{{ext}}", figure=FIGURES, ext=["pdf", "png"]
 )
@@ -47,6 +47,15 @@ def stage_benchmark(stage, rule_name):
 def stage_values(stage):
     """Params function: every value a stage reads, from the config and the path's wildcards."""
     return lambda wildcards: SWEEP.stage_values(stage, wildcards)
+
+
+def device_files(wildcards):
+    """Measured device profiles an inference job reads: editing one reruns that job."""
+    values = SWEEP.stage_values("infer", wildcards)
+    files = [values["mem_states_file"]]
+    if values["output_noise"] == -1:
+        files.append(values["output_noise_file"])
+    return [f for f in files if f]
 
 
 def tech_path(wildcards):

@@ -14,14 +14,25 @@ Order of effects on a chip instance (fixed per instance): programming variation
 ``rate_stuck_1`` to 1). Read noise is fresh every read: each cell adds ``read_noise * (on - off)``
 Gaussian noise, i.e. a column sum over inputs ``x_i`` gets variance
 ``sum_i x_i**2 * (read_noise * (L - 1))**2`` in unit levels.
+
+Measured cells (``mem_states_file``, :class:`CellModel`): level ``l`` is programmed to the
+file's ``mean_l`` with per-device deviation ``sqrt(std_l**2 + (prog_noise * range)**2)``
+(range = ``mean_last - mean_0``, which takes the place of ``on - off``), clamped only at zero
+conductance. PCM drift (``drift_model = pcm``, Joshi et al. 2020) acts on the conductance
+itself, off-state baseline included: ``G(t) = G(t0) * t**(-nu)`` with ``nu ~ N(v, nu_std)``
+per device, clipped at 0. Global drift compensation (:func:`drift_scale`) rescales each read
+group's outputs by the ratio of its all-ones column sums at t0 and at t.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+from ..device_files import read_mem_states, read_output_noise
 
 _TABLE_BITS = 16
 _TABLES: dict[str, torch.Tensor] = {}
@@ -42,9 +53,121 @@ def program(n: torch.Tensor, prog_noise: float, generator: torch.Generator) -> t
     return torch.clamp(n + prog_noise * eps, 0.0, 1.0)
 
 
+@dataclass(frozen=True)
+class CellModel:
+    """Nominal normalised levels of one cell kind (0 = lowest state, 1 = highest state).
+
+    mean, std: (L,) target level and per-device std of each state (normalised); c: the
+    off-state baseline in unit levels; floor: lowest normalised level a device can reach;
+    uniform: evenly spaced levels without per-state spread (the NeuroSim default cell).
+    """
+
+    mean: torch.Tensor
+    std: torch.Tensor
+    c: float
+    floor: float
+    uniform: bool
+
+    def nominal(self, levels: torch.Tensor) -> torch.Tensor:
+        """Normalised target levels of integer levels (0..L-1)."""
+        if self.uniform:
+            return levels / (self.mean.numel() - 1)
+        return self.mean.to(levels.device, levels.dtype)[levels.long()]
+
+
+def cell_model(sim: dict, cell_levels: int) -> CellModel:
+    """Levels from ``mem_states_file`` when set, else evenly spaced between off and on."""
+    path = str(sim.get("mem_states_file", "") or "")
+    if not path:
+        c = baseline(cell_levels, float(sim["on_state"]), float(sim["off_state"]))
+        mean = torch.arange(cell_levels, dtype=torch.float64) / (cell_levels - 1)
+        return CellModel(mean, torch.zeros(cell_levels, dtype=torch.float64), c, 0.0, True)
+    states = read_mem_states(path, cell_levels)
+    m = torch.tensor(states.mean, dtype=torch.float64)
+    span = float(m[-1] - m[0])
+    c = baseline(cell_levels, float(m[-1]), float(m[0]))
+    std = torch.tensor(states.std, dtype=torch.float64) / span
+    mean = (m - m[0]) / span
+    even = torch.allclose(mean, torch.linspace(0, 1, cell_levels, dtype=torch.float64))
+    uniform = bool(even and not std.any())
+    return CellModel(mean, std, c, -c / (cell_levels - 1), uniform)
+
+
+def program_cells(
+    levels: torch.Tensor, cells: CellModel, prog_noise: float, generator: torch.Generator
+) -> torch.Tensor:
+    """Programmed normalised levels of integer target levels (per-state + programming spread)."""
+    if cells.uniform:
+        return program(levels / (cells.mean.numel() - 1), prog_noise, generator)
+    idx = levels.long()
+    n = cells.mean.to(levels.device, levels.dtype)[idx]
+    sigma = cells.std.pow(2).add(prog_noise**2).sqrt().to(levels.device, levels.dtype)[idx]
+    if not sigma.any():
+        return n
+    eps = torch.randn(n.shape, generator=generator, device=n.device, dtype=n.dtype)
+    return torch.clamp(n + sigma * eps, min=cells.floor)
+
+
 def drift_active(t: float, v: float) -> bool:
-    """Whether retention changes levels at all (t0 = 1 s)."""
+    """Whether NeuroSim retention changes levels at all (t0 = 1 s)."""
     return v > 0 and t > 1
+
+
+def drifts(sim: dict) -> bool:
+    """Whether the sim's retention model changes levels at all (t0 = 1 s)."""
+    t, v = float(sim["t"]), float(sim["v"])
+    if sim.get("drift_model", "neurosim") == "pcm":
+        return t > 1 and (v > 0 or float(sim.get("nu_std", 0.0)) > 0)
+    return drift_active(t, v)
+
+
+def pcm_drift(
+    n: torch.Tensor,
+    *,
+    cell_levels: int,
+    c: float,
+    t: float,
+    v: float,
+    nu_std: float,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """PCM power law on conductance ``G(t) = G(t0) * t**(-nu)``, ``nu ~ N(v, nu_std)`` >= 0.
+
+    ``n``: normalised levels; the conductance is ``n * (L - 1) + c`` unit levels (off-state
+    baseline included), so drifted levels may fall below 0. Identity when t = 1.
+    """
+    if t <= 1 or (v <= 0 and nu_std <= 0):
+        return n
+    if nu_std > 0:
+        eps = torch.randn(n.shape, generator=generator, device=n.device, dtype=n.dtype)
+        nu = torch.clamp(v + nu_std * eps, min=0.0)
+        factor = torch.exp(-math.log(t) * nu)
+    else:
+        factor = torch.tensor(t ** (-v), dtype=n.dtype, device=n.device)
+    k = cell_levels - 1
+    return ((n * k + c) * factor - c) / k
+
+
+def drift_scale(
+    n0: torch.Tensor, n: torch.Tensor, cell_levels: int, c: float, group_rows: list[int]
+) -> torch.Tensor:
+    """Global drift compensation factors (G, n_w), float64.
+
+    ``n0``, ``n``: normalised levels (n_w, rows, phys_cols) at t0 and at read time. Per read
+    group (consecutive ``group_rows`` rows) and weight slice: column sums of an all-ones read
+    over every physical column, ``sum(u0) / sum(u)`` in unit levels (1 where nothing is read).
+    """
+    k = cell_levels - 1
+    sizes = torch.tensor(group_rows, device=n.device)
+    gid = torch.repeat_interleave(torch.arange(len(group_rows), device=n.device), sizes)
+
+    def sums(x: torch.Tensor) -> torch.Tensor:
+        rows = (x.to(torch.float64) * k + c).sum(-1)  # (n_w, rows)
+        out = torch.zeros(rows.shape[0], len(group_rows), dtype=torch.float64, device=x.device)
+        return out.index_add_(1, gid, rows).t()  # (G, n_w)
+
+    s0, s = sums(n0), sums(n)
+    return torch.where(s > 0, s0 / s.clamp(min=1e-300), torch.ones_like(s))
 
 
 def drift(
@@ -66,44 +189,115 @@ def drift(
     return torch.clamp(n * torch.exp((v * math.log(t)) * s), 0.0, 1.0)
 
 
+def stuck_masks(
+    n: torch.Tensor, rate_stuck_0: float, rate_stuck_1: float, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Cells stuck at 0 and at 1 (boolean masks shaped like ``n``); None without faults."""
+    if rate_stuck_0 <= 0 and rate_stuck_1 <= 0:
+        return None
+    if rate_stuck_0 + rate_stuck_1 > 1:
+        raise ValueError("rate_stuck_0 + rate_stuck_1 must not exceed 1")
+    u = torch.rand(n.shape, generator=generator, device=n.device, dtype=n.dtype)
+    return u < rate_stuck_0, (u >= rate_stuck_0) & (u < rate_stuck_0 + rate_stuck_1)
+
+
+def apply_stuck(n: torch.Tensor, masks: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+    """``n`` with the stuck cells of :func:`stuck_masks` forced to 0 / 1."""
+    if masks is None:
+        return n
+    n = torch.where(masks[0], torch.zeros_like(n), n)
+    return torch.where(masks[1], torch.ones_like(n), n)
+
+
 def stuck(
     n: torch.Tensor, rate_stuck_0: float, rate_stuck_1: float, generator: torch.Generator
 ) -> torch.Tensor:
     """Force a ``rate_stuck_0`` fraction of cells to 0 and a ``rate_stuck_1`` fraction to 1."""
-    if rate_stuck_0 <= 0 and rate_stuck_1 <= 0:
-        return n
-    if rate_stuck_0 + rate_stuck_1 > 1:
-        raise ValueError("rate_stuck_0 + rate_stuck_1 must not exceed 1")
-    u = torch.rand(n.shape, generator=generator, device=n.device, dtype=n.dtype)
-    n = torch.where(u < rate_stuck_0, torch.zeros_like(n), n)
-    return torch.where(
-        (u >= rate_stuck_0) & (u < rate_stuck_0 + rate_stuck_1), torch.ones_like(n), n
-    )
+    return apply_stuck(n, stuck_masks(n, rate_stuck_0, rate_stuck_1, generator))
 
 
-def chip_levels(levels: torch.Tensor, cell_levels: int, sim: dict, generator) -> torch.Tensor:
-    """Normalised levels of one chip instance from integer target levels (0..L-1)."""
-    n = levels / (cell_levels - 1)
-    n = program(n, float(sim["prog_noise"]), generator)
-    n = drift(
-        n,
-        t=float(sim["t"]),
-        v=float(sim["v"]),
-        detect=int(sim["detect"]),
-        target=float(sim["target"]),
-        generator=generator,
-    )
-    return stuck(n, float(sim["rate_stuck_0"]), float(sim["rate_stuck_1"]), generator)
+def chip_levels(
+    levels: torch.Tensor,
+    cell_levels: int,
+    sim: dict,
+    generator: torch.Generator,
+    cells: CellModel | None = None,
+    with_t0: bool = False,
+):
+    """Normalised levels of one chip instance from integer target levels (0..L-1).
+
+    ``cells``: the cell model (default :func:`cell_model` of ``sim``). With ``with_t0``,
+    returns (levels at t, levels at t0), both with the same stuck cells.
+    """
+    cells = cells if cells is not None else cell_model(sim, cell_levels)
+    n0 = program_cells(levels, cells, float(sim["prog_noise"]), generator)
+    t, v = float(sim["t"]), float(sim["v"])
+    if sim.get("drift_model", "neurosim") == "pcm":
+        n = pcm_drift(
+            n0,
+            cell_levels=cell_levels,
+            c=cells.c,
+            t=t,
+            v=v,
+            nu_std=float(sim.get("nu_std", 0.0)),
+            generator=generator,
+        )
+    else:
+        n = drift(
+            n0,
+            t=t,
+            v=v,
+            detect=int(sim["detect"]),
+            target=float(sim["target"]),
+            generator=generator,
+        )
+    masks = stuck_masks(n, float(sim["rate_stuck_0"]), float(sim["rate_stuck_1"]), generator)
+    if with_t0:
+        return apply_stuck(n, masks), apply_stuck(n0, masks)
+    return apply_stuck(n, masks)
 
 
-def is_ideal(sim: dict) -> bool:
-    """True when every chip instance stores exactly its target levels."""
+def is_ideal(sim: dict, cells: CellModel | None = None) -> bool:
+    """True when every chip instance stores exactly its nominal levels."""
     return (
         float(sim["prog_noise"]) == 0
-        and not drift_active(float(sim["t"]), float(sim["v"]))
+        and (cells is None or not cells.std.any())
+        and not drifts(sim)
         and float(sim["rate_stuck_0"]) == 0
         and float(sim["rate_stuck_1"]) == 0
     )
+
+
+class OutputNoiseTable:
+    """Column-output offset and std (unit products), interpolated on the noise-free output."""
+
+    def __init__(self, path: str, device: torch.device | str = "cpu"):
+        stats = read_output_noise(path)
+        self.level = torch.tensor(stats.level, dtype=torch.float32, device=device)
+        mean = torch.tensor(stats.mean, dtype=torch.float32, device=device)
+        self.offset = mean - self.level
+        self.std = torch.tensor(stats.std, dtype=torch.float32, device=device)
+
+    def __call__(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(offset, std) at noise-free outputs ``y``; constant beyond the first / last level."""
+        xp = self.level.to(y.device)
+        off, sd = self.offset.to(y.device), self.std.to(y.device)
+        if xp.numel() == 1:
+            return off.expand_as(y), sd.expand_as(y)
+        i = torch.searchsorted(xp, y.contiguous()).clamp_(1, xp.numel() - 1)
+        x0, x1 = xp[i - 1], xp[i]
+        w = ((y - x0) / (x1 - x0)).clamp_(0.0, 1.0)
+        return torch.lerp(off[i - 1], off[i], w), torch.lerp(sd[i - 1], sd[i], w)
+
+
+def output_noise_table(sim: dict, device: torch.device | str = "cpu") -> OutputNoiseTable | None:
+    """The per-level output-noise table when ``output_noise = -1``, else None."""
+    if float(sim["output_noise"]) != -1:
+        return None
+    path = str(sim.get("output_noise_file", "") or "")
+    if not path:
+        raise ValueError("output_noise = -1 needs output_noise_file (CSV level,mean,std)")
+    return OutputNoiseTable(path, device)
 
 
 def read_noise_units(read_noise: float, cell_levels: int) -> float:

@@ -8,9 +8,11 @@ Data path of one matrix-vector product (MVM), for a batch of ``M`` input vectors
 3. per read group ``g`` (a subarray row tile split by ``parallel_read``), per input slice and
    per physical column of every weight slice: the analog column sum (unit products, see
    :mod:`.converters`) of the chip's programmed cells, plus Gaussian read noise
-   (``sum x_i**2`` scaled) and output noise (ADC LSB), then the ADC;
+   (``sum x_i**2`` scaled) and output noise (ADC LSB, or the per-level offset and std of
+   ``output_noise_file``), then the ADC;
 4. digital shift-add over input slices (``2**(dac*ix)``) and weight slices (``L**iw``),
-   accumulation over read groups, positive - negative (or - reference) columns, zero-point
+   accumulation over read groups (each scaled by its global drift compensation factor when
+   ``drift_compensation`` is on), positive - negative (or - reference) columns, zero-point
    correction ``- z * sum_i q_w[i, col]``, dequantisation and bias.
 
 One batched matmul per (chunk of ``M``, read-group size) covers every read group, input
@@ -45,6 +47,7 @@ class Chip:
 
     bucket_weights: list[torch.Tensor]  # per bucket (G_b, p_b, n_w * phys_cols), in ADC steps
     effective: torch.Tensor | None = None  # (rows, cols) integer weights for the linear path
+    scale: torch.Tensor | None = None  # (G, n_w) global drift compensation factors
 
 
 @dataclass
@@ -102,7 +105,8 @@ class LayerEngine:
         self.dac = min(int(sim["dac_precision"]), ip)
         self.n_x = n_input_slices(ip, self.dac)
         self.cell_levels = self.map.levels
-        self.c = devices.baseline(self.cell_levels, float(sim["on_state"]), float(sim["off_state"]))
+        self.cells = devices.cell_model(sim, self.cell_levels)
+        self.c = self.cells.c
         self.adc_bits = int(sim["adc_precision"])
         self.kmax = 2**self.adc_bits - 1
         self.levels = self.map.encode(self.q_w)  # (n_w, rows, phys_cols)
@@ -111,7 +115,8 @@ class LayerEngine:
         self.full_scale = adc_full_scale(group_rows, self.dac, self.cell_levels, self.c)
         self.hi = self.full_scale[:, None].repeat(1, self.map.n_w)  # (G, n_w) unit products
         self.read_sigma = devices.read_noise_units(float(sim["read_noise"]), self.cell_levels)
-        self.out_sigma = float(sim["output_noise"])
+        self.out_sigma = max(0.0, float(sim["output_noise"]))
+        self.out_table = devices.output_noise_table(sim, device)
         self.allow_linear_path = True
         self.buckets = [
             (size, idx, self.map.bucket_rows(idx, device)) for size, idx in self.map.buckets
@@ -130,7 +135,7 @@ class LayerEngine:
 
     @property
     def noisy_reads(self) -> bool:
-        return self.read_sigma > 0 or self.out_sigma > 0
+        return self.read_sigma > 0 or self.out_sigma > 0 or self.out_table is not None
 
     def describe(self) -> dict:
         """JSON-able mapping facts of this layer."""
@@ -185,14 +190,20 @@ class LayerEngine:
 
     def program(self, generator: torch.Generator | None = None, scaled: bool = True) -> Chip:
         """Program one chip instance (``generator`` None or ideal sim: exact target levels)."""
-        ideal = generator is None or devices.is_ideal(self.sim)
+        ideal = generator is None or devices.is_ideal(self.sim, self.cells)
+        scale = None
         if ideal:
-            n = self.levels / (self.cell_levels - 1)
+            n = self.cells.nominal(self.levels)
+        elif int(self.sim["drift_compensation"]) and devices.drifts(self.sim):
+            n, n0 = devices.chip_levels(
+                self.levels, self.cell_levels, self.sim, generator, self.cells, with_t0=True
+            )
+            rows = [size for _, size in self.map.groups]
+            scale = devices.drift_scale(n0, n, self.cell_levels, self.c, rows)
         else:
-            n = devices.chip_levels(self.levels, self.cell_levels, self.sim, generator)
-        integer_levels = ideal or (
-            float(self.sim["prog_noise"]) == 0
-            and not devices.drift_active(float(self.sim["t"]), float(self.sim["v"]))
+            n = devices.chip_levels(self.levels, self.cell_levels, self.sim, generator, self.cells)
+        integer_levels = self.cells.uniform and (
+            ideal or (float(self.sim["prog_noise"]) == 0 and not devices.drifts(self.sim))
         )
         effective = None
         if (
@@ -206,7 +217,7 @@ class LayerEngine:
             effective = self.map.signed_matrix(levels)
             return Chip([], effective)
         units = n * (self.cell_levels - 1) + self.c
-        return Chip(self._bucket_weights(units, scaled), effective)
+        return Chip(self._bucket_weights(units, scaled), effective, scale)
 
     # ---------------------------------------------------------------- MVM
     def mvm(
@@ -247,7 +258,10 @@ class LayerEngine:
         clipped = 0
         for (_size, idx, rows), w_b in zip(self.buckets, chip.bucket_weights, strict=True):
             g_b, p_b = rows.shape
-            d4 = (slice_w[None, :] * step[idx]).float().view(g_b, 1, 1, n_w)  # shift-add x step
+            d4 = slice_w[None, :] * step[idx]  # shift-add x step (x drift compensation)
+            if chip.scale is not None:
+                d4 = d4 * chip.scale[idx].to(device)
+            d4 = d4.float().view(g_b, 1, 1, n_w)
             cx = coef_x.view(1, 1, n_x).expand(g_b, 1, n_x)
             inv2 = (1.0 / step[idx]).pow(2).float().view(g_b, 1, 1, n_w)
             chunk = self.chunk_rows(g_b)
@@ -264,8 +278,15 @@ class LayerEngine:
                 if self.noisy_reads:
                     sx2 = x.sum(-1) if self.dac == 1 else x.square().sum(-1)
                     var = sx2.unsqueeze(-1) * inv2 * self.read_sigma**2 + self.out_sigma**2
+                    sd = var.sqrt_().unsqueeze(-1)
+                    y5 = y.view(g_b, n_x, mc, n_w, pc)
+                    if self.out_table is not None:  # per-level statistics, unit products
+                        lsb = step[idx].float().view(g_b, 1, 1, n_w, 1)
+                        offset, out_sd = self.out_table(y5 * lsb)
+                        sd = torch.sqrt(sd.square() + (out_sd / lsb).square())
+                        y5.add_(offset / lsb)
                     eps = noise.standard_normal((g_b, n_x, mc, n_w, pc))
-                    y.view(g_b, n_x, mc, n_w, pc).addcmul_(eps, var.sqrt_().unsqueeze(-1))
+                    y5.addcmul_(eps, sd)
                 clipped += adc_codes_(y, kmax, sbuf[: y.numel()].view_as(y))
                 z = torch.bmm(cx, y.view(g_b, n_x, mc * n_w * pc)).view(g_b, mc, n_w, pc)
                 out[m0 : m0 + mc] += torch.matmul(d4, z).sum(0).view(mc, pc)
@@ -317,8 +338,8 @@ class LayerEngine:
         ref = self.reference(codes).double()
         full = self.full_scale[:, None].expand_as(self.hi).clone()
         base = self.hi.clone()
-        sigmas = self.read_sigma, self.out_sigma
-        self.read_sigma = self.out_sigma = 0.0  # design-time search: noise-free reads
+        noise = self.read_sigma, self.out_sigma, self.out_table
+        self.read_sigma, self.out_sigma, self.out_table = 0.0, 0.0, None  # noise-free search
         errors: dict[float | None, float] = {}
 
         def error(octave: float | None) -> float:  # None: full scale
@@ -335,5 +356,5 @@ class LayerEngine:
             choice = min((best, None), key=error)
             self.hi = full if choice is None else torch.minimum(base * 2.0**choice, full)
         finally:
-            self.read_sigma, self.out_sigma = sigmas
+            self.read_sigma, self.out_sigma, self.out_table = noise
         return errors[choice]

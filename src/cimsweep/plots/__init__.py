@@ -4,9 +4,11 @@ from .figures import (
     accuracy_heatmap,
     accuracy_vs_adc,
     accuracy_vs_energy,
+    accuracy_vs_noise,
     accuracy_vs_retention,
     breakdown,
     layer_diagnostics,
+    pareto_by_training,
 )
 from .style import TEXT_WIDTH, save_figure
 
@@ -15,8 +17,10 @@ __all__ = [
     "accuracy_heatmap",
     "accuracy_vs_adc",
     "accuracy_vs_energy",
+    "accuracy_vs_noise",
     "accuracy_vs_retention",
     "breakdown",
     "layer_diagnostics",
+    "pareto_by_training",
     "save_figure",
 ]

@@ -557,10 +557,11 @@ def _line_figure(
             for m in models
         ]
     handles.append(Patch(color=NEUTRAL, alpha=0.3, lw=0, label="± 1 s.d. (MC runs)"))
+    text = sum(len(h.get_label()) for h in handles)
     fig.legend(
         handles=handles,
         loc="outside upper center",
-        ncols=min(len(handles), 6),
+        ncols=min(len(handles), 6 if text < 70 else 4),
         title=param_label(hue),
     )
     _footnote(fig, [_failed_text(failed)])
@@ -623,6 +624,114 @@ def accuracy_vs_retention(
     for ax in axes:
         _time_axis(ax, lo, hi)
         ax.set_xlabel("Time since programming (log scale; t₀ = 1 s)")
+    return fig
+
+
+@styled
+def accuracy_vs_noise(
+    df: pd.DataFrame,
+    *,
+    x: str = "read_noise",
+    hue: str = "training",
+    panel: str | None = None,
+    y: str = "accuracy_mean",
+    where: Where = None,
+) -> Figure:
+    """Accuracy vs read noise, one line per training mode (marker/dash per model), +-1 s.d.
+    Monte-Carlo bands; optional panels by ``panel``."""
+    fig, axes, good = _line_figure(
+        df, "accuracy_vs_noise", x=x, hue=hue, panel=panel, y=y, where=where, height=2.6
+    )
+    ticks = sort_values(x, good[x])
+    if len(ticks) <= 8:
+        for ax in axes:
+            ax.set_xticks(ticks)
+    return fig
+
+
+@styled
+def pareto_by_training(
+    df: pd.DataFrame,
+    *,
+    x: str = "energy_J",
+    y: str = "accuracy_mean",
+    hue: str = "training",
+    where: Where = None,
+) -> Figure:
+    """Accuracy-vs-energy Pareto fronts, one per training mode (``hue``), one panel per model.
+
+    Every grid point is a faint marker in its mode's colour; each mode's front (minimum energy,
+    maximum accuracy over that mode's points) is a staircase with +-1 s.d. error bars, so the
+    gain of noise-aware training shows as the vertical gap between fronts at equal energy.
+    """
+    fig_name = "pareto_by_training"
+    sel = _select(df, fig_name, where, ["model", x, y, hue, "status"])
+    good, _ = _split_ok(sel, fig_name, where, [x, y])
+    models = sort_values("model", sel["model"])
+    colors = value_colors(hue, sel[hue])
+    fig, axes = _grid(len(models), 2.9, max_cols=2, sharey=True)
+    failed: dict[str, int] = {}
+    for ax, model in zip(axes, models, strict=True):
+        rows = sel[sel["model"] == model]
+        ok = good[good["model"] == model]
+        failed[value_text("model", model)] = len(rows) - len(ok)
+        ax.set_title(value_text("model", model), loc="left", fontweight="bold")
+        if ok.empty:
+            ax.text(0.5, 0.5, "no successful points", transform=ax.transAxes, ha="center")
+            continue
+        log_x = spans_decades(ok[x])
+        factor, unit = si_scale(ok[x], "J", log=log_x)
+        for hv in sort_values(hue, ok[hue]):
+            pts = ok[ok[hue] == hv]
+            ax.plot(
+                pts[x].to_numpy(float) * factor,
+                percent(pts[y]),
+                ls="none",
+                marker=model_marker(model),
+                ms=2.5,
+                mfc="none",
+                mec=colors[hv],
+                mew=0.5,
+                alpha=0.45,
+                zorder=2,
+                gid="grid",
+            )
+            front = pts[pareto_front(pts, x, y)].sort_values([x, y], ascending=[True, False])
+            fx, fy = front[x].to_numpy(float) * factor, percent(front[y])
+            ax.step(fx, fy, where="post", color=colors[hv], lw=1.3, zorder=3, gid="series")
+            err = percent(front["accuracy_std"]) if "accuracy_std" in front else None
+            ax.errorbar(
+                fx,
+                fy,
+                yerr=err,
+                fmt=model_marker(model),
+                ms=4,
+                color=colors[hv],
+                mec="black",
+                mew=0.4,
+                elinewidth=0.7,
+                zorder=4,
+            )
+        _float_reference(ax, rows)
+        if log_x:
+            ax.set_xscale("log")
+            plain_log_axis(ax.xaxis)
+        ax.set_xlabel(f"Energy per inference ({unit}{', log scale' if log_x else ''})")
+    axes[0].set_ylabel("Accuracy (%)")
+    handles: list[Any] = [
+        Line2D([], [], color=colors[v], lw=1.3, marker="o", ms=3, label=value_text(hue, v))
+        for v in sort_values(hue, good[hue])
+    ]
+    handles.append(
+        Line2D([], [], color=NEUTRAL, lw=0, marker="o", mfc="none", ms=3, label="Grid point")
+    )
+    fig.legend(
+        handles=handles,
+        loc="outside upper center",
+        ncols=min(len(handles), 4),
+        title="Pareto front (mean ± 1 s.d. over MC runs)",
+    )
+    _footnote(fig, [_failed_text(failed)])
     return fig
 
 

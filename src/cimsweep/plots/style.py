@@ -157,6 +157,8 @@ def sort_values(name: str, values: Iterable[Any]) -> list[Any]:
     p = PARAMS.get(name)
     if p is not None and p.kind == "shape":
         return sorted(distinct, key=lambda s: tuple(int(t) for t in str(s).split("x")))
+    if name == "training" and p is not None and set(distinct) <= set(p.choices):
+        return sorted(distinct, key=p.choices.index)  # float, qat, noise_aware
     try:
         return sorted(distinct)
     except TypeError:
@@ -194,6 +196,14 @@ PARAM_LABELS: dict[str, str] = {
     "bitcell": "Bits per cell",
     "dac_precision": "DAC precision (bit)",
     "tech_node": "Technology node (nm)",
+    "training": "Training",
+    "train_noise": "Training read noise σ (rel. to level range)",
+}
+
+TRAINING_LABELS: dict[str, str] = {
+    "float": "Float training (PTQ)",
+    "qat": "Quantization-aware",
+    "noise_aware": "Noise-aware",
 }
 
 _SHORT: dict[str, str] = {
@@ -212,6 +222,7 @@ _SHORT: dict[str, str] = {
     "column_mux": "mux {v}",
     "parallel_read": "{v} rows/read",
     "mc_runs": "{v} MC runs",
+    "train_noise": r"$\sigma_\mathrm{{train}}$ = {v}",
 }
 
 TIME_UNITS: tuple[tuple[str, float], ...] = (
@@ -260,6 +271,10 @@ def value_text(name: str, value: Any) -> str:
         return str(value).replace("x", "×")
     if name == "t":
         return f"t = {human_time(float(value))}"
+    if name == "training":
+        return TRAINING_LABELS.get(str(value), str(value))
+    if name == "output_noise" and value == -1:
+        return r"$\sigma_\mathrm{out}$ from file"
     if name in _SHORT:
         return _SHORT[name].format(v=fmt_number(value))
     if p is not None and p.kind == "str":

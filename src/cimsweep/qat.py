@@ -1,0 +1,271 @@
+"""Quantization-aware and noise-aware training (the ``training`` parameter).
+
+:func:`wrap` replaces every crossbar-mapped Linear / Conv2d of a model by a
+:class:`HardwareAwareLayer` for the duration of training, and :func:`unwrap` puts the plain
+layers back, so the saved state_dict is that of the zoo model.
+
+* ``qat``: weights and inputs are fake-quantized with the simulator's own quantizers
+  (:mod:`cimsweep.quant`: symmetric ``weight_precision``-bit weights clipped at the range chosen
+  by ``weight_calib_method``, asymmetric ``input_precision``-bit inputs over a running range
+  chosen by ``input_calib_method``); gradients pass a clipped straight-through estimator
+  (identity inside the range, zero outside).
+* ``noise_aware``: as ``qat``, plus, in every training forward, Gaussian noise on each output
+  with the variance the simulator's crossbars add to it (:func:`HardwareAwareLayer.noise_var`):
+  read noise of std ``train_noise`` on every cell of every weight slice and both columns of the
+  signed pair, read once per DAC input slice, and the ADC's rounding (one step squared over 12
+  per conversion; ``output_noise`` likewise), all from the simulator's own mapping and ADC steps
+  (:class:`cimsweep.cim.engine.LayerEngine`, refreshed every ``REFRESH_STEPS`` forwards).
+  Gradients pass straight through the noise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .models import cim_layers, digital_layer_names
+from .quant import (
+    choose_input_range,
+    choose_weight_max,
+    fake_quant_input,
+    fake_quant_weight,
+    input_qparams,
+    quantize_input,
+    weight_scale,
+)
+
+RANGE_MOMENTUM = 0.1  # EMA weight of each training batch's input range
+REFRESH_STEPS = 25  # training forwards between re-derivations of the ADC steps
+# Simulator parameters a noise-aware training forward uses (the rest stay ideal: no
+# programming variation, drift, stuck cells or output noise during training).
+_SIM_KEYS = (
+    "weight_precision",
+    "input_precision",
+    "sub_array",
+    "parallel_read",
+    "bitcell",
+    "dac_precision",
+    "adc_precision",
+    "signed_mapping",
+    "mem_type",
+    "on_state",
+    "off_state",
+    "adc_range",
+)
+
+
+def rounded_noise_power(var: torch.Tensor, terms: int = 64) -> torch.Tensor:
+    """``E[round(n)**2]`` for ``n ~ N(0, var)``: the error power left after an ADC with a step
+    of one rounds zero-mean Gaussian noise (about ``var + 1/12`` for large ``var``, far below
+    ``var`` for small)."""
+    sd = var.clamp(min=1e-30).sqrt()
+    k = torch.arange(1, terms + 1, device=var.device, dtype=var.dtype)
+    upper = torch.special.ndtr(-(k - 0.5) / sd.unsqueeze(-1))  # P(n > k - 1/2)
+    # sum_k k**2 P(round(n) = +-k) = sum_k (2k - 1) P(|n| > k - 1/2)
+    return (2.0 * (2.0 * k - 1.0) * upper).sum(-1)
+
+
+def straight_through(value: torch.Tensor, surrogate: torch.Tensor) -> torch.Tensor:
+    """``value`` in the forward pass, the gradient of ``surrogate`` in the backward pass."""
+    return surrogate + (value - surrogate).detach()
+
+
+def fake_quant_weight_ste(w: torch.Tensor, weight_max: float, bits: int) -> torch.Tensor:
+    """Fake-quantized weights; gradient 1 inside ``|w| <= weight_max``, 0 outside."""
+    clipped = torch.clamp(w, -weight_max, weight_max)
+    return straight_through(fake_quant_weight(clipped.detach(), weight_max, bits), clipped)
+
+
+def fake_quant_input_ste(x: torch.Tensor, lo: float, hi: float, bits: int) -> torch.Tensor:
+    """Fake-quantized inputs over the representable range of ``(lo, hi)``; clipped STE."""
+    scale, zero_point = input_qparams(lo, hi, bits)
+    low, high = -zero_point * scale, (2**bits - 1 - zero_point) * scale
+    clipped = torch.clamp(x, low, high)
+    return straight_through(fake_quant_input(clipped.detach(), lo, hi, bits), clipped)
+
+
+class HardwareAwareLayer(nn.Module):
+    """A Linear / Conv2d trained through fake quantization (and the simulated crossbar)."""
+
+    def __init__(
+        self,
+        name: str,
+        module: nn.Module,
+        values: Mapping[str, Any],
+        generator: torch.Generator | None = None,
+    ):
+        super().__init__()
+        if values["training"] not in ("qat", "noise_aware"):
+            raise ValueError(f"training = {values['training']!r} has no hardware-aware layer")
+        self.name = name
+        self.inner = module
+        self.mode = values["training"]
+        self.weight_bits = int(values["weight_precision"])
+        self.input_bits = int(values["input_precision"])
+        self.weight_method = str(values["weight_calib_method"])
+        self.input_method = str(values["input_calib_method"])
+        self.percentile = float(values["calib_percentile"])
+        self.generator = generator
+        if self.mode == "noise_aware":
+            from .cim.evaluate import sim_config
+
+            self.sim = sim_config(
+                **{k: values[k] for k in _SIM_KEYS}, read_noise=float(values["train_noise"])
+            )
+        # Running input range (EMA over training batches); part of the checkpoint.
+        self.register_buffer("input_range", torch.zeros(2))
+        self.register_buffer("range_seen", torch.zeros((), dtype=torch.bool))
+
+    # ------------------------------------------------------------------ ranges
+    def weight_max(self) -> float:
+        """Weight clip of the current weights (``weight_calib_method``)."""
+        return choose_weight_max(
+            self.inner.weight, self.weight_bits, self.weight_method, self.percentile
+        )
+
+    def ranges(self) -> dict[str, float]:
+        """Current quantization ranges, in the calibration file's layout."""
+        lo, hi = (float(v) for v in self.input_range)
+        return {"input_min": lo, "input_max": hi, "weight_max": self.weight_max()}
+
+    def _track_input_range(self, x: torch.Tensor) -> None:
+        lo, hi = choose_input_range(x, self.input_bits, self.input_method, self.percentile)
+        new = torch.tensor([lo, hi], dtype=self.input_range.dtype, device=self.input_range.device)
+        if bool(self.range_seen):
+            self.input_range.lerp_(new, RANGE_MOMENTUM)
+        else:
+            self.input_range.copy_(new)
+            self.range_seen.fill_(True)
+
+    # ------------------------------------------------------------------ forward
+    def _layer(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        m = self.inner
+        if isinstance(m, nn.Conv2d):
+            return F.conv2d(x, w, m.bias, m.stride, m.padding, m.dilation, m.groups)
+        return F.linear(x, w, m.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            self._track_input_range(x.detach())
+        rng = self.ranges()
+        w_q = fake_quant_weight_ste(self.inner.weight, rng["weight_max"], self.weight_bits)
+        x_q = fake_quant_input_ste(x, rng["input_min"], rng["input_max"], self.input_bits)
+        y = self._layer(x_q, w_q)
+        if self.mode == "noise_aware" and self.training:
+            y = y + self.sample_noise(x.detach(), rng, y)
+        return y
+
+    # ------------------------------------------------------------------ noise-aware
+    def _refresh(self, x: torch.Tensor, rng: Mapping[str, float]) -> None:
+        """Per-layer noise constants from a simulator engine of the current weights."""
+        from .cim.engine import LayerEngine
+
+        engine = LayerEngine(self.name, self.inner, dict(rng), self.sim)
+        if self.sim["adc_range"] != "full":
+            engine.calibrate_adc(engine.input_codes(x.float())[0])
+        self._dac, n_x = engine.dac, engine.n_x
+        self._coef2 = [4.0 ** (self._dac * b) for b in range(n_x)]  # (2 ** (dac * b)) ** 2
+        self._read_var = engine.read_sigma**2  # per cell and unit input, unit products**2
+        self._out_var = engine.out_sigma**2  # per conversion, ADC steps**2
+        pair = 2.0  # both columns of the differential pair (or column and reference)
+        w2 = pair * engine.map.slice_weights().square()[None, :]  # (1, n_w)
+        step = engine.step.double()  # (G, n_w), unit products
+        fine = (step <= 1).double()
+        self._fine = (w2 * fine).sum(1).float()  # (G,)
+        self._coarse = (w2 * (1 - fine)).sum(1).float()
+        self._coarse_step2 = (w2 * (1 - fine) * step.square()).sum(1).float()
+        groups = torch.zeros(engine.map.rows, len(engine.map.groups))
+        for g, (first, rows) in enumerate(engine.map.groups):
+            groups[first : first + rows, g] = 1.0
+        self._groups = groups
+        self._steps_since_refresh = 0
+
+    def noise_var(self, x: torch.Tensor, rng: Mapping[str, float]) -> torch.Tensor:
+        """Error power the simulated crossbar adds to each output (integer-product units**2),
+        one value per output vector (row of the layer's input matrix).
+
+        Per read (read group, input slice, weight slice, column of the signed pair), noise of
+        variance ``s2 = read_sigma**2 * sum_i x_i**2`` (plus output noise) meets the ADC: a
+        step of one unit product rounds it (``E[round(n)**2]``, which removes most of a small
+        noise), a coarser step adds ``step**2 / 12`` to reads that carry signal.
+        """
+        if getattr(self, "_steps_since_refresh", REFRESH_STEPS) >= REFRESH_STEPS:
+            self._refresh(x, rng)
+        self._steps_since_refresh += 1
+        scale, zp = input_qparams(rng["input_min"], rng["input_max"], self.input_bits)
+        codes = quantize_input(x.float(), scale, zp, self.input_bits)
+        if isinstance(self.inner, nn.Conv2d):
+            from .cim.mapping import im2col
+
+            codes = im2col(codes - zp, self.inner)[0] + zp
+        else:
+            codes = codes.reshape(-1, codes.shape[-1])
+        codes = codes.to(torch.int64)
+        dev = x.device
+        groups = self._groups.to(dev)
+        fine, coarse = self._fine.to(dev), self._coarse.to(dev)
+        coarse_step2 = self._coarse_step2.to(dev)
+        var = torch.zeros(codes.shape[0], device=dev)
+        for b, coef2 in enumerate(self._coef2):
+            x_b = torch.bitwise_and(codes >> (self._dac * b), (1 << self._dac) - 1).float()
+            sx2 = x_b.square() @ groups  # (M, G): sum of squared inputs per read group
+            s2 = self._read_var * sx2 + self._out_var
+            live = ((sx2 > 0) | (self._out_var > 0)).float()
+            per_group = rounded_noise_power(s2) * fine + (s2 * coarse + live * coarse_step2 / 12)
+            var += coef2 * per_group.sum(1)
+        return var
+
+    def sample_noise(
+        self, x: torch.Tensor, rng: Mapping[str, float], y: torch.Tensor
+    ) -> torch.Tensor:
+        """Gaussian output noise (shape of ``y``) with the simulator's variance, in output units."""
+        var = self.noise_var(x, rng)
+        unit = input_qparams(rng["input_min"], rng["input_max"], self.input_bits)[0]
+        unit *= weight_scale(rng["weight_max"], self.weight_bits)
+        sd = var.sqrt() * unit
+        if y.dim() == 4:  # conv: one variance per output position, shared by the channels
+            n, _, ho, wo = y.shape
+            sd = sd.view(n, ho, wo).unsqueeze(1)
+        else:
+            sd = sd.view(*y.shape[:-1], 1)
+        eps = torch.randn(y.shape, generator=self.generator, device=y.device, dtype=y.dtype)
+        return eps * sd.to(y.dtype)
+
+
+def wrap(
+    model: nn.Module, values: Mapping[str, Any], generator: torch.Generator | None = None
+) -> list[HardwareAwareLayer]:
+    """Replace the crossbar layers of ``model`` (in place) for ``training = qat / noise_aware``.
+
+    Layers kept digital (``digital_layers``) stay float. Returns the new layers; a no-op
+    returning ``[]`` for ``training = float``.
+    """
+    if values["training"] == "float":
+        return []
+    digital = digital_layer_names(model, values["digital_layers"])
+    wrapped = []
+    for name, module in cim_layers(model):
+        if name in digital:
+            continue
+        layer = HardwareAwareLayer(name, module, values, generator)
+        parent_name, _, attr = name.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        setattr(parent, attr, layer)
+        wrapped.append(layer)
+    return wrapped
+
+
+def unwrap(model: nn.Module) -> dict[str, dict[str, float]]:
+    """Put the plain layers back (in place); returns each wrapped layer's final ranges."""
+    ranges = {}
+    for name, module in list(model.named_modules()):
+        if isinstance(module, HardwareAwareLayer):
+            ranges[name] = module.ranges()
+            parent_name, _, attr = name.rpartition(".")
+            parent = model.get_submodule(parent_name) if parent_name else model
+            setattr(parent, attr, module.inner)
+    return ranges
