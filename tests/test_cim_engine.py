@@ -10,7 +10,7 @@ from torch import nn
 
 from cimsweep.cim import sim_config
 from cimsweep.cim.devices import NoiseStream
-from cimsweep.cim.engine import LayerEngine
+from cimsweep.cim.engine import LayerEngine, LayerStats
 from cimsweep.cim.mapping import CrossbarMap, n_weight_slices
 
 
@@ -162,3 +162,81 @@ def test_output_noise_is_in_adc_lsb():
     # positive column: 16 + noise, negative: 0 + noise (clipped at code 0, so not Gaussian);
     # the spread must be of the order of 0.7 LSB = 0.7 * step units, not of 0.7 units
     assert stats_t.std(0).min() > 0.4 * step
+
+
+def test_tuned_adc_range_beats_calibrated_and_full():
+    """adc_range = tuned: layer output error on the calibration set <= calibrated and full."""
+    layer = _layer("linear", seed=2)
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(256, 150, generator=g).clamp(min=0) ** 2  # skewed post-ReLU inputs
+    sim = sim_config(adc_precision=4, read_noise=0.1, adc_range="tuned")
+    rng = {"input_min": 0.0, "input_max": float(x.max()), "weight_max": 0.1}
+
+    def out_error(eng: LayerEngine, codes: torch.Tensor) -> float:
+        eng.read_sigma = 0.0  # compare the ranges on noise-free reads
+        t = eng.mvm(codes, eng.program(None)).double()
+        return float((t - eng.reference(codes).double()).pow(2).sum())
+
+    engines = [LayerEngine("l", layer, rng, sim) for _ in range(4)]
+    full, cal, tuned, again = engines
+    codes, _ = full.input_codes(x)
+    for eng in (cal, tuned, again):
+        eng.calibrate_adc(codes)
+    tuned_err = tuned.tune_adc(codes)
+    again.tune_adc(codes)
+    assert tuned.read_sigma > 0  # the noise setting is restored after the noise-free search
+    assert torch.equal(tuned.hi, again.hi)  # deterministic
+    assert (tuned.hi <= tuned.full_scale[:, None]).all()
+    errors = {name: out_error(e, codes) for name, e in (("full", full), ("cal", cal))}
+    errors["tuned"] = out_error(tuned, codes)
+    assert errors["tuned"] == pytest.approx(tuned_err)
+    # here the per-ADC calibration is far from the layer optimum
+    assert errors["tuned"] < 0.5 * errors["cal"] and errors["tuned"] < errors["full"], errors
+
+
+@pytest.mark.parametrize("sigma", [0.0, 0.08, 0.3])
+def test_column_snr_matches_analytic_csnr(sigma):
+    """SNR of single-read outputs = E[ref^2] / (2 (E[sum x^2] sigma^2 + step^2 / 12)).
+
+    One read per output (3-bit inputs on a 3-bit DAC, one weight slice, one read group) of a
+    full-range 6-bit ADC; the output is positive - negative column, each read with its own
+    read noise and ADC rounding error. sigma 0.08 makes both terms comparable; sigma 0 leaves
+    the ADC alone (random sums spread the rounding error uniformly over a step).
+    """
+    rows, reps = 64, 3000
+    layer = nn.Linear(rows, 4, bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([1.0, -1.0, 1.0, -1.0]).view(4, 1).repeat(1, rows))
+    sim = sim_config(
+        input_precision=3, dac_precision=3, weight_precision=2, adc_precision=6,
+        read_noise=sigma, sub_array=(rows, 64), on_state=1e-4, off_state=2.5e-5,
+    )  # fmt: skip
+    eng = LayerEngine("l", layer, {"input_min": 0.0, "input_max": 7.0, "weight_max": 1.0}, sim)
+    assert (eng.map.n_w, eng.n_x, len(eng.map.groups)) == (1, 1, 1)
+    step = float(eng.step[0, 0])
+    codes = torch.randint(0, 8, (reps, rows), generator=torch.Generator().manual_seed(5)).float()
+    noise = NoiseStream(torch.Generator().manual_seed(6), "cpu")
+    stats = LayerStats()
+    t = eng.mvm(codes, eng.program(None), noise, stats)
+    ref = eng.reference(codes)
+    assert stats.clipped == 0
+    snr = float(ref.pow(2).sum() / (t - ref).pow(2).sum())
+    noise_var = float(codes.pow(2).sum(1).mean()) * sigma**2
+    csnr = float(ref.pow(2).mean()) / (2 * (noise_var + step**2 / 12))
+    if sigma == 0.08:  # both terms matter
+        assert 0.5 < noise_var / (step**2 / 12) < 2
+    assert snr / csnr == pytest.approx(1.0, abs=0.1), (snr, csnr)
+
+
+def test_calibrated_clip_can_pick_unit_step():
+    """Integer sums within the ADC's codes read exactly at step 1, even when the largest sum
+    exceeds 64 * kmax, so that no k/64 * max candidate reaches step 1."""
+    from cimsweep.cim.converters import adc_quantize, adc_step, calibrate_hi
+
+    n = 40000
+    y = torch.randint(0, 4, (1, n), generator=torch.Generator().manual_seed(0)).float()
+    y[0, 0] = 250.0  # one outlier above 64 * kmax = 192 (2-bit ADC)
+    hi = calibrate_hi(y, torch.ones(n), 2, torch.tensor([1000.0]))
+    assert float(adc_step(hi, 2)) == 1.0
+    err = (adc_quantize(y, adc_step(hi, 2), 2)[0] - y).pow(2).sum()
+    assert float(err) == (250 - 3) ** 2  # only the outlier clips

@@ -20,7 +20,7 @@ from cimsweep.ppa import (
     normalize_hw,
     tech_file,
 )
-from cimsweep.ppa.mapping import logical_columns, map_layer, weight_slices
+from cimsweep.ppa.mapping import logical_columns, map_layer
 from cimsweep.ppa.reference import NEUROSIM, NEUROSIM_HW, vgg8_geometry
 
 REPO = Path(__file__).resolve().parents[1]
@@ -233,7 +233,6 @@ def test_differential_doubles_columns(tech22: dict) -> None:
 
 
 def test_mapping_counts() -> None:
-    assert weight_slices(8, 2) == 4 and weight_slices(7, 2) == 4
     assert logical_columns(10, 4, "differential") == 80
     assert logical_columns(10, 4, "offset") == 44
     m = map_layer(300, 80, (128, 128), 64, subarrays_per_pe=4, pes_per_tile=4)
@@ -362,3 +361,33 @@ def test_tech_errors_name_file_and_key(tmp_path: Path) -> None:
 def test_import_does_not_load_torch() -> None:
     code = "import sys, cimsweep.ppa; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("wp,bitcell", [(8, 1), (8, 2), (5, 4), (2, 1)])
+@pytest.mark.parametrize("signed", ["differential", "offset"])
+def test_weight_slices_match_simulator(tech22: dict, wp: int, bitcell: int, signed: str) -> None:
+    from cimsweep.cim.mapping import CrossbarMap
+
+    layer = {"name": "fc", "kind": "linear", "rows": 100, "cols": 10, "vectors": 1}
+    hw = {**NEUROSIM_HW, "weight_precision": wp, "bitcell": bitcell, "signed_mapping": signed}
+    got = estimate([layer], hw, tech22)["layers"][0]
+    cmap = CrossbarMap(100, 10, 128, 128, 0, bitcell, wp, signed)
+    assert got["weight_slices"] == cmap.n_w
+    if signed == "differential":  # both arrays: n_w cells per weight each
+        assert got["crossbar_cols"] == cmap.n_w * cmap.phys_cols
+
+
+def test_digital_layers_left_out(tech22: dict) -> None:
+    layers = vgg8()
+    hw = {**NEUROSIM_HW, "digital_layers": "first_last"}
+    res = estimate(layers, hw, tech22)
+    inner = estimate(layers[1:-1], NEUROSIM_HW, tech22)
+    assert [r["name"] for r in res["layers"]] == [r["name"] for r in inner["layers"]]
+    for key in ("energy_J", "latency_s", "area_mm2", "ops", "adc_conversions"):
+        assert res["total"][key] == inner["total"][key]
+    assert res["total"]["digital_layers"] == ["conv1", "fc2"]
+    assert res["total"]["digital_macs"] == layers[0].macs + layers[-1].macs
+    full = estimate(layers, NEUROSIM_HW, tech22)["total"]
+    assert full["digital_layers"] == [] and full["energy_J"] > res["total"]["energy_J"]
+    with pytest.raises(ValueError, match="digital_layers"):
+        estimate(layers[:1], {**NEUROSIM_HW, "digital_layers": "first"}, tech22)

@@ -12,6 +12,7 @@ from cimsweep.quant import (
     calibrate,
     choose_input_range,
     choose_weight_max,
+    entropy_threshold,
     fake_quant_input,
     fake_quant_weight,
     input_qparams,
@@ -78,6 +79,31 @@ def test_mse_clip_lowers_error_on_heavy_tails(bits):
     e_mse = (fake_quant_input(x, lo, hi, bits) - x).pow(2).mean()
     e_max = (fake_quant_input(x, lo_m, hi_m, bits) - x).pow(2).mean()
     assert e_mse < 0.9 * e_max
+
+
+@pytest.mark.parametrize("levels", [4, 16, 256])
+def test_histogram_keeps_max_on_uniform_data(levels):
+    u = torch.rand(50000, generator=torch.Generator().manual_seed(levels)) * 3.0
+    # any clip of a flat histogram moves tail mass into P's last bin, which Q cannot match
+    assert entropy_threshold(u, levels) >= 0.97 * float(u.max())
+
+
+@pytest.mark.parametrize("bits", [3, 8])
+def test_histogram_clips_outliers(bits):
+    g = torch.Generator().manual_seed(bits)
+    x = torch.randn(50000, generator=g)
+    x[:5] = 40.0  # a few outliers, 10x beyond the Gaussian bulk
+    wmax = choose_weight_max(x, bits, "histogram", 99.9)
+    assert 2.0 < wmax < 0.25 * 40.0  # clipped below the outliers, above 2 sigma
+    bulk = x[5:]
+    err_hist = (fake_quant_weight(bulk, wmax, bits) - bulk).pow(2).mean()
+    err_max = (fake_quant_weight(bulk, 40.0, bits) - bulk).pow(2).mean()
+    assert err_hist < 0.5 * err_max
+    lo, hi = choose_input_range(x, bits, "histogram", 99.9)
+    assert float(x.min()) <= lo < -2.0 and 2.0 < hi < 10.0
+    relu = x.clamp(min=0)
+    lo_r, hi_r = choose_input_range(relu, bits, "histogram", 99.9)
+    assert lo_r == 0.0 and 2.0 < hi_r < 10.0
 
 
 def test_unknown_method_rejected():

@@ -9,11 +9,13 @@ additions stay separate (digital) modules: no fused conv/BN modules.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import torch
 from torch import nn
+
+from .layout import digital_names
 
 
 class MLP(nn.Module):
@@ -271,37 +273,10 @@ def load_user_model(
 
 # ---- which layers are mapped -----------------------------------------------------------------
 DIGITAL_ATTR = "cim_digital_layers"
-DIGITAL_CHOICES = ("none", "first", "last", "first_last")
 
 
 def _all_mappable(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(n, m) for n, m in model.named_modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
-
-
-def digital_names(layer_names: Sequence[str], digital: str | Iterable[str]) -> frozenset[str]:
-    """Names among ``layer_names`` (mapped layers, model order) kept digital; torch-free.
-
-    ``digital`` is ``"none"``, ``"first"``, ``"last"``, ``"first_last"`` or an iterable of
-    those keywords and/or qualified layer names; unknown names raise ValueError.
-    """
-    names = list(layer_names)
-    items = [digital] if isinstance(digital, str) else list(digital)
-    out: set[str] = set()
-    for item in items:
-        if item in ("none", ""):
-            continue
-        if item in ("first", "first_last") and names:
-            out.add(names[0])
-        if item in ("last", "first_last") and names:
-            out.add(names[-1])
-        if item not in DIGITAL_CHOICES:
-            if item not in names:
-                raise ValueError(
-                    f"digital layer {item!r} is not a Conv2d/Linear of the model; expected "
-                    f"{DIGITAL_CHOICES} or one of {names}"
-                )
-            out.add(item)
-    return frozenset(out)
 
 
 def digital_layer_names(model: nn.Module, digital: str | Iterable[str]) -> frozenset[str]:

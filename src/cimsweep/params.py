@@ -264,8 +264,8 @@ PARAMS: dict[str, Param] = {
             "str",
             "percentile",
             "calib",
-            "How activation ranges are chosen.",
-            choices=("max", "percentile", "mse"),
+            "How activation ranges are chosen (histogram: TensorRT entropy/KL calibration).",
+            choices=("max", "percentile", "mse", "histogram"),
             train_modes=_QAT,
         ),
         _p(
@@ -273,8 +273,8 @@ PARAMS: dict[str, Param] = {
             "str",
             "max",
             "calib",
-            "How weight ranges are chosen.",
-            choices=("max", "percentile", "mse"),
+            "How weight ranges are chosen (histogram: TensorRT entropy/KL calibration).",
+            choices=("max", "percentile", "mse", "histogram"),
             train_modes=_QAT,
         ),
         _p(
@@ -423,8 +423,9 @@ PARAMS: dict[str, Param] = {
             "str",
             "full",
             _SIM,
-            "ADC input range: full scale of the column or calibrated (clipped) range.",
-            choices=("full", "calibrated"),
+            "ADC input range: full scale of the column, calibrated (clipped) range, or tuned "
+            "(calibrated range scaled per layer to minimise its output error).",
+            choices=("full", "calibrated", "tuned"),
             train_modes=_NOISE_AWARE,
         ),
         _p(

@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
 from .models import cim_layers
 
-METHODS = ("max", "percentile", "mse")
+METHODS = ("max", "percentile", "mse", "histogram")
 _MAX_SAMPLES = 1 << 18  # values used by percentile / mse searches (strided subsample)
 _MSE_CANDIDATES = 100  # clip candidates: k/100 * max, k = 1..100
+_HIST_BINS = 2048  # histogram bins of |x| over [0, max|x|] for the entropy method
 
 
 def weight_qmax(bits: int) -> int:
@@ -81,6 +83,72 @@ def _quantile(x: torch.Tensor, q: float) -> float:
     return float(torch.quantile(_subsample(x, 1 << 22), q))
 
 
+def _kl_divergence(p: np.ndarray, q: np.ndarray) -> float:
+    """KL(p || q) of two unnormalised histograms; empty bins get 1e-4 of mass (totals kept)."""
+    eps = 1e-4
+    for arr in (p, q):
+        zero = arr == 0
+        n_zero = int(zero.sum())
+        if n_zero and n_zero < arr.size:
+            arr[zero] = eps
+            arr[~zero] -= eps * n_zero / (arr.size - n_zero)
+    p, q = p / p.sum(), q / q.sum()
+    return float((p * np.log(p / q)).sum())
+
+
+def entropy_threshold(a: torch.Tensor, levels: int, bins: int = _HIST_BINS) -> float:
+    """Clip threshold ``T`` on non-negative values ``a`` by entropy (KL) calibration.
+
+    NVIDIA TensorRT's INT8 calibration (Migacz, GTC 2017; MXNet ``_get_optimal_threshold``):
+    histogram ``a`` into ``bins`` bins over ``[0, max a]``; for every candidate edge ``i >= levels``
+    the reference ``P`` is bins ``[0, i)`` with the clipped tail added to its last bin, the
+    candidate ``Q`` merges those ``i`` bins into ``levels`` quantization bins and spreads each
+    bin's count evenly over its non-empty source bins; empty bins get ``1e-4`` of mass; ``T``
+    is the edge minimising KL(P || Q) (the first on ties), searched on every ``bins/256``-th
+    edge and then on every edge around the four best. ``levels``: quantization levels
+    covering ``[0, T]`` (``2**bits`` for unsigned codes). With ``levels > bins / 4`` the
+    histogram cannot resolve clipping and ``max a`` is returned. Exact zeros (post-ReLU
+    activations, pruned weights) are skipped, as pytorch-quantization's ``skip_zeros``: they
+    are exact at any clip, and their spike in bin 0 would otherwise drive ``T`` far too low at
+    few bits. Units: those of ``a``.
+    """
+    s = _subsample(a, 1 << 22).double().numpy()
+    s = s[s != 0]
+    top = float(s.max()) if s.size else 0.0
+    if top <= 0 or levels > bins // 4:
+        return top
+    hist, edges = np.histogram(s, bins=bins, range=(0.0, top))
+    hist = hist.astype(np.float64)
+    nonzero = hist != 0
+    csum = np.concatenate([[0.0], np.cumsum(hist)])
+    cnz = np.concatenate([[0.0], np.cumsum(nonzero)])
+    k1 = np.arange(1, bins + 1)
+
+    def kl_at(i: int) -> float:
+        p = hist[:i].copy()
+        p[-1] += csum[-1] - csum[i]  # clipped tail
+        # merge group j covers bins [floor(j i / levels), floor((j + 1) i / levels))
+        bounds = (np.arange(levels + 1) * i) // levels
+        counts = np.diff(csum[bounds])
+        norms = np.maximum(np.diff(cnz[bounds]), 1)
+        group = (k1[:i] * levels + i - 1) // i - 1
+        q = np.where(nonzero[:i], (counts / norms)[group], 0.0)
+        return _kl_divergence(p, q) if q.any() else math.inf
+
+    # every `stride`-th edge, then every edge within one stride of the 4 best (~6x fewer KLs)
+    stride = max(1, (bins - levels) // 256)
+    coarse = list(range(levels, bins + 1, stride))
+    if coarse[-1] != bins:
+        coarse.append(bins)
+    kls = {i: kl_at(i) for i in coarse}
+    for mid in sorted(kls, key=lambda i: (kls[i], i))[:4]:
+        for i in range(max(levels, mid - stride + 1), min(bins, mid + stride - 1) + 1):
+            if i not in kls:
+                kls[i] = kl_at(i)
+    i = min(kls, key=lambda i: (kls[i], i))
+    return float(edges[i]) if math.isfinite(kls[i]) else top
+
+
 def choose_weight_max(w: torch.Tensor, bits: int, method: str, percentile: float) -> float:
     """Symmetric weight clip |w| <= weight_max chosen by ``method``."""
     a = w.detach().abs()
@@ -89,6 +157,8 @@ def choose_weight_max(w: torch.Tensor, bits: int, method: str, percentile: float
         return wmax
     if method == "percentile":
         return min(_quantile(a, percentile / 100.0), wmax)
+    if method == "histogram":
+        return min(entropy_threshold(a, weight_qmax(bits) + 1), wmax)
     if method == "mse":
         s = _subsample(w)
         ks = torch.arange(1, _MSE_CANDIDATES + 1, dtype=torch.float32, device=s.device)
@@ -107,7 +177,9 @@ def choose_input_range(
 
     ``percentile`` clips each sign's tail at ``percentile`` % of that side's magnitude
     distribution; ``mse`` scales the true (min, max) by the factor k/100 (k = 1..100) that
-    minimises the quantization MSE at ``bits``.
+    minimises the quantization MSE at ``bits``; ``histogram`` picks each side's clip by
+    entropy calibration (:func:`entropy_threshold`) with ``2**bits`` levels for one-signed data
+    and ``2**(bits-1)`` per side for data of both signs.
     """
     x = x.detach().float()
     lo, hi = min(float(x.min()), 0.0), max(float(x.max()), 0.0)
@@ -117,6 +189,11 @@ def choose_input_range(
         q = percentile / 100.0
         phi = _quantile(x.clamp(min=0), q) if hi > 0 else 0.0
         plo = -_quantile((-x).clamp(min=0), q) if lo < 0 else 0.0
+        return plo, phi
+    if method == "histogram":
+        levels = 2**bits if lo == 0 or hi == 0 else 2 ** (bits - 1)
+        phi = min(entropy_threshold(x[x >= 0], levels), hi) if hi > 0 else 0.0
+        plo = -min(entropy_threshold(-x[x <= 0], levels), -lo) if lo < 0 else 0.0
         return plo, phi
     if method == "mse":
         s = _subsample(x)

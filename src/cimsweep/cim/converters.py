@@ -10,7 +10,9 @@ ADC: ``2**adc_precision`` codes ``k = 0..kmax`` at ``k * step``, input range ``[
 unit product and no finer). ``hi`` is the column's full scale (``adc_range = full``: read rows
 * DAC full scale * on-state level, ``rows * (2**dac - 1) * (L - 1 + c)``) or a calibrated clip
 (``adc_range = calibrated``, after Laubeuf et al.: the ``hi`` minimising the input-significance
-weighted ADC MSE on noise-free calibration partial sums). Rounding is round-half-to-even;
+weighted ADC MSE on noise-free calibration partial sums), or that clip scaled by one per-layer
+factor minimising the layer's output error (``adc_range = tuned``,
+:meth:`.engine.LayerEngine.tune_adc`). Rounding is round-half-to-even;
 reads outside ``[-step/2, hi + step/2]`` saturate and count as clipped.
 """
 
@@ -41,16 +43,19 @@ def adc_step(hi: torch.Tensor, bits: int) -> torch.Tensor:
     return torch.clamp(hi / (2**bits - 1), min=1.0)
 
 
-def adc_codes_(y: torch.Tensor, kmax: int) -> int:
-    """In place: ``y`` (in ADC steps) -> integer codes in [0, kmax]; returns the clipped count."""
+def adc_codes_(y: torch.Tensor, kmax: int, scratch: torch.Tensor | None = None) -> int:
+    """In place: ``y`` (in ADC steps) -> integer codes in [0, kmax]; returns the clipped count.
+
+    ``scratch``: optional buffer of ``y``'s shape for the counts (saves two allocations).
+    """
     lo, hi = (float(v) for v in torch.aminmax(y))
     y.round_()
     clipped = 0.0
     # counts via float clamps of the integer codes (cheaper than boolean comparisons)
     if hi > kmax + 0.5:
-        clipped += float(torch.clamp(y, kmax, kmax + 1).sub_(kmax).sum())
+        clipped += float(torch.clamp(y, kmax, kmax + 1, out=scratch).sub_(kmax).sum())
     if lo < -0.5:
-        clipped -= float(torch.clamp(y, -1, 0).sum())
+        clipped -= float(torch.clamp(y, -1, 0, out=scratch).sum())
     if clipped:
         y.clamp_(0, kmax)
     return int(round(clipped))
@@ -72,7 +77,8 @@ def calibrate_hi(
 
     samples: (B, S) noise-free partial sums; weights: (S,) or (B, S) error weights (the
     squared shift-add significance); full_scale: (B,) upper bound. Candidates are
-    ``k/64 * max(samples)`` for k = 1..64; returns (B,) float64.
+    ``k/64 * max(samples)`` for k = 1..64 and ``kmax`` (step 1: integer sums up to ``kmax``
+    read exactly; no grid point reaches it when ``max > 64 * kmax``); returns (B,) float64.
     """
     kmax = 2**bits - 1
     y = samples.to(torch.float64)
@@ -83,8 +89,7 @@ def calibrate_hi(
     )
     best = torch.full_like(top, float("inf"))
     hi = top.clone()
-    for f in frac:
-        cand = top * f
+    for cand in [top * f for f in frac] + [torch.full_like(top, float(kmax))]:
         step = torch.clamp(cand / kmax, min=1.0)[:, None]
         q = torch.clamp(torch.round(y / step), 0, kmax) * step
         err = ((q - y).pow(2) * w).sum(dim=1)

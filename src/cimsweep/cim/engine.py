@@ -29,14 +29,16 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from ..layout import n_input_slices
 from ..quant import input_qparams, quantize_input, quantize_weight, weight_scale
 from . import devices
 from .converters import adc_codes_, adc_full_scale, adc_step, calibrate_hi
-from .mapping import CrossbarMap, im2col, n_input_slices, weight_matrix
+from .mapping import CrossbarMap, im2col, weight_matrix
 
 CHUNK_ELEMENTS = 1 << 19  # partial sums per chunk (cache-sized working set)
 CAL_ROWS = 2048  # input vectors used to calibrate ADC ranges
 CAL_SAMPLES = 1 << 14  # partial sums per (read group, weight slice) in the MSE search
+TUNE_OCTAVES = tuple(k / 2 for k in range(-6, 5))  # adc_range = tuned: clip x 2**o, 1/8..4
 
 
 @dataclass
@@ -264,11 +266,15 @@ class LayerEngine:
             inv2 = (1.0 / step[idx]).pow(2).float().view(g_b, 1, 1, n_w)
             chunk = self.chunk_rows(g_b)
             cb = codes_i[:, rows].permute(1, 0, 2).contiguous()  # (G_b, M, p_b)
+            # buffers per bucket for the partial sums and ADC counts: stay mapped, cache-warm
+            ybuf = torch.empty(g_b * n_x * min(chunk, m_total) * n_w * pc, device=device)
+            sbuf = torch.empty_like(ybuf)
             for m0 in range(0, m_total, chunk):
                 cc = cb[:, m0 : m0 + chunk].unsqueeze(1)
                 mc = cc.shape[2]
                 x = torch.bitwise_and(torch.bitwise_right_shift(cc, shifts), mask).float()
-                y = torch.bmm(x.reshape(g_b, n_x * mc, p_b), w_b)  # (G_b, n_x*mc, n_w*pc)
+                y = ybuf[: g_b * n_x * mc * n_w * pc].view(g_b, n_x * mc, n_w * pc)
+                torch.bmm(x.reshape(g_b, n_x * mc, p_b), w_b, out=y)
                 if self.noisy_reads:
                     sx2 = x.sum(-1) if self.dac == 1 else x.square().sum(-1)
                     var = sx2.unsqueeze(-1) * inv2 * self.read_sigma**2 + self.out_sigma**2
@@ -281,7 +287,7 @@ class LayerEngine:
                         y5.add_(offset / lsb)
                     eps = noise.standard_normal((g_b, n_x, mc, n_w, pc))
                     y5.addcmul_(eps, sd)
-                clipped += adc_codes_(y, kmax)
+                clipped += adc_codes_(y, kmax, sbuf[: y.numel()].view_as(y))
                 z = torch.bmm(cx, y.view(g_b, n_x, mc * n_w * pc)).view(g_b, mc, n_w, pc)
                 out[m0 : m0 + mc] += torch.matmul(d4, z).sum(0).view(mc, pc)
         if stats is not None:
@@ -314,3 +320,41 @@ class LayerEngine:
             h = calibrate_hi(y[:, ::stride], wts[::stride], self.adc_bits, fs)
             hi[idx] = h.view(g_b, n_w).to(hi.device, hi.dtype)
         self.hi = hi
+
+    def tune_adc(self, codes: torch.Tensor) -> float:
+        """``adc_range = tuned``: scale the calibrated clips to minimise this layer's output MSE.
+
+        After Laubeuf et al.'s per-layer range control: one factor ``2**o`` multiplies every
+        calibrated clip (capped at full scale). ``o`` runs over :data:`TUNE_OCTAVES`, then is
+        refined by +-1/4 and +-1/8 octave around the best; the full-scale range is a candidate
+        too. The candidate with the least squared error of the noise-free, ideally programmed
+        layer output vs. the digital reference on ``codes`` (the calibration inputs, at most
+        ``CAL_ROWS``) wins, the earliest on ties, so the result is deterministic and never
+        worse than ``calibrated`` (``o = 0``) or ``full`` on ``codes``. Call after
+        :meth:`calibrate_adc`. Returns the winning error (integer sums squared, summed).
+        """
+        if codes.shape[0] > CAL_ROWS:
+            codes = codes[:: -(-codes.shape[0] // CAL_ROWS)]
+        ref = self.reference(codes).double()
+        full = self.full_scale[:, None].expand_as(self.hi).clone()
+        base = self.hi.clone()
+        noise = self.read_sigma, self.out_sigma, self.out_table
+        self.read_sigma, self.out_sigma, self.out_table = 0.0, 0.0, None  # noise-free search
+        errors: dict[float | None, float] = {}
+
+        def error(octave: float | None) -> float:  # None: full scale
+            if octave not in errors:
+                self.hi = full if octave is None else torch.minimum(base * 2.0**octave, full)
+                t = self.mvm(codes, self.program(None)).double()
+                errors[octave] = float((t - ref).pow(2).sum())
+            return errors[octave]
+
+        try:
+            best = min(TUNE_OCTAVES, key=error)
+            for delta in (0.25, 0.125):
+                best = min((best, best - delta, best + delta), key=error)
+            choice = min((best, None), key=error)
+            self.hi = full if choice is None else torch.minimum(base * 2.0**choice, full)
+        finally:
+            self.read_sigma, self.out_sigma, self.out_table = noise
+        return errors[choice]

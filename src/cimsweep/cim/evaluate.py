@@ -48,9 +48,9 @@ def evaluate(
     """Accuracy (fractions) of ``sim["mc_runs"]`` chip instances, plus references and stats.
 
     ``sim``: the ``calib`` and ``infer`` parameters by name (missing ones take their defaults).
-    ``x_calib`` is required for ``adc_range = calibrated`` (noise-free ADC range calibration,
-    shared by all instances). Instance ``i`` draws programming variation, drift, stuck-at
-    faults and then its read noise from one generator seeded by ``instance_seed(seed, i)``.
+    ``x_calib`` is required for ``adc_range = calibrated`` or ``tuned`` (noise-free ADC range
+    calibration, shared by all instances). Instance ``i`` draws programming variation, drift,
+    stuck-at faults and then its read noise from one generator seeded by ``instance_seed(seed, i)``.
 
     Returns (JSON-able; accuracies are fractions): ``accuracy_mean``, ``accuracy_std``
     (population std over instances), ``accuracies``, ``quantized_accuracy`` (digital
@@ -71,9 +71,9 @@ def evaluate(
         result["float_accuracy"] = _accuracy(cm(x_test), y_test)
         set_mode(cm, "quant")
         result["quantized_accuracy"] = _accuracy(cm(x_test), y_test)
-        if sim["adc_range"] == "calibrated":
+        if sim["adc_range"] in ("calibrated", "tuned"):
             if x_calib is None:
-                raise ValueError("adc_range = calibrated needs x_calib")
+                raise ValueError(f"adc_range = {sim['adc_range']} needs x_calib")
             set_mode(cm, "calibrate")
             cm(x_calib.to(device))
         set_mode(cm, "cim")

@@ -6,8 +6,9 @@ CIMLayer runs in one of four modes:
 
 * ``float``: the original layer;
 * ``quant``: digital fake-quant reference (integer codes, no analog effects);
-* ``calibrate``: sets calibrated ADC ranges from this batch, then passes the digital reference
-  on (later layers calibrate on noise-free activations, as a design-time calibration would);
+* ``calibrate``: sets calibrated ADC ranges from this batch (``adc_range = tuned``: then
+  tunes them on the layer's output error), then passes the digital reference on (later
+  layers calibrate on noise-free activations, as a design-time calibration would);
 * ``cim``: the programmed chip instance (:func:`program`) with read noise from its generator.
 """
 
@@ -47,6 +48,8 @@ class CIMLayer(nn.Module):
             return e.finish(e.reference(codes), meta)
         if self.mode == "calibrate":
             e.calibrate_adc(codes)
+            if e.sim.get("adc_range") == "tuned":
+                e.tune_adc(codes)
             return e.finish(e.reference(codes), meta)
         if self.mode != "cim":
             raise ValueError(f"unknown mode {self.mode!r}; expected one of {MODES}")

@@ -30,16 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-def n_weight_slices(weight_precision: int, bitcell: int, signed_mapping: str) -> int:
-    """Cells per weight and array: magnitude bits (differential) or code bits (offset) / bitcell."""
-    bits = weight_precision - 1 if signed_mapping == "differential" else weight_precision
-    return max(1, math.ceil(bits / bitcell))
-
-
-def n_input_slices(input_precision: int, dac_precision: int) -> int:
-    """Input cycles per MVM: ceil(input bits / DAC bits)."""
-    return math.ceil(input_precision / max(1, min(dac_precision, input_precision)))
+from ..layout import n_weight_slices
 
 
 @dataclass(frozen=True)

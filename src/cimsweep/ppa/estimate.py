@@ -13,9 +13,10 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from ..layout import digital_names, n_input_slices, n_weight_slices
 from ..params import PARAMS, canonical, stage_params
 from . import components as comp
-from .mapping import LayerMapping, logical_columns, map_layer, weight_slices
+from .mapping import LayerMapping, logical_columns, map_layer
 
 BREAKDOWN_KEYS = ("array", "adc", "accumulation", "buffer", "interconnect", "other")
 PPA_PARAMS = tuple(stage_params("ppa"))
@@ -104,17 +105,26 @@ class AnalyticalBackend:
                 f"tech file is for {tech.get('node_nm')} nm but hw['tech_node'] is "
                 f"{hw['tech_node']} nm ({tech.get('_source', '<tech>')})"
             )
-        views = [_layer_view(layer) for layer in layers]
-        if not views:
+        all_views = [_layer_view(layer) for layer in layers]
+        if not all_views:
             raise ValueError("estimate() needs at least one layer")
+        # layers kept digital (hw["digital_layers"]) are not mapped onto crossbars and are
+        # left out of every crossbar count; they are listed in total["digital_layers"]
+        digital = digital_names([v["name"] for v in all_views], hw["digital_layers"])
+        views = [v for v in all_views if v["name"] not in digital]
+        if not views:
+            raise ValueError(
+                f"digital_layers = {hw['digital_layers']!r} leaves no layer on the crossbars"
+            )
         arch = tech["arch"]
         spp, ppt = int(arch["subarrays_per_pe"]), int(arch["pes_per_tile"])
         sr, sc = hw["sub_array"]
         wp, ip = hw["weight_precision"], hw["input_precision"]
         adc_bits, adc_type = hw["adc_precision"], hw["adc_type"]
         cell_type, cm = hw["cell_type"], min(hw["column_mux"], sc)
-        slices = weight_slices(wp, hw["bitcell"])
-        cycles = math.ceil(ip / hw["dac_precision"])
+        # cells per weight and array, as the simulator maps them (cimsweep.cim.mapping)
+        slices = n_weight_slices(wp, hw["bitcell"], hw["signed_mapping"])
+        cycles = n_input_slices(ip, hw["dac_precision"])
         n_adc = math.ceil(sc / cm)
         w_ws = adc_bits + wp  # weight-slice shift-add width (bit)
         w_sa = adc_bits + wp + ip  # input-bit shift-add (accumulator) width (bit)
@@ -391,6 +401,11 @@ class AnalyticalBackend:
             "interconnect_bit_mm": total_of("interconnect_bit_mm"),
             "energy_breakdown_J": energy_bd,
             "area_breakdown_mm2": {k: x * 1e6 for k, x in chip_area.items()},
+            # layers kept digital: not in any figure above (ops, energy, latency, area)
+            "digital_layers": [v["name"] for v in all_views if v["name"] in digital],
+            "digital_macs": sum(
+                v["rows"] * v["cols"] * v["vectors"] for v in all_views if v["name"] in digital
+            ),
         }
         return {
             "backend": self.name,
@@ -417,7 +432,9 @@ def estimate(
     """PPA of one inference of ``layers`` on hardware ``hw`` in technology ``tech``.
 
     layers: :class:`~cimsweep.geometry.LayerGeometry` objects or their ``to_dict()`` mappings.
-    hw: the "ppa"-stage parameters (missing ones take their defaults).
+    hw: the "ppa"-stage parameters (missing ones take their defaults). Layers named by
+    ``hw["digital_layers"]`` are left out of every figure (listed in ``total["digital_layers"]``
+    with their ``digital_macs``).
     tech: from :func:`cimsweep.ppa.load_tech`.
     Returns a JSON-able dict with ``total`` and per-``layers`` energy (J), latency (s),
     area (mm^2), figures of merit and event counts.

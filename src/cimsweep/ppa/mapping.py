@@ -6,13 +6,8 @@ import math
 from dataclasses import dataclass
 
 
-def weight_slices(weight_precision: int, bitcell: int) -> int:
-    """Cells (columns) per weight: ceil(weight_precision / bitcell)."""
-    return math.ceil(weight_precision / bitcell)
-
-
 def logical_columns(cols: int, slices: int, signed_mapping: str) -> int:
-    """Crossbar columns of one layer.
+    """Crossbar columns of one layer with ``slices`` cells per weight and array.
 
     differential: ``cols * slices * 2`` (positive and negative arrays);
     offset: ``cols * slices`` plus ``slices`` shared reference columns.

@@ -1,0 +1,55 @@
+"""Torch-free counting rules shared by the simulator (:mod:`cimsweep.cim`) and the PPA model.
+
+Both must agree on how many cells hold one weight, how many input cycles one MVM takes and
+which layers stay digital, so these live here once; importing this module does not import
+torch (PPA jobs stay light).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+DIGITAL_CHOICES = ("none", "first", "last", "first_last")
+
+
+def n_weight_slices(weight_precision: int, bitcell: int, signed_mapping: str) -> int:
+    """Cells per weight and array: magnitude bits (differential) or code bits (offset) / bitcell.
+
+    differential: the sign selects the positive or negative array, so each array stores the
+    ``weight_precision - 1`` magnitude bits; offset: the unsigned code has ``weight_precision``
+    bits.
+    """
+    bits = weight_precision - 1 if signed_mapping == "differential" else weight_precision
+    return max(1, math.ceil(bits / bitcell))
+
+
+def n_input_slices(input_precision: int, dac_precision: int) -> int:
+    """Input cycles per MVM: ceil(input bits / DAC bits)."""
+    return math.ceil(input_precision / max(1, min(dac_precision, input_precision)))
+
+
+def digital_names(layer_names: Sequence[str], digital: str | Iterable[str]) -> frozenset[str]:
+    """Names among ``layer_names`` (mapped layers, model order) kept digital.
+
+    ``digital`` is ``"none"``, ``"first"``, ``"last"``, ``"first_last"`` or an iterable of
+    those keywords and/or qualified layer names; unknown names raise ValueError.
+    """
+    names = list(layer_names)
+    items = [digital] if isinstance(digital, str) else list(digital)
+    out: set[str] = set()
+    for item in items:
+        if item in ("none", ""):
+            continue
+        if item in ("first", "first_last") and names:
+            out.add(names[0])
+        if item in ("last", "first_last") and names:
+            out.add(names[-1])
+        if item not in DIGITAL_CHOICES:
+            if item not in names:
+                raise ValueError(
+                    f"digital layer {item!r} is not a Conv2d/Linear of the model; expected "
+                    f"{DIGITAL_CHOICES} or one of {names}"
+                )
+            out.add(item)
+    return frozenset(out)
