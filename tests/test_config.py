@@ -113,3 +113,10 @@ def test_derived_seeds_are_stable_and_distinct() -> None:
     assert a != derive_seed(0, "infer", point_key({"adc_precision": 4}))
     assert a != derive_seed(1, "infer", point_key({"adc_precision": 3}))
     assert 0 <= a < 2**31
+
+
+def test_a_string_outside_its_choices_is_refused_with_a_suggestion():
+    with pytest.raises(ConfigError, match=r"params.adc_range = 'tunedx' .*did you mean 'tuned'"):
+        load({"params": {"adc_range": "tunedx"}})
+    with pytest.raises(ConfigError, match=r"grid.training = 'noisy' is not allowed"):
+        load({"grid": {"training": ["float", "noisy"]}})

@@ -111,6 +111,11 @@ def _check_value(where: str, name: str, value: Value) -> None:
     p = PARAMS[name]
     if p.kind in ("int", "float") and not is_finite_number(value):
         raise ConfigError(f"{where}.{name} must be a finite number, got {value!r}")
+    if p.kind == "str" and value not in p.choices:
+        raise ConfigError(
+            f"{where}.{name} = {value!r} is not allowed; expected one of {list(p.choices)}"
+            f"{_suggest(str(value), [str(c) for c in p.choices])}"
+        )
 
 
 def _check_combination(point: Mapping[str, Value], where: str) -> None:

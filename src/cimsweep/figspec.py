@@ -90,9 +90,7 @@ def figures_to_draw(raw: Mapping[str, Any] | None, sweep: Sweep | None = None) -
     if "draw" in raw:
         return [f for f in FIGURES if f in raw["draw"]]
     return [
-        f
-        for f in FIGURES
-        if sweep is None or f not in _NEEDS_AXIS or _NEEDS_AXIS[f] in sweep.grid
+        f for f in FIGURES if sweep is None or f not in _NEEDS_AXIS or _NEEDS_AXIS[f] in sweep.grid
     ]
 
 

@@ -168,7 +168,10 @@ class HardwareAwareLayer(nn.Module):
 
         engine = LayerEngine(self.name, self.inner, dict(rng), self.sim)
         if self.sim["adc_range"] != "full":
-            engine.calibrate_adc(engine.input_codes(x.float())[0])
+            codes = engine.input_codes(x.float())[0]
+            engine.calibrate_adc(codes)
+            if self.sim["adc_range"] == "tuned":
+                engine.tune_adc(codes)
         self._dac, n_x = engine.dac, engine.n_x
         self._coef2 = [4.0 ** (self._dac * b) for b in range(n_x)]  # (2 ** (dac * b)) ** 2
         self._read_var = engine.read_sigma**2  # per cell and unit input, unit products**2
