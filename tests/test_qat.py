@@ -186,14 +186,28 @@ def test_training_reads_only_the_parameters_of_its_mode():
     grid = {"adc_precision": [3, 5], "t": [1.0, 100.0], "read_noise": [0.0, 0.1]}
     only_float = load({"grid": {**grid, "training": ["float"]}})
     both = load({"grid": {**grid, "training": ["float", "noise_aware"]}})
-    wc = {"dataset": "digits", "model": "mlp", "training": "float", "adc_precision": "3"}
+    wc = {"dataset": "digits", "model": "mlp", "training": "float", "trained_for": "any"}
     assert only_float.stage_values("train", wc) == both.stage_values("train", wc)
     assert "adc_precision" not in only_float.stage_dir("train")
-    noise_aware = both.stage_values("train", {**wc, "training": "noise_aware"})
-    assert noise_aware["adc_precision"] == 3 and "train_noise" in noise_aware
+    # float models are shared by every ADC; noise-aware ones are trained per ADC
+    models = both.expand("train")
+    assert len(models) == 3 and sum("trained_for~any" in m for m in models) == 1
+    assert "trained_for~adc_precision=5" in models[-1]
+    na = {**wc, "training": "noise_aware", "trained_for": "adc_precision=5"}
+    noise_aware = both.stage_values("train", na)
+    assert noise_aware["adc_precision"] == 5 and noise_aware["train_noise"] == 0.05
     for sweep in (only_float, both):
         train_dir = sweep.stage_dir("train")
         assert "/t~" not in train_dir and "read_noise" not in train_dir
-        assert "t" not in sweep.stage_values("train", {**wc, "training": "noise_aware"})
+        assert "t" not in sweep.stage_values("train", na)
     # inference of a float model never sees the noise-aware training's noise level
-    assert "train_noise" not in both.stage_values("infer", wc)
+    infer_wc = {**wc, "adc_precision": "3", "t": "1.0", "read_noise": "0.1"}
+    assert "train_noise" not in both.stage_values("infer", infer_wc)
+    assert both.stage_values("infer", infer_wc)["adc_precision"] == 3
+    # every full grid point's inference sits under the model trained for it
+    for infer, _ in both.point_paths():
+        if "training~noise_aware" in infer:
+            adc = infer.split("infer/adc_precision~")[1].split("/")[0]
+            assert f"trained_for~adc_precision={adc}/" in infer
+        else:
+            assert "trained_for~any/" in infer

@@ -42,11 +42,9 @@ def test_training_modes_side_by_side(training_run: Path) -> None:
     by_mode = {
         m: [p for p in models if f"training~{m}" in str(p)] for m in ("float", "noise_aware")
     }
-    # noise-aware models are trained for their ADC; the float model does not depend on it, so
-    # its copies under the two ADC folders are identical (same parameters, same seed)
-    assert len(by_mode["noise_aware"]) == 2 and len(by_mode["float"]) == 2
-    a, b = (torch.load(p, weights_only=True) for p in by_mode["float"])
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    # noise-aware models are trained for their ADC; the float model does not depend on it and
+    # is trained once for both ADCs
+    assert len(by_mode["noise_aware"]) == 2 and len(by_mode["float"]) == 1
     c, d = (torch.load(p, weights_only=True) for p in by_mode["noise_aware"])
     assert not all(torch.equal(c[k], d[k]) for k in c)
 

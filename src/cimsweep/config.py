@@ -163,26 +163,33 @@ class Sweep:
         """The ``training`` modes this sweep uses."""
         return list(self.grid.get("training", [self.values["training"]]))
 
-    def reads(self, stage: str) -> tuple[str, ...]:
-        """Parameters a stage reads in this sweep, in declaration order.
+    def trained_for_axes(self) -> list[str]:
+        """Grid axes some training mode of this sweep reads besides the train stage's own
+        parameters (noise-aware models are trained for an ADC precision, ...)."""
+        modes = set(self.training_modes())
+        return [
+            n
+            for n in PARAMS
+            if n in self.grid
+            and modes & set(PARAMS[n].train_modes)
+            and "train" not in PARAMS[n].stages
+        ]
 
-        The train stage also reads the parameters of the training modes the sweep uses (QAT
-        precisions, noise-aware hardware); a job drops those its own mode does not read.
-        """
-        names = set(stage_params(stage))
-        if stage == "train":
-            for mode in self.training_modes():
-                names.update(mode_params(mode))
-        return tuple(n for n in PARAMS if n in names)
+    def trained_for(self, point: Mapping[str, str]) -> str:
+        """Path token naming the hardware a point's model is trained for, e.g.
+        ``adc_precision=4`` (``any`` for a mode that reads none of the trained-for axes)."""
+        mode = point.get("training", token("training", self.values["training"]))
+        used = [n for n in self.trained_for_axes() if mode in PARAMS[n].train_modes]
+        return ",".join(f"{n}={point[n]}" for n in used) or "any"
 
     def own(self, stage: str) -> tuple[str, ...]:
         """Parameters a stage reads that its ancestors (path parents) do not already hold."""
         inherited: set[str] = set()
         parent = STAGE_PARENT[stage]
         while parent is not None:
-            inherited.update(self.reads(parent))
+            inherited.update(stage_params(parent))
             parent = STAGE_PARENT[parent]
-        return tuple(n for n in self.reads(stage) if n not in inherited)
+        return tuple(n for n in stage_params(stage) if n not in inherited)
 
     def points(self, names: list[str] | None = None) -> list[dict[str, str]]:
         """Distinct grid points over ``names`` (default all axes), as path tokens."""
@@ -199,7 +206,8 @@ class Sweep:
         key = PATH_KEYS.get(stage)
         head = [f"{{{key}}}", stage] if key else [stage]
         own = [n for n in self.own(stage) if n in self.grid and n != key]
-        return head + [f"{n}~{{{n}}}" for n in own]
+        tail = ["trained_for~{trained_for}"] if stage == "train" and self.trained_for_axes() else []
+        return head + [f"{n}~{{{n}}}" for n in own] + tail
 
     def stage_dir(self, stage: str) -> str:
         """Wildcard directory pattern of a stage, e.g. ``{dataset}/data/{model}/train/...``."""
@@ -216,29 +224,41 @@ class Sweep:
         """Parameters a stage's path holds (PPA also depends on dataset and model)."""
         if stage == "ppa":
             return ("dataset", "model", *stage_all_params("ppa"))
-        names: set[str] = set()
-        current: str | None = stage
-        while current is not None:
-            names.update(self.reads(current))
-            current = STAGE_PARENT[current]
-        return tuple(n for n in PARAMS if n in names)
+        return stage_all_params(stage)
+
+    def _nested_in_train(self, stage: str) -> bool:
+        return stage in ("train", "calib", "infer") and bool(self.trained_for_axes())
 
     def wildcards(self, stage: str) -> list[str]:
-        """Wildcard names in a stage's path pattern, in declaration order."""
+        """Wildcard names in a stage's path pattern, in declaration order (``trained_for``,
+        the compound token of the noise-aware training's hardware, last)."""
         names = self._all(stage)
-        return [n for n in PARAMS if n in names and (n in PATH_KEYS.values() or n in self.grid)]
+        out = [n for n in PARAMS if n in names and (n in PATH_KEYS.values() or n in self.grid)]
+        return out + (["trained_for"] if self._nested_in_train(stage) else [])
 
     def stage_values(self, stage: str, wildcards: Mapping[str, str]) -> dict[str, Value]:
-        """Every parameter a stage reads, from the config overlaid with the path's grid values."""
+        """Every parameter a stage reads, from the config overlaid with the path's grid values.
+
+        Stages under training also get the parameters the point's training mode reads (from
+        the ``trained_for`` token where swept) and drop those it does not: a float model's
+        parameters (so its seed and its reruns) do not change when a sweep adds noise_aware.
+        """
         out = {name: self.values[name] for name in self._all(stage)}
         for name in out.keys() & self.grid.keys() | out.keys() & set(PATH_KEYS.values()):
             text = wildcards.get(name)
             if text is not None:
                 out[name] = parse_token(name, text)
         if "training" in out:
-            # Drop what this point's training mode does not read: a float model's parameters
-            # (and so its seed and its reruns) do not change when a sweep adds noise_aware.
-            used = set(mode_params(out["training"])) | set(stage_all_params(stage))
+            mode = out["training"]
+            trained = dict(
+                item.split("=", 1)
+                for item in str(wildcards.get("trained_for", "any")).split(",")
+                if "=" in item
+            )
+            for name in mode_params(mode):
+                text = trained.get(name, wildcards.get(name))
+                out[name] = parse_token(name, text) if text is not None else self.values[name]
+            used = set(mode_params(mode)) | set(stage_all_params(stage))
             for name in conditional_params() - used:
                 out.pop(name, None)
         return out
@@ -247,11 +267,18 @@ class Sweep:
         """Concrete paths of a stage's result file for every distinct grid point."""
         pattern = f"{root}/{self.stage_dir(stage)}/{filename or RESULT_FILES[stage]}"
         swept = [n for n in self.wildcards(stage) if n in self.grid]
-        return [pattern.format(**self._fill(p)) for p in self.points(swept)]
+        if self._nested_in_train(stage):
+            swept += [n for n in self.trained_for_axes() + ["training"] if n in self.grid]
+        swept = list(dict.fromkeys(swept))
+        paths = [pattern.format(**self._fill(p)) for p in self.points(swept)]
+        return list(dict.fromkeys(paths))
 
     def _fill(self, point: Mapping[str, str]) -> dict[str, str]:
         fixed = {k: token(k, self.values[k]) for k in PATH_KEYS.values()}
-        return {**fixed, **point}
+        out = {**fixed, **point}
+        if self.trained_for_axes() and "trained_for" not in out:
+            out["trained_for"] = self.trained_for(out)
+        return out
 
     def result_path(self, stage: str, point: Mapping[str, str], root: str = "results") -> str:
         """Concrete result path of a stage for one grid point (path tokens by name)."""

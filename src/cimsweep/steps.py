@@ -65,7 +65,6 @@ def failure_recorded(out_json: str, values: Mapping[str, Value]) -> Iterator[Non
 # ---- data -----------------------------------------------------------------------------------
 def runtime_settings(raw_config: Mapping[str, Any]) -> dict[str, Any]:
     """Run-time settings (``data_dir``, ``device``): read by jobs, never part of a result path."""
-    from .params import PARAMS
 
     given = raw_config.get("params") or {}
     return {n: given.get(n, PARAMS[n].default) for n in ("data_dir", "device")}
@@ -324,22 +323,9 @@ METRICS = ("float_accuracy", "quantized_accuracy", "accuracy_mean", "accuracy_st
 PPA_TOTALS = ("energy_J", "latency_s", "area_mm2", "tops", "tops_per_w", "fps")
 
 
-def path_values(path: str) -> dict[str, Value]:
-    """Grid values spelled in a result path's ``name~token`` folders.
-
-    They name the row of the table even where the step did not read the value (a float model's
-    row on a ``train_noise`` axis).
-    """
-    out: dict[str, Value] = {}
-    for part in Path(path).parts:
-        name, sep, text = part.partition("~")
-        if sep and name in PARAMS:
-            value = parse_token(name, text)
-            out[name] = list(value) if isinstance(value, tuple) else value
-    return out
-
-
-def point_record(infer_json: str, ppa_json: str) -> dict[str, Any]:
+def point_record(
+    infer_json: str, ppa_json: str, point: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """One flat row of the tidy table from a grid point's inference and PPA results.
 
     A point whose inference or PPA step failed gets ``status = "failed"``, the error message
@@ -347,7 +333,10 @@ def point_record(infer_json: str, ppa_json: str) -> dict[str, Any]:
     """
     acc = read_json(infer_json)
     hw = read_json(ppa_json)
-    params = {**hw["params"], **acc["params"], **path_values(infer_json)}
+    # the grid point's own values name the row, also where its steps did not read them (a
+    # float model's row on a train_noise axis)
+    grid = {k: parse_token(k, v) for k, v in (point or {}).items()}
+    params = {**hw["params"], **acc["params"], **grid}
     row: dict[str, Any] = {
         k: token(k, tuple(v)) if isinstance(v, list) else v for k, v in params.items()
     }
@@ -370,11 +359,21 @@ def point_record(infer_json: str, ppa_json: str) -> dict[str, Any]:
     return row
 
 
-def aggregate(pairs: Sequence[tuple[str, str]], out_csv: str, out_parquet: str) -> None:
-    """Gather every grid point into one tidy table (CSV and Parquet)."""
+def aggregate(
+    pairs: Sequence[tuple[str, str]],
+    out_csv: str,
+    out_parquet: str,
+    points: Sequence[Mapping[str, str]] | None = None,
+) -> None:
+    """Gather every grid point into one tidy table (CSV and Parquet).
+
+    ``points``: each pair's grid values as path tokens (``Sweep.points()``, same order).
+    """
     from .results import build_table, write_table
 
-    table = build_table([point_record(i, p) for i, p in pairs])
+    points = points if points is not None else [{}] * len(pairs)
+    records = [point_record(i, p, pt) for (i, p), pt in zip(pairs, points, strict=True)]
+    table = build_table(records)
     write_table(table, out_csv, out_parquet)
     log.info("%d rows written to %s", len(table), out_csv)
 
@@ -416,7 +415,6 @@ def write_sweep_config(raw: Mapping[str, Any], out_yaml: str) -> None:
     import yaml
 
     from .config import load
-    from .params import PARAMS
 
     sweep = load(raw)
     effective = {

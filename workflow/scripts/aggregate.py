@@ -1,7 +1,11 @@
+from cimsweep.config import load
 from cimsweep.steps import aggregate, setup_logging
 
 setup_logging(snakemake.log[0])
 paths = list(snakemake.input.points)
 aggregate(
-    list(zip(paths[0::2], paths[1::2], strict=True)), snakemake.output.csv, snakemake.output.parquet
+    list(zip(paths[0::2], paths[1::2], strict=True)),
+    snakemake.output.csv,
+    snakemake.output.parquet,
+    points=load(snakemake.config).points(),
 )
