@@ -26,7 +26,7 @@ from .params import (
     mode_params,
     parse_token,
     stage_all_params,
-    stage_params,
+    stage_own_params,
     token,
 )
 
@@ -182,15 +182,6 @@ class Sweep:
         used = [n for n in self.trained_for_axes() if mode in PARAMS[n].train_modes]
         return ",".join(f"{n}={point[n]}" for n in used) or "any"
 
-    def own(self, stage: str) -> tuple[str, ...]:
-        """Parameters a stage reads that its ancestors (path parents) do not already hold."""
-        inherited: set[str] = set()
-        parent = STAGE_PARENT[stage]
-        while parent is not None:
-            inherited.update(stage_params(parent))
-            parent = STAGE_PARENT[parent]
-        return tuple(n for n in stage_params(stage) if n not in inherited)
-
     def points(self, names: list[str] | None = None) -> list[dict[str, str]]:
         """Distinct grid points over ``names`` (default all axes), as path tokens."""
         names = self.axes() if names is None else names
@@ -205,7 +196,7 @@ class Sweep:
     def _segment(self, stage: str) -> list[str]:
         key = PATH_KEYS.get(stage)
         head = [f"{{{key}}}", stage] if key else [stage]
-        own = [n for n in self.own(stage) if n in self.grid and n != key]
+        own = [n for n in stage_own_params(stage) if n in self.grid and n != key]
         tail = ["trained_for~{trained_for}"] if stage == "train" and self.trained_for_axes() else []
         return head + [f"{n}~{{{n}}}" for n in own] + tail
 
