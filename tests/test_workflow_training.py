@@ -13,7 +13,7 @@ from tests.conftest import planned_jobs, snakemake, write_config
 pytestmark = pytest.mark.workflow
 
 CONFIG = {
-    "params": {"epochs": 8, "mc_runs": 2, "calib_samples": 128, "train_noise": 0.1},
+    "params": {"epochs": 4, "mc_runs": 2, "calib_samples": 128, "train_noise": 0.1},
     "grid": {
         "model": ["mlp"],
         "training": ["float", "noise_aware"],
