@@ -15,8 +15,13 @@ OUT = REPO / "benchmarks" / "out"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 
-def run_snakemake(workdir: Path, config: Path, *args: str) -> dict[str, float]:
-    """Run Snakemake on the repo's workflow; return wall time (s) and peak child RSS (MiB)."""
+def run_snakemake(
+    workdir: Path, config: Path, *args: str, output: list[str] | None = None
+) -> dict[str, float]:
+    """Run Snakemake on the repo's workflow; return wall time (s) and peak child RSS (MiB).
+
+    ``output``, when given, receives Snakemake's stdout + stderr.
+    """
     cmd = [
         SNAKEMAKE,
         "--snakefile",
@@ -33,6 +38,8 @@ def run_snakemake(workdir: Path, config: Path, *args: str) -> dict[str, float]:
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    if output is not None:
+        output.append(proc.stdout + proc.stderr)
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {"wall_s": wall, "peak_rss_mib": max(peak, before) / 1024}
 
