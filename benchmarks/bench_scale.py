@@ -1,7 +1,7 @@
 """Under load (issue 6): plan a 100,000-point grid, and run a 500-point grid to completion.
 
 (a) ``snakemake --dry-run`` on a 100,000-point grid (the grid of ``bench_dryrun.py``): wall
-    time and peak RSS of the Snakemake process (MiB), and the jobs it planned.
+    and CPU time, peak RSS of the Snakemake process (MiB), and the jobs it planned.
 (b) a local run of a 500-point grid (one MLP, few epochs, one Monte-Carlo chip per point) with
     ``--cores 2``: wall time, and a check that the table holds every grid point with status ok.
 
@@ -51,7 +51,7 @@ def dry_run(points: int) -> dict[str, Any]:
     jobs = planned_counts(output[0])
     if jobs.get("infer") != points:
         raise SystemExit(f"dry run planned {jobs.get('infer')} inference jobs, not {points}")
-    return {"points": points, **timing, "jobs": jobs}
+    return {"points": points, **timing, "load_avg_1min": os.getloadavg()[0], "jobs": jobs}
 
 
 RUN_PARAMS: dict[str, Any] = {"epochs": 5, "mc_runs": 1, "calib_samples": 128}
@@ -96,6 +96,7 @@ def local_run(points: int, cores: int, workdir: Path) -> dict[str, Any]:
         **timing,
         "rows": len(table),
         "rows_ok": ok,
+        "load_avg_1min": os.getloadavg()[0],
         "seconds_per_point": timing["wall_s"] / points,
     }
 
