@@ -15,8 +15,14 @@ OUT = REPO / "benchmarks" / "out"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 
-def run_snakemake(workdir: Path, config: Path, *args: str) -> dict[str, float]:
-    """Run Snakemake on the repo's workflow; return wall time (s) and peak child RSS (MiB)."""
+def run_snakemake(
+    workdir: Path, config: Path, *args: str, output: list[str] | None = None
+) -> dict[str, float]:
+    """Run Snakemake on the repo's workflow; return wall time (s), CPU time (s, user + system,
+    Snakemake and its jobs) and peak child RSS (MiB).
+
+    ``output``, when given, receives Snakemake's stdout + stderr.
+    """
     cmd = [
         SNAKEMAKE,
         "--snakefile",
@@ -27,14 +33,18 @@ def run_snakemake(workdir: Path, config: Path, *args: str) -> dict[str, float]:
         str(config),
         *args,
     ]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"wall_s": wall, "peak_rss_mib": max(peak, before) / 1024}
+    if output is not None:
+        output.append(proc.stdout + proc.stderr)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = usage.ru_utime + usage.ru_stime - cpu_before
+    return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mib": max(usage.ru_maxrss, before) / 1024}
 
 
 def save(name: str, report: dict[str, Any]) -> Path:

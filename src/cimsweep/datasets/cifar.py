@@ -43,7 +43,15 @@ def _check_labels(y: np.ndarray, n: int, classes: int, path: Path) -> np.ndarray
 def read_python_batch(path: str | Path, classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Images (N, 3, 32, 32) uint8 and labels (N,) int64 of one pickled CIFAR batch."""
     path = Path(path)
-    batch = safe_pickle.load(path)
+    try:
+        batch = safe_pickle.load(path)
+    except safe_pickle.UnsafePickleError:
+        raise
+    except Exception as exc:  # garbage bytes raise many types (UnpicklingError, EOFError, ...)
+        raise ValueError(
+            f"{path}: not a pickled CIFAR python batch ({type(exc).__name__}: {exc}); "
+            "expected the files of the official 'python version' archive"
+        ) from exc
     if not isinstance(batch, dict):
         raise ValueError(f"{path}: expected a pickled dict, got {type(batch).__name__}")
     batch = {k.decode() if isinstance(k, bytes) else k: v for k, v in batch.items()}
