@@ -35,7 +35,12 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# A hard kill (SIGKILL, lost node) leaves Snakemake's directory lock behind: drop it when no
+# Snakemake process of this user is alive, so that the same command resumes the sweep.
+# ('[s]' keeps the pattern from matching this shell's own command line.)
 run: $(STAMP)
+	@if ! pgrep -u "$$(id -u)" -f 'bin/[s]nakemake' >/dev/null; then \
+		$(BIN)/snakemake --profile profiles/default --unlock >/dev/null 2>&1 || true; fi
 	$(BIN)/snakemake --profile profiles/default --cores $(CORES)
 
 dry-run: $(STAMP)
