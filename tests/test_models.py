@@ -126,3 +126,34 @@ def test_load_user_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     evil.write_bytes(pickle.dumps(Evil(), protocol=2))
     with pytest.raises(ValueError, match="evil.pt"):
         load_user_model("userpkg.nets:Net", {}, str(evil))
+
+
+def test_user_model_mapping_in_the_config_builds_with_its_kwargs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cimsweep.config import ConfigError, load
+    from cimsweep.steps import _new_model
+
+    pkg = tmp_path / "digitpkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "nets.py").write_text(
+        textwrap.dedent("""
+        from torch import nn
+
+        def make(hidden=4):
+            return nn.Sequential(nn.Flatten(), nn.Linear(64, hidden), nn.ReLU(),
+                                 nn.Linear(hidden, 10))
+    """)
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = {"module": "digitpkg.nets:make", "kwargs": {"hidden": 7}}
+    sweep = load({"params": {"model": spec}})
+    values = sweep.stage_values("train", {"dataset": "digits", "model": "user"})
+    assert values["model"] == "user" and values["user_model"] == "digitpkg.nets:make"
+    model, _ = _new_model(values)
+    assert model[1].out_features == 7
+    with pytest.raises(ConfigError, match=r"params.model as a mapping takes module"):
+        load({"params": {"model": {"modul": "digitpkg.nets:make"}}})
+    with pytest.raises(ConfigError, match=r"params.user_model_kwargs is not valid JSON"):
+        load({"params": {"model": "user", "user_model": "a:b", "user_model_kwargs": "{width"}})

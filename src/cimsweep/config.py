@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import itertools
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -77,6 +78,23 @@ def json_schema() -> dict[str, Any]:
     from .figspec import figures_schema
 
     params = {n: {**p.json_schema(), "description": _describe(p)} for n, p in PARAMS.items()}
+    params["model"] = {
+        "oneOf": [
+            PARAMS["model"].json_schema(),
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["module"],
+                "properties": {
+                    "module": {"type": "string"},
+                    "kwargs": {"type": "object"},
+                    "checkpoint": {"type": "string"},
+                },
+            },
+        ],
+        "description": _describe(PARAMS["model"])
+        + " Or a user model: {module: 'pkg.mod:Net', kwargs: {...}, checkpoint: file}.",
+    }
     grid = {
         n: {
             "type": "array",
@@ -283,10 +301,46 @@ class Sweep:
         return [(infer.format(**self._fill(p)), ppa.format(**self._fill(p))) for p in self.points()]
 
 
+USER_MODEL_KEYS = {
+    "module": "user_model",
+    "kwargs": "user_model_kwargs",
+    "checkpoint": "user_checkpoint",
+}
+
+
+def user_model_params(spec: Any) -> dict[str, Any]:
+    """``params.model = {module, kwargs, checkpoint}`` as the flat ``user_model*`` parameters."""
+    if not isinstance(spec, Mapping):
+        raise ConfigError(f"params.model must be a model name or a mapping, got {spec!r}")
+    unknown = sorted(set(spec) - set(USER_MODEL_KEYS))
+    if unknown or "module" not in spec:
+        raise ConfigError(
+            f"params.model as a mapping takes module ('package.module:Name', required), kwargs "
+            f"(a mapping) and checkpoint (a state_dict file); got keys {sorted(spec)}"
+        )
+    kwargs = spec.get("kwargs") or {}
+    if not isinstance(kwargs, Mapping):
+        raise ConfigError(f"params.model.kwargs must be a mapping, got {kwargs!r}")
+    return {
+        "model": "user",
+        "user_model": str(spec["module"]),
+        "user_model_kwargs": json.dumps(dict(kwargs), sort_keys=True),
+        "user_checkpoint": str(spec.get("checkpoint") or ""),
+    }
+
+
 def load(raw: Mapping[str, Any]) -> Sweep:
     """Check names, values and combinations of a raw config; return the :class:`Sweep`."""
     check_keys(raw)
     scalars = dict(raw.get("params") or {})
+    if isinstance(scalars.get("model"), Mapping):
+        scalars.update(user_model_params(scalars["model"]))
+    try:
+        kwargs = json.loads(str(scalars.get("user_model_kwargs", "{}")))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"params.user_model_kwargs is not valid JSON ({exc})") from None
+    if not isinstance(kwargs, dict):
+        raise ConfigError(f"params.user_model_kwargs must be a JSON object, got {kwargs!r}")
     values: dict[str, Value] = {}
     for name, p in PARAMS.items():
         value = scalars.get(name, p.default)

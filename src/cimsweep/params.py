@@ -158,6 +158,14 @@ PARAMS: dict[str, Param] = {
             "train",
             "Optional state_dict loaded into the user model before training ('' for none).",
         ),
+        _p(
+            "user_model_kwargs",
+            "path",
+            "{}",
+            "train",
+            "Keyword arguments of the user model's class or factory, as a JSON object, e.g. "
+            "'{\"width\": 64}'. Also settable as params.model = {module, kwargs, checkpoint}.",
+        ),
         _p("epochs", "int", 40, "train", "Training epochs.", minimum=1, maximum=10000),
         _p(
             "lr",

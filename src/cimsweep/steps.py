@@ -6,6 +6,7 @@ into a call of one of these, so every step can be run and tested without Snakema
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -115,7 +116,8 @@ def _new_model(values: Mapping[str, Value], data_dir: str | None = None, info=No
     if info is None:
         info = dataset_info(values["dataset"], data_dir, values.get("image_size", 32))
     if values["model"] == "user":
-        model = load_user_model(values["user_model"], {}, values["user_checkpoint"] or None)
+        kwargs = json.loads(values.get("user_model_kwargs") or "{}")
+        model = load_user_model(values["user_model"], kwargs, values["user_checkpoint"] or None)
     else:
         model = build_model(values["model"], info.in_shape, info.num_classes)
     return model, info

@@ -38,7 +38,12 @@ rule model_geometry:
         values=lambda wc: {
             **{
                 n: SWEEP.values[n]
-                for n in ("image_size", "user_model", "user_checkpoint")
+                for n in (
+                    "image_size",
+                    "user_model",
+                    "user_checkpoint",
+                    "user_model_kwargs",
+                )
             },
             "dataset": wc.dataset,
             "model": wc.model,
