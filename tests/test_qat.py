@@ -211,3 +211,16 @@ def test_training_reads_only_the_parameters_of_its_mode():
             assert f"trained_for~adc_precision={adc}/" in infer
         else:
             assert "trained_for~any/" in infer
+
+
+def test_noise_aware_training_clips_weights_to_a_multiple_of_their_std():
+    module, x = _layer("linear")
+    with torch.no_grad():
+        module.weight[0, 0] = 50.0  # an outlier that would set the quantization range
+    rng = _calibrated(module, x)
+    std = float(module.weight.std())
+    _qat_layer(module, rng).train()(x)  # qat: weights untouched
+    assert float(module.weight.abs().max()) == 50.0
+    layer = _qat_layer(module, rng, "noise_aware", weight_clip=2.0).train()
+    layer(x)
+    assert float(module.weight.abs().max()) == pytest.approx(2.0 * std, rel=1e-6)

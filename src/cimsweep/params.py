@@ -236,6 +236,18 @@ PARAMS: dict[str, Param] = {
             train_modes=_NOISE_AWARE,
         ),
         _p(
+            "weight_clip",
+            "float",
+            2.5,
+            "",
+            "noise_aware training clips every crossbar layer's weights to +-weight_clip "
+            "standard deviations of the layer's weights after each update (0: off), so the "
+            "weights fill the quantization range and outweigh the read noise (Joshi et al. "
+            "2020).",
+            minimum=0.0,
+            train_modes=_NOISE_AWARE,
+        ),
+        _p(
             "device",
             "str",
             "auto",

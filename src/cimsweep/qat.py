@@ -15,7 +15,9 @@ layers back, so the saved state_dict is that of the zoo model.
   signed pair, read once per DAC input slice, and the ADC's rounding (one step squared over 12
   per conversion; ``output_noise`` likewise), all from the simulator's own mapping and ADC steps
   (:class:`cimsweep.cim.engine.LayerEngine`, refreshed every ``REFRESH_STEPS`` forwards).
-  Gradients pass straight through the noise.
+  Gradients pass straight through the noise. Before each training forward the weights are
+  clipped to +-``weight_clip`` standard deviations (Joshi et al. 2020), so they fill the
+  quantization range and their signal outweighs the weight-independent read noise.
 """
 
 from __future__ import annotations
@@ -112,6 +114,9 @@ class HardwareAwareLayer(nn.Module):
         self.input_method = str(values["input_calib_method"])
         self.percentile = float(values["calib_percentile"])
         self.generator = generator
+        self.weight_clip = (
+            float(values.get("weight_clip", 0.0)) if self.mode == "noise_aware" else 0.0
+        )
         if self.mode == "noise_aware":
             from .cim.evaluate import sim_config
 
@@ -150,8 +155,17 @@ class HardwareAwareLayer(nn.Module):
             return F.conv2d(x, w, m.bias, m.stride, m.padding, m.dilation, m.groups)
         return F.linear(x, w, m.bias)
 
+    def clip_weights(self) -> None:
+        """Clip the layer's weights (in place) to +-``weight_clip`` standard deviations."""
+        with torch.no_grad():
+            w = self.inner.weight
+            limit = self.weight_clip * float(w.std())
+            w.clamp_(-limit, limit)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training:
+            if self.weight_clip > 0:
+                self.clip_weights()  # the weights of the last update, before they are used
             self._track_input_range(x.detach())
         rng = self.ranges()
         w_q = fake_quant_weight_ste(self.inner.weight, rng["weight_max"], self.weight_bits)
@@ -272,6 +286,8 @@ def unwrap(model: nn.Module) -> dict[str, dict[str, float]]:
     ranges = {}
     for name, module in list(model.named_modules()):
         if isinstance(module, HardwareAwareLayer):
+            if module.weight_clip > 0:
+                module.clip_weights()  # the last update too
             ranges[name] = module.ranges()
             parent_name, _, attr = name.rpartition(".")
             parent = model.get_submodule(parent_name) if parent_name else model
