@@ -24,6 +24,8 @@ FIGURES = (
     "breakdown",
     "layer_diagnostics",
 )
+# Pareto-front figures: hardware axes (those PPA reads) span the front; the rest are pinned.
+_FRONT_FIGURES = {"pareto_by_training"}
 # Figures drawn by default only when the sweep has this axis (a comparison across its values).
 _NEEDS_AXIS = {"accuracy_vs_noise": "read_noise", "pareto_by_training": "training"}
 
@@ -104,7 +106,9 @@ def figure_options(sweep: Sweep, raw: Mapping[str, Any] | None, name: str) -> di
         where = {
             axis: reference_value(sweep, axis)
             for axis in sweep.grid
-            if axis != "model" and axis not in plotted.values()
+            if axis != "model"
+            and axis not in plotted.values()
+            and not (name in _FRONT_FIGURES and "ppa" in PARAMS[axis].stages)
         }
         user_where = options.get("where") or {}
         _check_names(f"figures.{name}.where", user_where)
