@@ -221,9 +221,9 @@ PARAMS: dict[str, Param] = {
             "train",
             "float: plain training (post-training quantization); qat: quantization-aware "
             "training of weights and inputs at weight_precision / input_precision "
-            "(straight-through estimator); noise_aware: qat whose every training forward runs "
-            "the simulator's crossbars (mapping, read noise at train_noise, ADC) with "
-            "straight-through gradients.",
+            "(straight-through estimator); noise_aware: qat plus, in every training forward, "
+            "output noise of the power the simulated crossbars add (read noise at train_noise, "
+            "ADC rounding, from the simulator's mapping) and weight clipping (weight_clip).",
             choices=TRAINING_MODES,
         ),
         _p(

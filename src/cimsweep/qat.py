@@ -12,8 +12,10 @@ layers back, so the saved state_dict is that of the zoo model.
 * ``noise_aware``: as ``qat``, plus, in every training forward, Gaussian noise on each output
   with the variance the simulator's crossbars add to it (:func:`HardwareAwareLayer.noise_var`):
   read noise of std ``train_noise`` on every cell of every weight slice and both columns of the
-  signed pair, read once per DAC input slice, and the ADC's rounding (one step squared over 12
-  per conversion; ``output_noise`` likewise), all from the simulator's own mapping and ADC steps
+  signed pair, read once per DAC input slice, then the ADC's rounding of each read (for a step
+  of one unit product E[round(n)**2] of that noise, for a coarser step step**2 / 12 per
+  conversion that carries signal; ``output_noise`` on every conversion), all from the
+  simulator's own mapping and ADC steps
   (:class:`cimsweep.cim.engine.LayerEngine`, refreshed every ``REFRESH_STEPS`` forwards).
   Gradients pass straight through the noise. Before each training forward the weights are
   clipped to +-``weight_clip`` standard deviations (Joshi et al. 2020), so they fill the
@@ -93,7 +95,7 @@ def fake_quant_input_ste(x: torch.Tensor, lo: float, hi: float, bits: int) -> to
 
 
 class HardwareAwareLayer(nn.Module):
-    """A Linear / Conv2d trained through fake quantization (and the simulated crossbar)."""
+    """A Linear / Conv2d trained through fake quantization (plus the crossbar's error power)."""
 
     def __init__(
         self,
