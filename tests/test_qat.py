@@ -218,7 +218,7 @@ def test_noise_aware_training_clips_weights_to_a_multiple_of_their_std():
     with torch.no_grad():
         module.weight[0, 0] = 50.0  # an outlier that would set the quantization range
     rng = _calibrated(module, x)
-    std = float(module.weight.std())
+    std = float(module.weight.detach().std())
     _qat_layer(module, rng).train()(x)  # qat: weights untouched
     assert float(module.weight.abs().max()) == 50.0
     layer = _qat_layer(module, rng, "noise_aware", weight_clip=2.0).train()
