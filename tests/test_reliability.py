@@ -278,7 +278,7 @@ def test_corrupted_checkpoints_are_refused_naming_the_file(tmp_path: Path) -> No
     [
         (
             {"params": {"model": "resnet50"}},
-            ["'resnet50' is not one of", "'mlp'", "['params']['model']"],
+            ["'resnet50' is not valid", "'mlp'", "['params']['model']"],
         ),
         (
             {"grid": {"dataset": ["digits", "svhn"]}},
@@ -298,6 +298,11 @@ def test_unknown_model_or_dataset_is_refused_by_the_config_schema(
         validate(raw, str(REPO / "config" / "schema.yaml"))
     for fragment in fragments:
         assert fragment in str(info.value)
+    # ... and common.smk's check_keys, which runs before the schema, names key and choices
+    from cimsweep.config import ConfigError, check_keys
+
+    with pytest.raises(ConfigError, match=r"is not allowed; expected one of \[.*'(cifar10|mlp)'"):
+        check_keys(raw)
 
 
 @pytest.mark.parametrize(

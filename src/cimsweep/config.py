@@ -60,7 +60,8 @@ def _unknown(where: str, name: str, choices: list[str]) -> ConfigError:
 
 
 def check_keys(raw: Mapping[str, Any]) -> None:
-    """Refuse unknown section and parameter names, suggesting the closest valid name."""
+    """Refuse unknown section and parameter names, suggesting the closest valid name, and
+    non-finite numbers or strings outside their choices (before the schema's terser check)."""
     for key in raw:
         if key not in SECTIONS:
             raise _unknown("the config", str(key), list(SECTIONS))
@@ -68,9 +69,13 @@ def check_keys(raw: Mapping[str, Any]) -> None:
         body = raw.get(section) or {}
         if not isinstance(body, Mapping):
             raise ConfigError(f"config section {section!r} must be a mapping of parameter names")
-        for key in body:
+        for key, value in body.items():
             if key not in PARAMS:
                 raise _unknown(f"{section}", str(key), list(PARAMS))
+            if section == "params" and key == "model" and isinstance(value, Mapping):
+                continue  # a user model, checked by load()
+            for v in value if section == "grid" and isinstance(value, list) else [value]:
+                _check_value(section, key, v)  # numbers finite, strings among their choices
 
 
 def json_schema() -> dict[str, Any]:
