@@ -15,6 +15,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from .params import (
@@ -189,6 +190,10 @@ class Sweep:
     def trained_for_axes(self) -> list[str]:
         """Grid axes some training mode of this sweep reads besides the train stage's own
         parameters (noise-aware models are trained for an ADC precision, ...)."""
+        return self._trained_for_axes
+
+    @cached_property
+    def _trained_for_axes(self) -> list[str]:  # once per sweep: every path fill asks
         modes = set(self.training_modes())
         return [
             n
