@@ -75,10 +75,15 @@ TINY_CONFIG: dict[str, Any] = {
 }
 
 
+def completed_run(factory: pytest.TempPathFactory, name: str, config: Mapping[str, Any]) -> Path:
+    """A fresh directory holding a completed workflow run of ``config`` (2 cores)."""
+    directory = factory.mktemp(name)
+    write_config(directory, config)
+    snakemake(directory, "--cores", "2")
+    return directory
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A completed run of a tiny grid (shared by the workflow tests that only read it)."""
-    directory = tmp_path_factory.mktemp("tiny")
-    write_config(directory, TINY_CONFIG)
-    snakemake(directory, "--cores", "2")
-    return directory
+    return completed_run(tmp_path_factory, "tiny", TINY_CONFIG)

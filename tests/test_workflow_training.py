@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from tests.conftest import planned_jobs, snakemake, write_config
+from tests.conftest import completed_run, planned_jobs, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -26,10 +26,7 @@ CONFIG = {
 
 @pytest.fixture(scope="module")
 def training_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("training")
-    write_config(directory, CONFIG)
-    snakemake(directory, "--cores", "2")
-    return directory
+    return completed_run(tmp_path_factory, "training", CONFIG)
 
 
 def test_training_modes_side_by_side(training_run: Path) -> None:

@@ -275,6 +275,13 @@ def load_user_model(
 DIGITAL_ATTR = "cim_digital_layers"
 
 
+def replace_layer(model: nn.Module, name: str, new: nn.Module) -> None:
+    """Put ``new`` in place of ``model``'s submodule at qualified name ``name``."""
+    parent_name, _, attr = name.rpartition(".")
+    parent = model.get_submodule(parent_name) if parent_name else model
+    setattr(parent, attr, new)
+
+
 def _all_mappable(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(n, m) for n, m in model.named_modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
 

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .models import cim_layers, digital_layer_names
+from .models import cim_layers, digital_layer_names, replace_layer
 from .quant import (
     choose_input_range,
     choose_weight_max,
@@ -276,9 +276,7 @@ def wrap(
         if name in digital:
             continue
         layer = HardwareAwareLayer(name, module, values, generator)
-        parent_name, _, attr = name.rpartition(".")
-        parent = model.get_submodule(parent_name) if parent_name else model
-        setattr(parent, attr, layer)
+        replace_layer(model, name, layer)
         wrapped.append(layer)
     return wrapped
 
@@ -291,7 +289,5 @@ def unwrap(model: nn.Module) -> dict[str, dict[str, float]]:
             if module.weight_clip > 0:
                 module.clip_weights()  # the last update too
             ranges[name] = module.ranges()
-            parent_name, _, attr = name.rpartition(".")
-            parent = model.get_submodule(parent_name) if parent_name else model
-            setattr(parent, attr, module.inner)
+            replace_layer(model, name, module.inner)
     return ranges

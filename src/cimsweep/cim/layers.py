@@ -19,7 +19,7 @@ import copy
 import torch
 from torch import nn
 
-from ..models import cim_layers, digital_layer_names
+from ..models import cim_layers, digital_layer_names, replace_layer
 from .devices import NoiseStream
 from .engine import Chip, LayerEngine, LayerStats
 
@@ -76,9 +76,7 @@ def convert(model: nn.Module, ranges: dict, sim: dict) -> nn.Module:
             continue
         if name not in ranges:
             raise KeyError(f"no calibration ranges for layer {name!r}; have {sorted(ranges)}")
-        parent_name, _, attr = name.rpartition(".")
-        parent = new.get_submodule(parent_name) if parent_name else new
-        setattr(parent, attr, CIMLayer(name, module, ranges[name], sim))
+        replace_layer(new, name, CIMLayer(name, module, ranges[name], sim))
     return new
 
 
