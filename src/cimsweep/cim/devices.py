@@ -29,13 +29,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from ..device_files import read_mem_states, read_output_noise
-
-_TABLE_BITS = 16
-_TABLES: dict[str, torch.Tensor] = {}
+from . import kernel
 
 
 def baseline(levels: int, on_state: float, off_state: float) -> float:
@@ -305,44 +302,26 @@ def read_noise_units(read_noise: float, cell_levels: int) -> float:
     return read_noise * (cell_levels - 1)
 
 
-def _normal_table(device: torch.device) -> torch.Tensor:
-    key = str(device)
-    if key not in _TABLES:
-        size = 1 << _TABLE_BITS
-        p = (torch.arange(size, dtype=torch.float64) + 0.5) / size
-        z = torch.special.ndtri(p)
-        _TABLES[key] = (z / z.pow(2).mean().sqrt()).to(device=device, dtype=torch.float32)
-    return _TABLES[key]
-
-
 class NoiseStream:
     """Fresh read-noise samples for one chip instance and layer.
 
-    Seeded from the instance's ``torch.Generator`` (one draw), so results depend only on that
-    generator. On CPU the 16-bit words come from numpy's SFC64 (about 2.5x faster than
-    torch's Mersenne twister); on other devices from the generator itself.
+    Counter-based (:mod:`.kernel`): one 62-bit key drawn from the instance's
+    ``torch.Generator``, then every call (one chunk of reads) takes the next call index, so
+    results depend only on that generator and the order of calls, and are bit-identical on the
+    compiled kernel and the torch path.
     """
 
     def __init__(self, generator: torch.Generator, device: torch.device | str):
         self.device = torch.device(device)
-        self.generator = generator
-        self._bits = None
-        if self.device.type == "cpu":
-            seed = int(torch.randint(0, 2**62, (1,), generator=generator))
-            self._bits = np.random.SFC64(seed)
+        self.key = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
+        self.calls = 0
 
-    def _words(self, count: int) -> torch.Tensor:
-        if self._bits is not None:
-            return torch.from_numpy(self._bits.random_raw(count).view(np.int64))
-        words = torch.empty(count, dtype=torch.int64, device=self.device)
-        return words.random_(-(2**63), 2**63 - 1, generator=self.generator)
+    def next_call(self) -> int:
+        """Index of the next call of this stream (each call draws fresh samples)."""
+        self.calls += 1
+        return self.calls - 1
 
     def standard_normal(self, shape: tuple[int, ...]) -> torch.Tensor:
-        """N(0, 1) float32 samples: inverse CDF at 16 uniform random bits each.
-
-        A 65536-entry quantile table (unit variance, tails at +-4.3 sigma) indexed by 16-bit
-        words; several times cheaper than ``torch.randn`` on CPU.
-        """
+        """N(0, 1) float32 samples (Philox4x32-10 + Box-Muller, ``|z| <= 4.71``)."""
         n = math.prod(shape)
-        idx = self._words((n + 3) // 4).view(torch.uint16)[:n].to(torch.int32)
-        return _normal_table(self.device).index_select(0, idx).view(shape)
+        return kernel.normals(self.key, self.next_call(), n, self.device).view(shape)

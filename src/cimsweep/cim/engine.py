@@ -31,7 +31,7 @@ from torch import nn
 
 from ..layout import n_input_slices
 from ..quant import input_qparams, quantize_input, quantize_weight, weight_scale
-from . import devices
+from . import devices, kernel
 from .converters import adc_codes_, adc_full_scale, adc_step, calibrate_hi
 from .mapping import CrossbarMap, im2col, weight_matrix
 
@@ -254,6 +254,7 @@ class LayerEngine:
         coef_x = (2.0 ** (self.dac * torch.arange(n_x, dtype=torch.float64))).float().to(device)
         step = self.step.to(device)
         slice_w = self.map.slice_weights().to(device)
+        fused = kernel.fused(device) and self.out_table is None
         out = torch.zeros(m_total, pc, device=device, dtype=torch.float32)
         clipped = 0
         for (_size, idx, rows), w_b in zip(self.buckets, chip.bucket_weights, strict=True):
@@ -261,7 +262,7 @@ class LayerEngine:
             d4 = slice_w[None, :] * step[idx]  # shift-add x step (x drift compensation)
             if chip.scale is not None:
                 d4 = d4 * chip.scale[idx].to(device)
-            d4 = d4.float().view(g_b, 1, 1, n_w)
+            d4 = d4.float().view(g_b, 1, n_w, 1)
             cx = coef_x.view(1, 1, n_x).expand(g_b, 1, n_x)
             inv2 = (1.0 / step[idx]).pow(2).float().view(g_b, 1, 1, n_w)
             chunk = self.chunk_rows(g_b)
@@ -275,21 +276,30 @@ class LayerEngine:
                 x = torch.bitwise_and(torch.bitwise_right_shift(cc, shifts), mask).float()
                 y = ybuf[: g_b * n_x * mc * n_w * pc].view(g_b, n_x * mc, n_w * pc)
                 torch.bmm(x.reshape(g_b, n_x * mc, p_b), w_b, out=y)
+                y5 = y.view(g_b, n_x, mc, n_w, pc)
+                sd = None
                 if self.noisy_reads:
                     sx2 = x.sum(-1) if self.dac == 1 else x.square().sum(-1)
                     var = sx2.unsqueeze(-1) * inv2 * self.read_sigma**2 + self.out_sigma**2
-                    sd = var.sqrt_().unsqueeze(-1)
-                    y5 = y.view(g_b, n_x, mc, n_w, pc)
-                    if self.out_table is not None:  # per-level statistics, unit products
-                        lsb = step[idx].float().view(g_b, 1, 1, n_w, 1)
-                        offset, out_sd = self.out_table(y5 * lsb)
-                        sd = torch.sqrt(sd.square() + (out_sd / lsb).square())
-                        y5.add_(offset / lsb)
-                    eps = noise.standard_normal((g_b, n_x, mc, n_w, pc))
-                    y5.addcmul_(eps, sd)
-                clipped += adc_codes_(y, kmax, sbuf[: y.numel()].view_as(y))
-                z = torch.bmm(cx, y.view(g_b, n_x, mc * n_w * pc)).view(g_b, mc, n_w, pc)
-                out[m0 : m0 + mc] += torch.matmul(d4, z).sum(0).view(mc, pc)
+                    sd = var.sqrt_()  # (G_b, n_x, mc, n_w), ADC steps
+                if fused:  # noise, ADC and input shift-add in one compiled pass
+                    z = sbuf[: g_b * mc * n_w * pc].view(g_b, mc, n_w, pc)
+                    call = noise.next_call() if sd is not None else 0
+                    key = noise.key if sd is not None else 0
+                    clipped += kernel.adc_shift_add(y5, sd, key, call, kmax, coef_x, z)
+                else:
+                    if sd is not None:
+                        sd = sd.unsqueeze(-1)
+                        if self.out_table is not None:  # per-level statistics, unit products
+                            lsb = step[idx].float().view(g_b, 1, 1, n_w, 1)
+                            offset, out_sd = self.out_table(y5 * lsb)
+                            sd = torch.sqrt(sd.square() + (out_sd / lsb).square())
+                            y5.add_(offset / lsb)
+                        # same operation order as the kernel: y + (eps * sd)
+                        y5.add_(noise.standard_normal((g_b, n_x, mc, n_w, pc)).mul_(sd))
+                    clipped += adc_codes_(y, kmax, sbuf[: y.numel()].view_as(y))
+                    z = torch.bmm(cx, y.view(g_b, n_x, mc * n_w * pc)).view(g_b, mc, n_w, pc)
+                out[m0 : m0 + mc] += (z * d4).sum((0, 2))
         if stats is not None:
             stats.reads += m_total * n_x * len(self.map.groups) * n_w * pc
             stats.clipped += clipped
