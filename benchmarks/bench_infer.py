@@ -2,9 +2,15 @@
 
 The floor of a layer is the same sequence of float32 batched matmuls the simulator issues
 (same chunking and shapes: input slices x weight slices x read groups), with no DAC slicing,
-noise, ADC or shift-add. ``ratio = simulator seconds / floor seconds`` (target < 2).
+noise, ADC or shift-add. ``ratio = forward seconds / floor seconds`` (target < 2); chip
+programming (once per Monte-Carlo instance, amortised over the test set) is timed apart.
 Models: the default digits CNN and MLP (360 test samples, 3 Monte-Carlo chips) and a
-VGG8-sized stack on one 3x32x32 input (1 chip). 8-bit weights and inputs, bitcell 1,
+VGG8-sized stack on four 3x32x32 inputs (1 chip).
+
+Memory (noisy config, fresh process): the peak RSS growth of one forward pass over the
+programmed chip vs. the floor's working set beyond the weights (largest layer: input vectors,
+output and one chunk of sliced inputs and partial sums); the chip's own size and the peak of
+programming it are reported too. 8-bit weights and inputs, bitcell 1,
 128x128 subarrays, 5-bit ADC. Runs on one CPU thread unless ``--threads``.
 
 Usage: ``python benchmarks/bench_infer.py [--threads N] [--quick]``; writes
@@ -14,6 +20,8 @@ Usage: ``python benchmarks/bench_infer.py [--threads N] [--quick]``; writes
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import platform
 import time
 from pathlib import Path
@@ -99,10 +107,13 @@ def floor(cm: nn.Module, x: torch.Tensor, mc: int) -> float:
         e, chip = m.engine, m.engine.program(None, scaled=False)
         for (_s, _idx, rows), w in zip(e.buckets, chip.bucket_weights, strict=True):
             g, p = rows.shape
-            chunk, total = e.chunk_rows(g), rows_seen[m.name]
-            a = (torch.rand(g, e.n_x * chunk, p) < 0.3).float()
+            total = rows_seen[m.name]
+            gc, vc = e.chunks(g, total)
+            a = (torch.rand(gc, e.n_x * vc, p) < 0.3).float()
             shapes.extend(
-                (a[:, : e.n_x * min(chunk, total - m0)], w) for m0 in range(0, total, chunk)
+                (a[: min(gc, g - g0), : e.n_x * min(vc, total - m0)], w[g0 : g0 + gc])
+                for g0 in range(0, g, gc)
+                for m0 in range(0, total, vc)
             )
 
     def run():
@@ -113,14 +124,99 @@ def floor(cm: nn.Module, x: torch.Tensor, mc: int) -> float:
     return _best(run, 1)
 
 
-def bench(name: str, model: nn.Module, x: torch.Tensor, x_cal: torch.Tensor, mc: int, reps: int):
+def _rss(field: str) -> int:
+    """``VmRSS`` / ``VmHWM`` of this process in bytes."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"/proc/self/status has no {field}")
+
+
+def _reset_peak() -> None:
+    Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS (Linux >= 4.0)
+
+
+def floor_working_set(cm: nn.Module, x: torch.Tensor) -> int:
+    """Bytes the floor needs beyond the weights, largest layer: its input vectors and output
+    (float32) plus one chunk of sliced inputs and partial sums."""
+    seen: dict[str, tuple[int, int]] = {}
+    hooks = [
+        m.register_forward_hook(
+            lambda mod, inp, out: seen.__setitem__(
+                mod.name, (mod.engine.input_codes(inp[0])[0].shape[0], out.numel())
+            )
+        )
+        for m in cim_modules(cm)
+    ]
+    set_mode(cm, "quant")
+    with torch.no_grad():
+        cm(x)
+    set_mode(cm, "cim")
+    for h in hooks:
+        h.remove()
+    best = 0
+    for m in cim_modules(cm):
+        e, (rows_m, out_n) = m.engine, seen[m.name]
+        for _s, _idx, rows in e.buckets:
+            g, p = rows.shape
+            gc, mc = e.chunks(g, rows_m)
+            chunk = gc * e.n_x * mc * (p + e.map.n_w * e.map.phys_cols)
+            best = max(best, 4 * (rows_m * e.map.rows + out_n + chunk))
+    return best
+
+
+def _memory_child(name: str, cfg: str) -> dict:
+    torch.set_num_threads(1)
+    cm, x, _ = converted(name, cfg)
+    floor_ws = floor_working_set(cm, x)
+    before = _rss("VmRSS")
+    _reset_peak()
+    program(cm, torch.Generator().manual_seed(0))
+    programmed, program_peak = _rss("VmRSS"), _rss("VmHWM")
+    _reset_peak()
+    with torch.no_grad():
+        cm(x)
+    forward_peak = _rss("VmHWM") - programmed
+    return {
+        "forward_peak_bytes": forward_peak,
+        "floor_working_set_bytes": floor_ws,
+        "memory_ratio": forward_peak / floor_ws,
+        "chip_bytes": programmed - before,
+        "program_peak_bytes": program_peak - before,
+    }
+
+
+def memory(name: str, cfg: str) -> dict:
+    """Peak memory of one noisy forward pass vs. the floor's working set (fresh process)."""
+    os.environ["MALLOC_MMAP_THRESHOLD_"] = "65536"  # big blocks go back to the OS when freed
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(_memory_child, (name, cfg))
+
+
+def workload(name: str) -> tuple[nn.Module, torch.Tensor, torch.Tensor, int]:
+    """(model, test inputs, calibration inputs, Monte-Carlo chips) of a benchmark model."""
+    torch.manual_seed(0)
+    if name == "vgg8":
+        return vgg8().eval(), torch.randn(4, 3, 32, 32), torch.randn(8, 3, 32, 32), 1
+    d = prepare("digits", 0.2, 0)
+    model = build_model(name, (1, 8, 8), 10).eval()
+    return model, torch.from_numpy(d["x_test"]), torch.from_numpy(d["x_train"][:256]), 3
+
+
+def converted(name: str, cfg: str) -> tuple[nn.Module, torch.Tensor, int]:
+    """The CIM model of ``name`` under config ``cfg``, its test inputs and chip count."""
+    model, x, x_cal, mc = workload(name)
     ranges = calibrate(
         model, x_cal, input_precision=8, weight_precision=8,
         input_method="percentile", weight_method="max", percentile=99.99,
     )  # fmt: skip
+    return convert(model, ranges, sim_config(**CONFIGS[cfg])), x, mc
+
+
+def bench(name: str, reps: int) -> dict:
     out = {}
-    for cfg, over in CONFIGS.items():
-        cm = convert(model, ranges, sim_config(**over))
+    for cfg in CONFIGS:
+        cm, x, mc = converted(name, cfg)
         prog_s, sim_s = min((simulate(cm, x, mc) for _ in range(reps)), key=lambda t: t[1])
         floor_s = min(floor(cm, x, mc) for _ in range(reps))
         out[cfg] = {
@@ -129,14 +225,23 @@ def bench(name: str, model: nn.Module, x: torch.Tensor, x_cal: torch.Tensor, mc:
             "floor_seconds": floor_s,
             "ratio": sim_s / floor_s,
             "samples_per_s": len(x) * mc / (sim_s + prog_s),
+            "forward_samples_per_s": len(x) * mc / sim_s,
             "mc_runs": mc,
             "samples": len(x),
         }
         print(
             f"{name:4s} {cfg:13s} forward {sim_s:7.3f} s  floor {floor_s:7.3f} s  "
             f"ratio {sim_s / floor_s:5.2f}  program {prog_s:6.3f} s  "
-            f"{len(x) * mc / (sim_s + prog_s):9.1f} samples/s"
+            f"{len(x) * mc / (sim_s + prog_s):9.2f} samples/s"
         )
+    mem = memory(name, "noisy")
+    out["noisy"].update(mem)
+    print(
+        f"{name:4s} noisy forward peak {mem['forward_peak_bytes'] / 2**20:8.1f} MiB  "
+        f"floor working set {mem['floor_working_set_bytes'] / 2**20:8.1f} MiB  "
+        f"ratio {mem['memory_ratio']:5.2f}  (chip {mem['chip_bytes'] / 2**20:.1f} MiB, "
+        f"programming peak {mem['program_peak_bytes'] / 2**20:.1f} MiB)"
+    )
     return out
 
 
@@ -146,19 +251,10 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="skip VGG8, one repetition")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
     reps = 1 if args.quick else 3
-    d = prepare("digits", 0.2, 0)
-    x_test = torch.from_numpy(d["x_test"])
-    x_cal = torch.from_numpy(d["x_train"][:256])
     results = {"threads": args.threads, "torch": torch.__version__, "cpu": platform.processor()}
-    for name in ("cnn", "mlp"):
-        model = build_model(name, (1, 8, 8), 10).eval()
-        results[name] = bench(name, model, x_test, x_cal, mc=3, reps=reps)
-    if not args.quick:
-        model = vgg8().eval()
-        x = torch.randn(1, 3, 32, 32)
-        results["vgg8"] = bench("vgg8", model, x, torch.randn(4, 3, 32, 32), mc=1, reps=1)
+    for name in ("cnn", "mlp") if args.quick else ("cnn", "mlp", "vgg8"):
+        results[name] = bench(name, 1 if name == "vgg8" else reps)
     write_json(OUT, results)
     print(f"wrote {OUT}")
 

@@ -241,9 +241,16 @@ class LayerEngine:
         phys = self._analog(codes, chip, noise, stats)
         return self.map.combine(phys) - self.zero_point * self.colsum
 
-    def chunk_rows(self, groups: int) -> int:
-        """Input vectors per chunk for a bucket of ``groups`` read groups."""
-        return max(1, CHUNK_ELEMENTS // (groups * self.n_x * self.map.n_w * self.map.phys_cols))
+    def chunks(self, groups: int, m_total: int) -> tuple[int, int]:
+        """(read groups, input vectors) per chunk of a bucket of ``groups`` read groups.
+
+        A chunk holds at most :data:`CHUNK_ELEMENTS` partial sums (at least one vector of one
+        group): as many vectors as fit for one group, then as many groups as fit. Large
+        layers thus stream their weights group by group instead of once per input vector.
+        """
+        per = self.n_x * self.map.n_w * self.map.phys_cols
+        mc = min(m_total, max(1, CHUNK_ELEMENTS // per))
+        return max(1, min(groups, CHUNK_ELEMENTS // (per * mc))), mc
 
     def _analog(self, codes, chip, noise, stats) -> torch.Tensor:
         m_total, device = codes.shape[0], codes.device
@@ -263,43 +270,47 @@ class LayerEngine:
             if chip.scale is not None:
                 d4 = d4 * chip.scale[idx].to(device)
             d4 = d4.float().view(g_b, 1, n_w, 1)
-            cx = coef_x.view(1, 1, n_x).expand(g_b, 1, n_x)
             inv2 = (1.0 / step[idx]).pow(2).float().view(g_b, 1, 1, n_w)
-            chunk = self.chunk_rows(g_b)
+            gc, mc_max = self.chunks(g_b, m_total)
             cb = codes_i[:, rows].permute(1, 0, 2).contiguous()  # (G_b, M, p_b)
             # buffers per bucket for the partial sums and ADC counts: stay mapped, cache-warm
-            ybuf = torch.empty(g_b * n_x * min(chunk, m_total) * n_w * pc, device=device)
+            ybuf = torch.empty(gc * n_x * mc_max * n_w * pc, device=device)
             sbuf = torch.empty_like(ybuf)
-            for m0 in range(0, m_total, chunk):
-                cc = cb[:, m0 : m0 + chunk].unsqueeze(1)
-                mc = cc.shape[2]
-                x = torch.bitwise_and(torch.bitwise_right_shift(cc, shifts), mask).float()
-                y = ybuf[: g_b * n_x * mc * n_w * pc].view(g_b, n_x * mc, n_w * pc)
-                torch.bmm(x.reshape(g_b, n_x * mc, p_b), w_b, out=y)
-                y5 = y.view(g_b, n_x, mc, n_w, pc)
-                sd = None
-                if self.noisy_reads:
-                    sx2 = x.sum(-1) if self.dac == 1 else x.square().sum(-1)
-                    var = sx2.unsqueeze(-1) * inv2 * self.read_sigma**2 + self.out_sigma**2
-                    sd = var.sqrt_()  # (G_b, n_x, mc, n_w), ADC steps
-                if fused:  # noise, ADC and input shift-add in one compiled pass
-                    z = sbuf[: g_b * mc * n_w * pc].view(g_b, mc, n_w, pc)
-                    call = noise.next_call() if sd is not None else 0
-                    key = noise.key if sd is not None else 0
-                    clipped += kernel.adc_shift_add(y5, sd, key, call, kmax, coef_x, z)
-                else:
-                    if sd is not None:
-                        sd = sd.unsqueeze(-1)
-                        if self.out_table is not None:  # per-level statistics, unit products
-                            lsb = step[idx].float().view(g_b, 1, 1, n_w, 1)
-                            offset, out_sd = self.out_table(y5 * lsb)
-                            sd = torch.sqrt(sd.square() + (out_sd / lsb).square())
-                            y5.add_(offset / lsb)
-                        # same operation order as the kernel: y + (eps * sd)
-                        y5.add_(noise.standard_normal((g_b, n_x, mc, n_w, pc)).mul_(sd))
-                    clipped += adc_codes_(y, kmax, sbuf[: y.numel()].view_as(y))
-                    z = torch.bmm(cx, y.view(g_b, n_x, mc * n_w * pc)).view(g_b, mc, n_w, pc)
-                out[m0 : m0 + mc] += (z * d4).sum((0, 2))
+            for g0 in range(0, g_b, gc):
+                gs = slice(g0, g0 + gc)
+                w_c, g_c = w_b[gs], min(gc, g_b - g0)
+                cx = coef_x.view(1, 1, n_x).expand(g_c, 1, n_x)
+                for m0 in range(0, m_total, mc_max):
+                    cc = cb[gs, m0 : m0 + mc_max].unsqueeze(1)
+                    mc = cc.shape[2]
+                    x = torch.bitwise_and(torch.bitwise_right_shift(cc, shifts), mask).float()
+                    y = ybuf[: g_c * n_x * mc * n_w * pc].view(g_c, n_x * mc, n_w * pc)
+                    torch.bmm(x.reshape(g_c, n_x * mc, p_b), w_c, out=y)
+                    y5 = y.view(g_c, n_x, mc, n_w, pc)
+                    sd = None
+                    if self.noisy_reads:
+                        sx2 = x.sum(-1) if self.dac == 1 else x.square().sum(-1)
+                        var = sx2.unsqueeze(-1) * inv2[gs] * self.read_sigma**2
+                        sd = var.add_(self.out_sigma**2).sqrt_()  # (G_c, n_x, mc, n_w), steps
+                    if fused:  # noise, ADC and input shift-add in one compiled pass
+                        z = sbuf[: g_c * mc * n_w * pc].view(g_c, mc, n_w, pc)
+                        call = noise.next_call() if sd is not None else 0
+                        key = noise.key if sd is not None else 0
+                        clipped += kernel.adc_shift_add(y5, sd, key, call, kmax, coef_x, z)
+                    else:
+                        if sd is not None:
+                            sd = sd.unsqueeze(-1)
+                            if self.out_table is not None:  # per-level statistics, unit products
+                                lsb = step[idx][gs].float().view(g_c, 1, 1, n_w, 1)
+                                offset, out_sd = self.out_table(y5 * lsb)
+                                sd = torch.sqrt(sd.square() + (out_sd / lsb).square())
+                                y5.add_(offset / lsb)
+                            # same operation order as the kernel: y + (eps * sd)
+                            eps = noise.standard_normal((g_c, n_x, mc, n_w, pc))
+                            y5.add_(eps.mul_(sd))
+                        clipped += adc_codes_(y, kmax, sbuf[: y.numel()].view_as(y))
+                        z = torch.bmm(cx, y.view(g_c, n_x, mc * n_w * pc)).view(g_c, mc, n_w, pc)
+                    out[m0 : m0 + mc] += (z * d4[gs]).sum((0, 2))
         if stats is not None:
             stats.reads += m_total * n_x * len(self.map.groups) * n_w * pc
             stats.clipped += clipped
