@@ -41,8 +41,7 @@ def column_tiles(cols: int, sub_cols: int, n_w: int, signed_mapping: str) -> tup
     per = sub_cols // n_w - 1
     if per < 1:
         raise ValueError(
-            f"offset mapping needs sub_array cols >= 2 * weight slices = {2 * n_w}, "
-            f"got {sub_cols}"
+            f"offset mapping needs sub_array cols >= 2 * weight slices = {2 * n_w}, got {sub_cols}"
         )
     return per, math.ceil(cols / per)
 
