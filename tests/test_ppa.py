@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from cimsweep.geometry import LayerGeometry
+from cimsweep.layout import column_tiles, crossbar_columns
 from cimsweep.ppa import (
     BREAKDOWN_KEYS,
     TechError,
@@ -20,7 +21,7 @@ from cimsweep.ppa import (
     normalize_hw,
     tech_file,
 )
-from cimsweep.ppa.mapping import logical_columns, map_layer
+from cimsweep.ppa.mapping import map_layer
 from cimsweep.ppa.reference import NEUROSIM, NEUROSIM_HW, vgg8_geometry
 
 REPO = Path(__file__).resolve().parents[1]
@@ -233,14 +234,19 @@ def test_differential_doubles_columns(tech22: dict) -> None:
 
 
 def test_mapping_counts() -> None:
-    assert logical_columns(10, 4, "differential") == 80
-    assert logical_columns(10, 4, "offset") == 44
+    assert crossbar_columns(10, 128, 4, "differential") == 80
+    assert crossbar_columns(10, 128, 4, "offset") == 44  # 31 weights per subarray: 1 tile
+    assert column_tiles(100, 32, 4, "offset") == (7, 15)  # 8 weight groups, one is reference
+    assert crossbar_columns(100, 32, 4, "offset") == (100 + 15) * 4
+    with pytest.raises(ValueError, match="offset mapping needs sub_array cols >= 2"):
+        column_tiles(10, 8, 8, "offset")
     m = map_layer(300, 80, (128, 128), 64, subarrays_per_pe=4, pes_per_tile=4)
     assert (m.row_tiles, m.col_tiles, m.arrays, m.pes, m.tiles) == (3, 1, 3, 1, 1)
     assert m.read_groups == 2 + 2 + 1 and m.max_read_groups == 2
     assert m.allocated_arrays == 16
     assert m.array_utilization == pytest.approx(300 * 80 / (3 * 128 * 128))
     assert map_layer(300, 80, (128, 128), 0, 4, 4).read_groups == 3
+    assert map_layer(300, 80, (128, 128), 0, 4, 4, col_tiles=2).arrays == 6
 
 
 def test_layer_counts(tech22: dict) -> None:
@@ -365,16 +371,37 @@ def test_import_does_not_load_torch() -> None:
 
 @pytest.mark.parametrize("wp,bitcell", [(8, 1), (8, 2), (5, 4), (2, 1)])
 @pytest.mark.parametrize("signed", ["differential", "offset"])
-def test_weight_slices_match_simulator(tech22: dict, wp: int, bitcell: int, signed: str) -> None:
+@pytest.mark.parametrize("rows,cols,sub", [(100, 10, 128), (300, 70, 32), (64, 200, 64)])
+def test_crossbar_counts_match_simulator(
+    tech22: dict, wp: int, bitcell: int, signed: str, rows: int, cols: int, sub: int
+) -> None:
     from cimsweep.cim.mapping import CrossbarMap
 
-    layer = {"name": "fc", "kind": "linear", "rows": 100, "cols": 10, "vectors": 1}
-    hw = {**NEUROSIM_HW, "weight_precision": wp, "bitcell": bitcell, "signed_mapping": signed}
+    layer = {"name": "fc", "kind": "linear", "rows": rows, "cols": cols, "vectors": 1}
+    hw = {
+        **NEUROSIM_HW,
+        "weight_precision": wp,
+        "bitcell": bitcell,
+        "signed_mapping": signed,
+        "sub_array": (sub, sub),
+    }
+    cmap = CrossbarMap(rows, cols, sub, sub, 0, bitcell, wp, signed)
     got = estimate([layer], hw, tech22)["layers"][0]
-    cmap = CrossbarMap(100, 10, 128, 128, 0, bitcell, wp, signed)
     assert got["weight_slices"] == cmap.n_w
-    if signed == "differential":  # both arrays: n_w cells per weight each
-        assert got["crossbar_cols"] == cmap.n_w * cmap.phys_cols
+    assert got["crossbar_cols"] == cmap.n_w * cmap.phys_cols  # reference columns included
+    assert got["arrays"] == cmap.subarrays
+
+
+def test_ppa_rejects_what_the_simulator_rejects(tech22: dict) -> None:
+    from cimsweep.cim.mapping import CrossbarMap
+
+    layer = {"name": "fc", "kind": "linear", "rows": 64, "cols": 10, "vectors": 1}
+    hw = {**NEUROSIM_HW, "bitcell": 1, "signed_mapping": "offset", "sub_array": (32, 8)}
+    with pytest.raises(ValueError, match=r"needs sub_array cols >= 2 \* weight slices = 16") as sim:
+        CrossbarMap(64, 10, 32, 8, 0, 1, 8, "offset")
+    with pytest.raises(ValueError) as ppa:
+        estimate([layer], hw, tech22)
+    assert str(ppa.value) == str(sim.value)
 
 
 def test_digital_layers_left_out(tech22: dict) -> None:

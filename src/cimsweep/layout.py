@@ -24,6 +24,36 @@ def n_weight_slices(weight_precision: int, bitcell: int, signed_mapping: str) ->
     return max(1, math.ceil(bits / bitcell))
 
 
+def column_tiles(cols: int, sub_cols: int, n_w: int, signed_mapping: str) -> tuple[int, int]:
+    """(outputs per subarray, subarrays across the columns) of a layer with ``cols`` outputs.
+
+    Weights are placed whole: a subarray row holds ``sub_cols // (2 * n_w)`` differential
+    pairs (positive and negative cells side by side) or ``sub_cols // n_w`` offset-mapped
+    weights, one of which is the tile's reference column group (so offset mapping needs
+    ``sub_cols >= 2 * n_w``). A differential pair wider than a subarray spans
+    ``2 * n_w / sub_cols`` subarrays.
+    """
+    if signed_mapping == "differential":
+        per = sub_cols // (2 * n_w)
+        if per == 0:
+            return 1, math.ceil(2 * n_w * cols / sub_cols)
+        return per, math.ceil(cols / per)
+    per = sub_cols // n_w - 1
+    if per < 1:
+        raise ValueError(
+            f"offset mapping needs sub_array cols >= 2 * weight slices = {2 * n_w}, got {sub_cols}"
+        )
+    return per, math.ceil(cols / per)
+
+
+def crossbar_columns(cols: int, sub_cols: int, n_w: int, signed_mapping: str) -> int:
+    """Physical crossbar columns of a layer: ``2 * cols * n_w`` (differential) or
+    ``(cols + column tiles) * n_w`` (offset: one reference column group per tile)."""
+    if signed_mapping == "differential":
+        return 2 * cols * n_w
+    return (cols + column_tiles(cols, sub_cols, n_w, signed_mapping)[1]) * n_w
+
+
 def n_input_slices(input_precision: int, dac_precision: int) -> int:
     """Input cycles per MVM: ceil(input bits / DAC bits)."""
     return math.ceil(input_precision / max(1, min(dac_precision, input_precision)))

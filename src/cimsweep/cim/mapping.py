@@ -16,8 +16,10 @@ Weights (signed integer codes, ``weight_precision`` bits with sign) become cell 
   the slices of the offset ``2**(wp-1)``; output = column - reference column of its tile.
 
 Physical columns per weight slice (``phys_cols``): ``2 * cols`` (differential) or
-``cols + col_tiles`` (offset). Logical columns per subarray for offset mapping:
-``sub_array[1] // n_w - 1`` (one slice group is the reference).
+``cols + col_tiles`` (offset). Weights are placed whole per subarray
+(:func:`cimsweep.layout.column_tiles`, shared with the PPA model): ``sub_array[1] // (2 * n_w)``
+differential pairs or ``sub_array[1] // n_w - 1`` offset-mapped weights (one slice group is the
+reference) per subarray.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..layout import n_weight_slices
+from ..layout import column_tiles, n_weight_slices
 
 
 @dataclass(frozen=True)
@@ -49,11 +51,7 @@ class CrossbarMap:
     def __post_init__(self) -> None:
         if self.signed_mapping not in ("differential", "offset"):
             raise ValueError(f"unknown signed_mapping {self.signed_mapping!r}")
-        if self.signed_mapping == "offset" and self.sub_cols < 2 * self.n_w:
-            raise ValueError(
-                f"offset mapping needs sub_array cols >= 2 * weight slices = {2 * self.n_w}, "
-                f"got {self.sub_cols}"
-            )
+        column_tiles(self.cols, self.sub_cols, self.n_w, self.signed_mapping)  # validates
 
     @property
     def n_w(self) -> int:
@@ -77,19 +75,17 @@ class CrossbarMap:
     @property
     def cols_per_tile(self) -> int:
         """Logical output columns per subarray (offset: reference columns reserved)."""
-        per = self.sub_cols // self.n_w
-        return max(1, per - 1 if self.signed_mapping == "offset" else per)
+        return column_tiles(self.cols, self.sub_cols, self.n_w, self.signed_mapping)[0]
 
     @property
     def col_tiles(self) -> int:
-        """Subarray columns tiles per array (differential: per positive/negative array)."""
-        return math.ceil(self.cols / self.cols_per_tile)
+        """Subarrays across the columns (:func:`cimsweep.layout.column_tiles`)."""
+        return column_tiles(self.cols, self.sub_cols, self.n_w, self.signed_mapping)[1]
 
     @property
     def subarrays(self) -> int:
-        """Subarrays used (differential counts both arrays)."""
-        arrays = 2 if self.signed_mapping == "differential" else 1
-        return self.row_tiles * self.col_tiles * arrays
+        """Subarrays used (a differential pair's cells share a subarray)."""
+        return self.row_tiles * self.col_tiles
 
     @property
     def phys_cols(self) -> int:

@@ -13,10 +13,16 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from ..layout import digital_names, n_input_slices, n_weight_slices
+from ..layout import (
+    column_tiles,
+    crossbar_columns,
+    digital_names,
+    n_input_slices,
+    n_weight_slices,
+)
 from ..params import PARAMS, canonical, stage_params
 from . import components as comp
-from .mapping import LayerMapping, logical_columns, map_layer
+from .mapping import LayerMapping, map_layer
 
 BREAKDOWN_KEYS = ("array", "adc", "accumulation", "buffer", "interconnect", "other")
 PPA_PARAMS = tuple(stage_params("ppa"))
@@ -137,13 +143,16 @@ class AnalyticalBackend:
         maps: list[LayerMapping] = []
         areas: list[dict[str, float]] = []
         for v in views:
+            # whole weights per subarray, one reference group per tile (offset), as the
+            # simulator places them (cimsweep.layout.column_tiles)
             m = map_layer(
                 v["rows"],
-                logical_columns(v["cols"], slices, hw["signed_mapping"]),
+                crossbar_columns(v["cols"], sc, slices, hw["signed_mapping"]),
                 (sr, sc),
                 hw["parallel_read"],
                 spp,
                 ppt,
+                col_tiles=column_tiles(v["cols"], sc, slices, hw["signed_mapping"])[1],
             )
             maps.append(m)
             w_ps = w_sa + math.ceil(math.log2(m.row_tiles)) if m.row_tiles > 1 else w_sa

@@ -6,17 +6,6 @@ import math
 from dataclasses import dataclass
 
 
-def logical_columns(cols: int, slices: int, signed_mapping: str) -> int:
-    """Crossbar columns of one layer with ``slices`` cells per weight and array.
-
-    differential: ``cols * slices * 2`` (positive and negative arrays);
-    offset: ``cols * slices`` plus ``slices`` shared reference columns.
-    """
-    if signed_mapping == "differential":
-        return cols * slices * 2
-    return cols * slices + slices
-
-
 @dataclass(frozen=True)
 class LayerMapping:
     """How one layer's weight matrix occupies the hardware.
@@ -61,16 +50,19 @@ def map_layer(
     parallel_read: int,
     subarrays_per_pe: int,
     pes_per_tile: int,
+    col_tiles: int | None = None,
 ) -> LayerMapping:
     """Tile a ``rows x cols`` crossbar matrix onto ``sub_array`` arrays.
 
     ``parallel_read`` rows are sensed together (0 or more than the subarray's rows: all).
-    Each layer gets its own PEs and tiles (NeuroSim-style allocation).
+    Each layer gets its own PEs and tiles (NeuroSim-style allocation). ``col_tiles``: the
+    subarrays across the columns when weights are placed whole per subarray (default
+    ``ceil(cols / sub_cols)``).
     """
     sr, sc = int(sub_array[0]), int(sub_array[1])
     pr = sr if parallel_read <= 0 or parallel_read > sr else int(parallel_read)
     row_tiles = math.ceil(rows / sr)
-    col_tiles = math.ceil(cols / sc)
+    col_tiles = math.ceil(cols / sc) if col_tiles is None else int(col_tiles)
     full, last = divmod(rows, sr)
     read_groups = full * math.ceil(sr / pr) + (math.ceil(last / pr) if last else 0)
     max_read_groups = math.ceil(min(rows, sr) / pr)
