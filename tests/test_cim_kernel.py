@@ -134,3 +134,21 @@ def test_engine_gives_the_same_numbers_with_and_without_kernel(monkeypatch):
         runs.append((t, stats.clipped))
     assert runs[0][1] == runs[1][1] > 0
     assert torch.equal(runs[0][0], runs[1][0])
+
+
+@pytest.mark.parametrize("dac", [1, 2, 3])
+@pytest.mark.parametrize("fused", [True, False])
+def test_dac_slices_on_strided_codes(monkeypatch, dac, fused):
+    if fused and kernel.library() is None:
+        pytest.skip("no C compiler")
+    monkeypatch.setattr(kernel, "fused", lambda device: fused)
+    g = torch.Generator().manual_seed(dac)
+    codes = torch.randint(0, 256, (40, 3 * 17), generator=g, dtype=torch.int32)
+    view = codes.unflatten(1, (3, 17)).transpose(0, 1)  # (G, M, P), strides (17, 51, 1)
+    n_x = -(-8 // dac)
+    x, sx2 = kernel.dac_slices(view, dac, n_x, power=True)
+    assert x.shape == (3, n_x, 40, 17) and x.dtype == torch.float32
+    weights = (2 ** (dac * torch.arange(n_x))).view(1, n_x, 1, 1)
+    assert torch.equal((x.long() * weights).sum(1), view.long())  # slices reassemble codes
+    assert int(x.max()) <= 2**dac - 1
+    assert torch.equal(sx2, x.square().sum(-1))

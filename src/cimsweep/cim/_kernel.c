@@ -241,3 +241,30 @@ CLONES int64_t cim_adc_shift_add(const float *restrict y, int64_t G, int64_t NX,
     }
     return clipped;
 }
+
+/* DAC slices of integer input codes, least significant first, and their per-read input power.
+ *
+ * codes: int32 (G, M, P) with element strides (sg, sm, 1); x: (G, NX, M, P) float32 slices
+ * (codes >> (ix * dac)) & (2**dac - 1); sx2: (G, NX, M) sum over P of x**2, or NULL.
+ */
+CLONES void cim_slices(const int32_t *restrict codes, int64_t G, int64_t M, int64_t P, int64_t sg,
+                       int64_t sm, int64_t NX, int dac, float *restrict x, float *restrict sx2)
+{
+    const int32_t mask = (1 << dac) - 1;
+    for (int64_t g = 0; g < G; g++)
+        for (int64_t ix = 0; ix < NX; ix++) {
+            const int shift = (int)ix * dac;
+            for (int64_t m = 0; m < M; m++) {
+                const int32_t *restrict row = codes + g * sg + m * sm;
+                float *restrict xr = x + ((g * NX + ix) * M + m) * P;
+                int32_t acc = 0;
+                for (int64_t j = 0; j < P; j++) {
+                    int32_t v = (row[j] >> shift) & mask;
+                    xr[j] = (float)v;
+                    acc += v * v;
+                }
+                if (sx2)
+                    sx2[(g * NX + ix) * M + m] = (float)acc;
+            }
+        }
+}

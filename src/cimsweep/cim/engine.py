@@ -252,12 +252,19 @@ class LayerEngine:
         mc = min(m_total, max(1, CHUNK_ELEMENTS // per))
         return max(1, min(groups, CHUNK_ELEMENTS // (per * mc))), mc
 
+    @staticmethod
+    def _bucket_codes(codes: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """Input codes (G_b, M, p_b) of a bucket's read groups; a strided view when the
+        groups are consecutive rows, else a gathered copy."""
+        first, n = int(rows[0, 0]), rows.numel()
+        if bool((rows.flatten() == torch.arange(first, first + n, device=rows.device)).all()):
+            return codes[:, first : first + n].unflatten(1, rows.shape).transpose(0, 1)
+        return codes[:, rows].permute(1, 0, 2)
+
     def _analog(self, codes, chip, noise, stats) -> torch.Tensor:
         m_total, device = codes.shape[0], codes.device
         n_x, n_w, pc, kmax = self.n_x, self.map.n_w, self.map.phys_cols, self.kmax
         codes_i = codes.to(torch.int32)
-        shifts = (torch.arange(n_x, device=device, dtype=torch.int32) * self.dac).view(1, n_x, 1, 1)
-        mask = (1 << self.dac) - 1
         coef_x = (2.0 ** (self.dac * torch.arange(n_x, dtype=torch.float64))).float().to(device)
         step = self.step.to(device)
         slice_w = self.map.slice_weights().to(device)
@@ -272,7 +279,7 @@ class LayerEngine:
             d4 = d4.float().view(g_b, 1, n_w, 1)
             inv2 = (1.0 / step[idx]).pow(2).float().view(g_b, 1, 1, n_w)
             gc, mc_max = self.chunks(g_b, m_total)
-            cb = codes_i[:, rows].permute(1, 0, 2).contiguous()  # (G_b, M, p_b)
+            cb = self._bucket_codes(codes_i, rows)  # (G_b, M, p_b)
             # buffers per bucket for the partial sums and ADC counts: stay mapped, cache-warm
             ybuf = torch.empty(gc * n_x * mc_max * n_w * pc, device=device)
             sbuf = torch.empty_like(ybuf)
@@ -281,15 +288,14 @@ class LayerEngine:
                 w_c, g_c = w_b[gs], min(gc, g_b - g0)
                 cx = coef_x.view(1, 1, n_x).expand(g_c, 1, n_x)
                 for m0 in range(0, m_total, mc_max):
-                    cc = cb[gs, m0 : m0 + mc_max].unsqueeze(1)
-                    mc = cc.shape[2]
-                    x = torch.bitwise_and(torch.bitwise_right_shift(cc, shifts), mask).float()
+                    cc = cb[gs, m0 : m0 + mc_max]
+                    mc = cc.shape[1]
+                    x, sx2 = kernel.dac_slices(cc, self.dac, n_x, self.noisy_reads)
                     y = ybuf[: g_c * n_x * mc * n_w * pc].view(g_c, n_x * mc, n_w * pc)
                     torch.bmm(x.reshape(g_c, n_x * mc, p_b), w_c, out=y)
                     y5 = y.view(g_c, n_x, mc, n_w, pc)
                     sd = None
                     if self.noisy_reads:
-                        sx2 = x.sum(-1) if self.dac == 1 else x.square().sum(-1)
                         var = sx2.unsqueeze(-1) * inv2[gs] * self.read_sigma**2
                         sd = var.add_(self.out_sigma**2).sqrt_()  # (G_c, n_x, mc, n_w), steps
                     if fused:  # noise, ADC and input shift-add in one compiled pass
@@ -325,14 +331,12 @@ class LayerEngine:
         device = codes.device
         n_x, n_w, pc = self.n_x, self.map.n_w, self.map.phys_cols
         codes_i = codes.to(torch.int32)
-        shifts = (torch.arange(n_x, device=device, dtype=torch.int32) * self.dac).view(1, n_x, 1, 1)
         sig = 4.0 ** (self.dac * torch.arange(n_x, dtype=torch.float64, device=device))
         hi = self.hi.clone()
         for (_size, idx, rows), w_b in zip(self.buckets, chip.bucket_weights, strict=True):
             g_b, p_b = rows.shape
-            cc = codes_i[:, rows].permute(1, 0, 2).contiguous().unsqueeze(1)
-            x = torch.bitwise_and(torch.bitwise_right_shift(cc, shifts), (1 << self.dac) - 1)
-            y = torch.bmm(x.float().reshape(g_b, -1, p_b), w_b).view(g_b, n_x, -1, n_w, pc)
+            x, _ = kernel.dac_slices(self._bucket_codes(codes_i, rows), self.dac, n_x, False)
+            y = torch.bmm(x.reshape(g_b, -1, p_b), w_b).view(g_b, n_x, -1, n_w, pc)
             y = y.permute(0, 3, 1, 2, 4).reshape(g_b * n_w, n_x, -1)
             wts = sig[:, None].expand(n_x, y.shape[-1]).reshape(-1)
             y = y.reshape(g_b * n_w, -1)

@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .converters import dac_slices as dac_slices_torch
+
 SOURCE = Path(__file__).with_name("_kernel.c")
 CFLAGS = (
     "-O3",
@@ -122,6 +124,8 @@ def library() -> ctypes.CDLL | None:
     lib.cim_adc_shift_add.argtypes = [ptr, i64, i64, i64, i64, i64, ptr, u64, u64, ptr]
     lib.cim_adc_shift_add.argtypes += [ctypes.c_float, ptr, ptr]
     lib.cim_adc_shift_add.restype = i64
+    lib.cim_slices.argtypes = [ptr, i64, i64, i64, i64, i64, i64, ctypes.c_int, ptr, ptr]
+    lib.cim_slices.restype = None
     return lib
 
 
@@ -258,3 +262,25 @@ def adc_shift_add(
             _CONST_T.data_ptr(), float(kmax), coef.data_ptr(), out.data_ptr(),
         )
     )  # fmt: skip
+
+
+def dac_slices(
+    codes: torch.Tensor, dac: int, n_x: int, power: bool
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """DAC slices (G, n_x, M, P) float32 of int32 codes (G, M, P), least significant first,
+    and, with ``power``, their per-read input power ``sum_P x**2`` (G, n_x, M).
+
+    ``codes`` may be a strided view (unit stride along P only); compiled on CPU, torch
+    otherwise, with identical results (integer sums below 2**24 are exact in float32).
+    """
+    g, m, p = codes.shape
+    if fused(codes.device) and codes.dtype == torch.int32 and codes.stride(2) == 1:
+        x = torch.empty(g, n_x, m, p)
+        sx2 = torch.empty(g, n_x, m) if power else None
+        library().cim_slices(
+            codes.data_ptr(), g, m, p, codes.stride(0), codes.stride(1), n_x, dac,
+            x.data_ptr(), None if sx2 is None else sx2.data_ptr(),
+        )  # fmt: skip
+        return x, sx2
+    x = dac_slices_torch(codes, dac, n_x).transpose(0, 1)
+    return x, (None if not power else x.sum(-1) if dac == 1 else x.square().sum(-1))
