@@ -85,14 +85,13 @@ def simulate(cm: nn.Module, x: torch.Tensor, mc: int) -> tuple[float, float]:
     return prog, fwd
 
 
-def floor(cm: nn.Module, x: torch.Tensor, mc: int) -> float:
-    """Seconds of the simulator's matmuls alone for ``mc`` instances."""
-    shapes = []
-    rows_seen: dict[str, int] = {}
+def layer_sizes(cm: nn.Module, x: torch.Tensor) -> dict[str, tuple[int, int]]:
+    """(input vectors, output elements) of every CIM layer on ``x`` (one quantized pass)."""
+    seen: dict[str, tuple[int, int]] = {}
     hooks = [
-        m.register_forward_pre_hook(
-            lambda mod, inp: rows_seen.__setitem__(
-                mod.name, mod.engine.input_codes(inp[0])[0].shape[0]
+        m.register_forward_hook(
+            lambda mod, inp, out: seen.__setitem__(
+                mod.name, (mod.engine.input_codes(inp[0])[0].shape[0], out.numel())
             )
         )
         for m in cim_modules(cm)
@@ -103,11 +102,18 @@ def floor(cm: nn.Module, x: torch.Tensor, mc: int) -> float:
     set_mode(cm, "cim")
     for h in hooks:
         h.remove()
+    return seen
+
+
+def floor(cm: nn.Module, x: torch.Tensor, mc: int) -> float:
+    """Seconds of the simulator's matmuls alone for ``mc`` instances."""
+    shapes = []
+    sizes = layer_sizes(cm, x)
     for m in cim_modules(cm):
         e, chip = m.engine, m.engine.program(None, scaled=False)
         for (_s, _idx, rows), w in zip(e.buckets, chip.bucket_weights, strict=True):
             g, p = rows.shape
-            total = rows_seen[m.name]
+            total = sizes[m.name][0]
             gc, vc = e.chunks(g, total)
             a = (torch.rand(gc, e.n_x * vc, p) < 0.3).float()
             shapes.extend(
@@ -139,21 +145,7 @@ def _reset_peak() -> None:
 def floor_working_set(cm: nn.Module, x: torch.Tensor) -> int:
     """Bytes the floor needs beyond the weights, largest layer: its input vectors and output
     (float32) plus one chunk of sliced inputs and partial sums."""
-    seen: dict[str, tuple[int, int]] = {}
-    hooks = [
-        m.register_forward_hook(
-            lambda mod, inp, out: seen.__setitem__(
-                mod.name, (mod.engine.input_codes(inp[0])[0].shape[0], out.numel())
-            )
-        )
-        for m in cim_modules(cm)
-    ]
-    set_mode(cm, "quant")
-    with torch.no_grad():
-        cm(x)
-    set_mode(cm, "cim")
-    for h in hooks:
-        h.remove()
+    seen = layer_sizes(cm, x)
     best = 0
     for m in cim_modules(cm):
         e, (rows_m, out_n) = m.engine, seen[m.name]
