@@ -168,12 +168,13 @@ def test_run_time_failure_is_recorded_and_skipped_by_figures(reference_run: Path
     ok = table[table["sub_array"] != FAILING]
     assert len(table) == POINTS and len(failed) == POINTS // 2
     assert (failed["status"] == "failed").all() and (ok["status"] == "ok").all()
-    expected = "infer: ValueError: offset mapping needs sub_array cols"
-    assert failed["error"].str.contains(expected).all()
+    # the simulator and the PPA model share one column layout, so both refuse the subarray
+    # with the same message; the row keeps both
+    reason = "ValueError: offset mapping needs sub_array cols >= 2 * weight slices = 16, got 8"
+    assert (failed["error"] == f"infer: {reason}; ppa: {reason}").all()
     assert failed["accuracy_mean"].isna().all() and ok["accuracy_mean"].between(0.5, 1).all()
+    assert failed["energy_J"].isna().all() and ok["energy_J"].gt(0).all()
     assert (ok["error"] == "").all()
-    # PPA of the failed points still ran: the row keeps its energy
-    assert failed["energy_J"].gt(0).all()
     for path in _results(reference_run, "accuracy.json"):
         result = json.loads(path.read_text())
         assert result["status"] == ("failed" if f"sub_array~{FAILING}" in str(path) else "ok")
