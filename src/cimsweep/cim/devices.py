@@ -47,7 +47,12 @@ def program(n: torch.Tensor, prog_noise: float, generator: torch.Generator) -> t
     if prog_noise <= 0:
         return n
     eps = torch.randn(n.shape, generator=generator, device=n.device, dtype=n.dtype)
-    return torch.clamp(n + prog_noise * eps, 0.0, 1.0)
+    return eps.mul_(prog_noise).add_(n).clamp_(0.0, 1.0)
+
+
+def _float_dtype(levels: torch.Tensor) -> torch.dtype:
+    """Dtype of normalised levels computed from ``levels`` (integer codes: float32)."""
+    return levels.dtype if levels.is_floating_point() else torch.float32
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,7 @@ class CellModel:
         """Normalised target levels of integer levels (0..L-1)."""
         if self.uniform:
             return levels / (self.mean.numel() - 1)
-        return self.mean.to(levels.device, levels.dtype)[levels.long()]
+        return self.mean.to(levels.device, _float_dtype(levels))[levels.long()]
 
 
 def cell_model(sim: dict, cell_levels: int) -> CellModel:
@@ -97,8 +102,9 @@ def program_cells(
     if cells.uniform:
         return program(levels / (cells.mean.numel() - 1), prog_noise, generator)
     idx = levels.long()
-    n = cells.mean.to(levels.device, levels.dtype)[idx]
-    sigma = cells.std.pow(2).add(prog_noise**2).sqrt().to(levels.device, levels.dtype)[idx]
+    dtype = _float_dtype(levels)
+    n = cells.mean.to(levels.device, dtype)[idx]
+    sigma = cells.std.pow(2).add(prog_noise**2).sqrt().to(levels.device, dtype)[idx]
     if not sigma.any():
         return n
     eps = torch.randn(n.shape, generator=generator, device=n.device, dtype=n.dtype)
@@ -137,12 +143,11 @@ def pcm_drift(
         return n
     if nu_std > 0:
         eps = torch.randn(n.shape, generator=generator, device=n.device, dtype=n.dtype)
-        nu = torch.clamp(v + nu_std * eps, min=0.0)
-        factor = torch.exp(-math.log(t) * nu)
+        factor = eps.mul_(nu_std).add_(v).clamp_(min=0.0).mul_(-math.log(t)).exp_()  # nu -> factor
     else:
         factor = torch.tensor(t ** (-v), dtype=n.dtype, device=n.device)
     k = cell_levels - 1
-    return ((n * k + c) * factor - c) / k
+    return (n * k).add_(c).mul_(factor).sub_(c).div_(k)
 
 
 def drift_scale(
@@ -182,8 +187,9 @@ def drift(
     if detect:
         s = torch.sign(target - n)
     else:
-        s = torch.randint(-1, 2, n.shape, generator=generator, device=n.device).to(n.dtype)
-    return torch.clamp(n * torch.exp((v * math.log(t)) * s), 0.0, 1.0)
+        s = torch.randint(-1, 2, n.shape, generator=generator, device=n.device, dtype=torch.int8)
+        s = s.to(n.dtype)
+    return s.mul_(v * math.log(t)).exp_().mul_(n).clamp_(0.0, 1.0)
 
 
 def stuck_masks(
@@ -249,9 +255,10 @@ def chip_levels(
             generator=generator,
         )
     masks = stuck_masks(n, float(sim["rate_stuck_0"]), float(sim["rate_stuck_1"]), generator)
-    if with_t0:
-        return apply_stuck(n, masks), apply_stuck(n0, masks)
-    return apply_stuck(n, masks)
+    if masks is not None:  # n and n0 are fresh tensors here (or one and the same): in place
+        for x in (n, n0) if with_t0 and n0 is not n else (n,):
+            x.masked_fill_(masks[0], 0.0).masked_fill_(masks[1], 1.0)
+    return (n, n0) if with_t0 else n
 
 
 def is_ideal(sim: dict, cells: CellModel | None = None) -> bool:

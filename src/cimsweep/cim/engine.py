@@ -109,7 +109,7 @@ class LayerEngine:
         self.c = self.cells.c
         self.adc_bits = int(sim["adc_precision"])
         self.kmax = 2**self.adc_bits - 1
-        self.levels = self.map.encode(self.q_w)  # (n_w, rows, phys_cols)
+        self.levels = self.map.encode(self.q_w)  # (n_w, rows, phys_cols), uint8
         self.colsum = self.q_w.sum(0)
         group_rows = torch.tensor([n for _, n in self.map.groups], dtype=torch.float64)
         self.full_scale = adc_full_scale(group_rows, self.dac, self.cell_levels, self.c)
@@ -179,13 +179,13 @@ class LayerEngine:
     # ---------------------------------------------------------------- chip programming
     def _bucket_weights(self, units: torch.Tensor, scaled: bool) -> list[torch.Tensor]:
         inv = (1.0 / self.step).to(units.dtype) if scaled else None
+        by_row = units.permute(1, 0, 2)  # (rows, n_w, P) view
         out = []
         for _size, idx, rows in self.buckets:
-            w = units[:, rows]  # (n_w, G_b, p_b, P)
-            w = w.permute(1, 2, 0, 3)
+            w = by_row[rows]  # (G_b, p_b, n_w, P), one contiguous copy
             if inv is not None:
-                w = w * inv[idx][:, None, :, None].to(w.device)
-            out.append(w.reshape(w.shape[0], w.shape[1], -1).contiguous())
+                w.mul_(inv[idx][:, None, :, None].to(w.device))
+            out.append(w.view(w.shape[0], w.shape[1], -1))
         return out
 
     def program(self, generator: torch.Generator | None = None, scaled: bool = True) -> Chip:
@@ -216,7 +216,9 @@ class LayerEngine:
             levels = torch.round(n * (self.cell_levels - 1))
             effective = self.map.signed_matrix(levels)
             return Chip([], effective)
-        units = n * (self.cell_levels - 1) + self.c
+        if n.data_ptr() == self.levels.data_ptr() or not n.is_floating_point():
+            n = n.float()
+        units = n.mul_(self.cell_levels - 1).add_(self.c)  # n is this chip's own tensor
         return Chip(self._bucket_weights(units, scaled), effective, scale)
 
     # ---------------------------------------------------------------- MVM

@@ -121,21 +121,21 @@ class CrossbarMap:
         ).to(device)
 
     def encode(self, q_w: torch.Tensor) -> torch.Tensor:
-        """Integer cell levels (n_w, rows, phys_cols) of integer weight codes (rows, cols)."""
+        """Cell levels (n_w, rows, phys_cols), uint8, of integer weight codes (rows, cols)."""
         base = self.levels
-        pw = base ** torch.arange(self.n_w, device=q_w.device, dtype=torch.float64)
-        q = q_w.to(torch.float64)
+        pw = base ** torch.arange(self.n_w, device=q_w.device, dtype=torch.int32)
+        q = q_w.round().to(torch.int32)
         if self.signed_mapping == "differential":
             mag = torch.cat([q.clamp(min=0), (-q).clamp(min=0)], dim=1)
         else:
-            offset = float(2 ** (self.weight_precision - 1))
+            offset = 2 ** (self.weight_precision - 1)
             mag = q + offset
-        digits = torch.remainder(torch.floor(mag[None] / pw[:, None, None]), base)
+        digits = torch.div(mag[None], pw[:, None, None], rounding_mode="floor").remainder_(base)
         if self.signed_mapping == "offset":
-            ref = torch.remainder(torch.floor(offset / pw), base)
+            ref = torch.div(offset, pw, rounding_mode="floor").remainder_(base)
             ref = ref[:, None, None].expand(self.n_w, self.rows, self.col_tiles)
             digits = torch.cat([digits, ref], dim=2)
-        return digits.to(q_w.dtype)
+        return digits.to(torch.uint8)
 
     def slice_weights(self) -> torch.Tensor:
         """Shift-add weight ``levels**k`` of slice k (float64, length n_w)."""
@@ -151,6 +151,7 @@ class CrossbarMap:
 
     def signed_matrix(self, levels: torch.Tensor) -> torch.Tensor:
         """Effective integer weights (rows, cols) of cell levels (n_w, rows, phys_cols)."""
+        levels = levels if levels.is_floating_point() else levels.float()
         sw = self.slice_weights().to(levels.device, levels.dtype)
         return self.combine(torch.einsum("k,krp->rp", sw, levels))
 
