@@ -285,6 +285,7 @@ class LayerEngine:
             # buffers per bucket for the partial sums and ADC counts: stay mapped, cache-warm
             ybuf = torch.empty(gc * n_x * mc_max * n_w * pc, device=device)
             sbuf = torch.empty_like(ybuf)
+            xbuf = torch.empty(gc * n_x * mc_max * (p_b + 1), device=device)
             for g0 in range(0, g_b, gc):
                 gs = slice(g0, g0 + gc)
                 w_c, g_c = w_b[gs], min(gc, g_b - g0)
@@ -292,7 +293,7 @@ class LayerEngine:
                 for m0 in range(0, m_total, mc_max):
                     cc = cb[gs, m0 : m0 + mc_max]
                     mc = cc.shape[1]
-                    x, sx2 = kernel.dac_slices(cc, self.dac, n_x, self.noisy_reads)
+                    x, sx2 = kernel.dac_slices(cc, self.dac, n_x, self.noisy_reads, xbuf)
                     y = ybuf[: g_c * n_x * mc * n_w * pc].view(g_c, n_x * mc, n_w * pc)
                     torch.bmm(x.reshape(g_c, n_x * mc, p_b), w_c, out=y)
                     y5 = y.view(g_c, n_x, mc, n_w, pc)
@@ -318,7 +319,7 @@ class LayerEngine:
                             y5.add_(eps.mul_(sd))
                         clipped += adc_codes_(y, kmax, sbuf[: y.numel()].view_as(y))
                         z = torch.bmm(cx, y.view(g_c, n_x, mc * n_w * pc)).view(g_c, mc, n_w, pc)
-                    out[m0 : m0 + mc] += (z * d4[gs]).sum((0, 2))
+                    out[m0 : m0 + mc] += torch.mul(z, d4[gs], out=z).sum((0, 2))
         if stats is not None:
             stats.reads += m_total * n_x * len(self.map.groups) * n_w * pc
             stats.clipped += clipped

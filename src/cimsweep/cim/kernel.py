@@ -265,18 +265,23 @@ def adc_shift_add(
 
 
 def dac_slices(
-    codes: torch.Tensor, dac: int, n_x: int, power: bool
+    codes: torch.Tensor, dac: int, n_x: int, power: bool, buf: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """DAC slices (G, n_x, M, P) float32 of int32 codes (G, M, P), least significant first,
     and, with ``power``, their per-read input power ``sum_P x**2`` (G, n_x, M).
 
     ``codes`` may be a strided view (unit stride along P only); compiled on CPU, torch
     otherwise, with identical results (integer sums below 2**24 are exact in float32).
+    ``buf``: optional flat float32 CPU storage of at least ``G * n_x * M * (P + 1)`` elements
+    that the compiled path writes both results into.
     """
     g, m, p = codes.shape
     if fused(codes.device) and codes.dtype == torch.int32 and codes.stride(2) == 1:
-        x = torch.empty(g, n_x, m, p)
-        sx2 = torch.empty(g, n_x, m) if power else None
+        size = g * n_x * m * p
+        if buf is None or buf.numel() < size + g * n_x * m:
+            buf = torch.empty(size + g * n_x * m)
+        x = buf[:size].view(g, n_x, m, p)
+        sx2 = buf[size : size + g * n_x * m].view(g, n_x, m) if power else None
         library().cim_slices(
             codes.data_ptr(), g, m, p, codes.stride(0), codes.stride(1), n_x, dac,
             x.data_ptr(), None if sx2 is None else sx2.data_ptr(),
