@@ -15,8 +15,10 @@ Data path of one matrix-vector product (MVM), for a batch of ``M`` input vectors
    ``drift_compensation`` is on), positive - negative (or - reference) columns, zero-point
    correction ``- z * sum_i q_w[i, col]``, dequantisation and bias.
 
-One batched matmul per (chunk of ``M``, read-group size) covers every read group, input
-slice and weight slice; noise, ADC and the shift-add are whole-tensor ops. When the ADC
+One batched matmul per chunk (read groups x input vectors, :meth:`LayerEngine.chunks`) covers
+every input slice and weight slice of its groups. On CPU, DAC slicing and then noise, ADC and
+the input shift-add run in the compiled kernel (:mod:`.kernel`), one pass each; elsewhere as
+whole-tensor torch ops with the same numbers. When the ADC
 resolves every unit product without clipping and the chip is noise free with integer levels,
 steps 2-4 are exactly linear and collapse into one integer matmul (``transparent`` path).
 """
