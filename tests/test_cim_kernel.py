@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -152,3 +155,34 @@ def test_dac_slices_on_strided_codes(monkeypatch, dac, fused):
     assert torch.equal((x.long() * weights).sum(1), view.long())  # slices reassemble codes
     assert int(x.max()) <= 2**dac - 1
     assert torch.equal(sx2, x.square().sum(-1))
+
+
+def _run(code: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-W", "always", "-c", code],
+        capture_output=True, text=True, env={**os.environ, **env}, check=True,
+    )  # fmt: skip
+
+
+_SAME_NUMBERS = (
+    "import torch; from cimsweep.cim import kernel; "
+    "print(kernel.library() is not None); "
+    "torch.save(kernel.normals(11, 2, 5000), {out!r})"
+)
+
+
+@needs_kernel
+def test_build_into_fresh_cache_and_fallback_without_compiler(tmp_path):
+    cache = tmp_path / "cache"
+    built = _run(_SAME_NUMBERS.format(out=str(tmp_path / "a.pt")), CIMSWEEP_KERNEL_DIR=str(cache))
+    assert built.stdout.strip() == "True"
+    assert [p.suffix for p in cache.iterdir()] == [".so"]  # no temporary left behind
+    missing = _run(
+        _SAME_NUMBERS.format(out=str(tmp_path / "b.pt")),
+        CIMSWEEP_KERNEL_DIR=str(tmp_path / "other"), CC="/nonexistent/cc",
+    )  # fmt: skip
+    assert missing.stdout.strip() == "False"
+    assert "no C compiler found" in missing.stderr
+    assert torch.equal(torch.load(tmp_path / "a.pt"), torch.load(tmp_path / "b.pt"))
+    off = _run("from cimsweep.cim import kernel; print(kernel.library())", CIMSWEEP_KERNEL="0")
+    assert off.stdout.strip() == "None" and "Warning" not in off.stderr
