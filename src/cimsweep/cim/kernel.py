@@ -65,8 +65,8 @@ def _cache_dir() -> Path:
 
 
 def _compiler() -> str | None:
-    cc = os.environ.get("CC", "cc")
-    return shutil.which(cc.split()[0]) and cc
+    cc = os.environ.get("CC") or "cc"
+    return cc if shutil.which(cc.split()[0]) else None
 
 
 def _build(cc: str) -> Path:
