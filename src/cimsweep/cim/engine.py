@@ -123,6 +123,7 @@ class LayerEngine:
         self.buckets = [
             (size, idx, self.map.bucket_rows(idx, device)) for size, idx in self.map.buckets
         ]
+        self.bucket_first = [self._first_row(rows) for _s, _i, rows in self.buckets]
 
     # ---------------------------------------------------------------- ranges and properties
     @property
@@ -218,8 +219,6 @@ class LayerEngine:
             levels = torch.round(n * (self.cell_levels - 1))
             effective = self.map.signed_matrix(levels)
             return Chip([], effective)
-        if n.data_ptr() == self.levels.data_ptr() or not n.is_floating_point():
-            n = n.float()
         units = n.mul_(self.cell_levels - 1).add_(self.c)  # n is this chip's own tensor
         return Chip(self._bucket_weights(units, scaled), effective, scale)
 
@@ -257,12 +256,18 @@ class LayerEngine:
         return max(1, min(groups, CHUNK_ELEMENTS // (per * mc))), mc
 
     @staticmethod
-    def _bucket_codes(codes: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        """Input codes (G_b, M, p_b) of a bucket's read groups; a strided view when the
-        groups are consecutive rows, else a gathered copy."""
+    def _first_row(rows: torch.Tensor) -> int | None:
+        """First row of a bucket whose read groups are consecutive rows, else None."""
         first, n = int(rows[0, 0]), rows.numel()
-        if bool((rows.flatten() == torch.arange(first, first + n, device=rows.device)).all()):
-            return codes[:, first : first + n].unflatten(1, rows.shape).transpose(0, 1)
+        consecutive = rows.flatten() == torch.arange(first, first + n, device=rows.device)
+        return first if bool(consecutive.all()) else None
+
+    @staticmethod
+    def _bucket_codes(codes: torch.Tensor, rows: torch.Tensor, first: int | None) -> torch.Tensor:
+        """Input codes (G_b, M, p_b) of a bucket's read groups: a strided view when they are
+        consecutive rows from ``first``, else a gathered copy."""
+        if first is not None:
+            return codes[:, first : first + rows.numel()].unflatten(1, rows.shape).transpose(0, 1)
         return codes[:, rows].permute(1, 0, 2)
 
     def _analog(self, codes, chip, noise, stats) -> torch.Tensor:
@@ -275,7 +280,8 @@ class LayerEngine:
         fused = kernel.fused(device) and self.out_table is None
         out = torch.zeros(m_total, pc, device=device, dtype=torch.float32)
         clipped = 0
-        for (_size, idx, rows), w_b in zip(self.buckets, chip.bucket_weights, strict=True):
+        buckets = zip(self.buckets, self.bucket_first, chip.bucket_weights, strict=True)
+        for (_size, idx, rows), first, w_b in buckets:
             g_b, p_b = rows.shape
             d4 = slice_w[None, :] * step[idx]  # shift-add x step (x drift compensation)
             if chip.scale is not None:
@@ -283,11 +289,11 @@ class LayerEngine:
             d4 = d4.float().view(g_b, 1, n_w, 1)
             inv2 = (1.0 / step[idx]).pow(2).float().view(g_b, 1, 1, n_w)
             gc, mc_max = self.chunks(g_b, m_total)
-            cb = self._bucket_codes(codes_i, rows)  # (G_b, M, p_b)
+            cb = self._bucket_codes(codes_i, rows, first)  # (G_b, M, p_b)
             # buffers per bucket for the partial sums and ADC counts: stay mapped, cache-warm
             ybuf = torch.empty(gc * n_x * mc_max * n_w * pc, device=device)
             sbuf = torch.empty_like(ybuf)
-            xbuf = torch.empty(gc * n_x * mc_max * (p_b + 1), device=device)
+            xbuf = torch.empty(gc * n_x * mc_max * (p_b + 1)) if kernel.fused(device) else None
             for g0 in range(0, g_b, gc):
                 gs = slice(g0, g0 + gc)
                 w_c, g_c = w_b[gs], min(gc, g_b - g0)
@@ -338,9 +344,11 @@ class LayerEngine:
         codes_i = codes.to(torch.int32)
         sig = 4.0 ** (self.dac * torch.arange(n_x, dtype=torch.float64, device=device))
         hi = self.hi.clone()
-        for (_size, idx, rows), w_b in zip(self.buckets, chip.bucket_weights, strict=True):
+        buckets = zip(self.buckets, self.bucket_first, chip.bucket_weights, strict=True)
+        for (_size, idx, rows), first, w_b in buckets:
             g_b, p_b = rows.shape
-            x, _ = kernel.dac_slices(self._bucket_codes(codes_i, rows), self.dac, n_x, False)
+            cb = self._bucket_codes(codes_i, rows, first)
+            x, _ = kernel.dac_slices(cb, self.dac, n_x, False)
             y = torch.bmm(x.reshape(g_b, -1, p_b), w_b).view(g_b, n_x, -1, n_w, pc)
             y = y.permute(0, 3, 1, 2, 4).reshape(g_b * n_w, n_x, -1)
             wts = sig[:, None].expand(n_x, y.shape[-1]).reshape(-1)
