@@ -418,3 +418,16 @@ def test_digital_layers_left_out(tech22: dict) -> None:
     assert full["digital_layers"] == [] and full["energy_J"] > res["total"]["energy_J"]
     with pytest.raises(ValueError, match="digital_layers"):
         estimate(layers[:1], {**NEUROSIM_HW, "digital_layers": "first"}, tech22)
+
+
+def test_chip_memory_estimate_covers_vgg8_programming() -> None:
+    from cimsweep.layout import CHIP_PEAK_FACTOR, chip_memory_mb
+
+    weights = sum(d["rows"] * d["cols"] for d in vgg8_geometry())
+    model_bytes = 4 * weights
+    # 8-bit differential, bitcell 1: 7 magnitude slices in two arrays = 14 cells per weight
+    est = chip_memory_mb(model_bytes, 8, 1, "differential")
+    assert est == pytest.approx(CHIP_PEAK_FACTOR * 14 * model_bytes / 2**20)
+    assert est > 1589  # measured programming peak of VGG8 (bench_infer), MiB
+    assert chip_memory_mb(model_bytes, 8, 1, "offset") == pytest.approx(est * 8 / 14)
+    assert chip_memory_mb(model_bytes, 8, 4, "differential") == pytest.approx(est * 2 / 7)

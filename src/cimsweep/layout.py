@@ -54,6 +54,21 @@ def crossbar_columns(cols: int, sub_cols: int, n_w: int, signed_mapping: str) ->
     return (cols + column_tiles(cols, sub_cols, n_w, signed_mapping)[1]) * n_w
 
 
+CHIP_PEAK_FACTOR = 2.6  # programming peak / programmed chip (VGG8, bench_infer: 1.6 / 0.7 GB
+# including the uint8 target levels)
+
+
+def chip_memory_mb(
+    model_bytes: int, weight_precision: int, bitcell: int, signed_mapping: str
+) -> float:
+    """Peak memory (MB) of programming one chip of a model whose float32 checkpoint has
+    ``model_bytes``: every weight becomes ``n_w`` (offset) or ``2 * n_w`` (differential)
+    float32 cells, and programming holds about :data:`CHIP_PEAK_FACTOR` times that."""
+    cells = n_weight_slices(weight_precision, bitcell, signed_mapping)
+    cells *= 2 if signed_mapping == "differential" else 1
+    return CHIP_PEAK_FACTOR * cells * model_bytes / 2**20
+
+
 def n_input_slices(input_precision: int, dac_precision: int) -> int:
     """Input cycles per MVM: ceil(input bits / DAC bits)."""
     return math.ceil(input_precision / max(1, min(dac_precision, input_precision)))

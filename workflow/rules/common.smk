@@ -1,10 +1,12 @@
 # Shared helpers: config validation, the sweep's grid and per-stage path patterns.
+import math
 from pathlib import Path
 
 from snakemake.utils import validate
 
 from cimsweep import config as sweep_config
 from cimsweep.figspec import diagnostics_point, figure_options, figures_to_draw
+from cimsweep.layout import chip_memory_mb
 from cimsweep.params import PARAMS
 
 # Names first (with "did you mean"), then types and ranges, then cross-parameter rules:
@@ -84,6 +86,22 @@ def mem_mb(rule_name):
     """Memory request (MB) growing with the attempt number."""
     base = BASE_RESOURCES[rule_name]["mem_mb"]
     return lambda wildcards, attempt: base * attempt
+
+
+def infer_mem_mb(wildcards, input, attempt):
+    """Inference memory (MB): the base plus programming one chip of this model, by attempt."""
+    base = BASE_RESOURCES["infer"]["mem_mb"]
+    model = Path(input.model)
+    if not model.exists():  # planning: the model is not trained yet
+        return base * attempt
+    values = SWEEP.stage_values("infer", wildcards)
+    chip = chip_memory_mb(
+        model.stat().st_size,
+        values["weight_precision"],
+        values["bitcell"],
+        values["signed_mapping"],
+    )
+    return math.ceil(base + chip) * attempt
 
 
 def runtime(rule_name):

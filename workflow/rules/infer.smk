@@ -16,7 +16,7 @@ rule infer:
     conda:
         "../envs/cimsweep.yaml"
     resources:
-        mem_mb=mem_mb("infer"),
+        mem_mb=infer_mem_mb,
         runtime=runtime("infer"),
     params:
         values=stage_values("infer"),
