@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import math
 import os
 import subprocess
@@ -186,3 +187,25 @@ def test_build_into_fresh_cache_and_fallback_without_compiler(tmp_path):
     assert torch.equal(torch.load(tmp_path / "a.pt"), torch.load(tmp_path / "b.pt"))
     off = _run("from cimsweep.cim import kernel; print(kernel.library())", CIMSWEEP_KERNEL="0")
     assert off.stdout.strip() == "None" and "Warning" not in off.stderr
+
+
+@needs_kernel
+def test_generic_build_matches_torch_mirror(tmp_path, monkeypatch):
+    """The portable C paths (no AVX2: other CPUs) give the same numbers as the mirror."""
+    lib_path = tmp_path / "generic.so"
+    cc = kernel._compiler()
+    cmd = [*cc.split(), *kernel.CFLAGS, "-DCIM_GENERIC", str(kernel.SOURCE), "-o", str(lib_path)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    generic = kernel.bind(ctypes.CDLL(str(lib_path)))
+    monkeypatch.setattr(kernel, "library", lambda: generic)
+    key, call = 0xFEDC_BA98_7654_321, 9
+    mirror = kernel.normals_torch(key, call, 5000, "cpu")
+    assert torch.equal(kernel.normals(key, call, 5000), mirror)
+    g = torch.Generator().manual_seed(8)
+    y = torch.rand(1, 2, 30, 3, 40, generator=g) * 20 - 2
+    sd = torch.rand(1, 2, 30, 3, generator=g)
+    out = torch.empty(1, 30, 3, 40)
+    clipped = kernel.adc_shift_add(y, sd, key, call, 15, torch.tensor([1.0, 2.0]), out)
+    ref = y + kernel.normals_torch(key, call, y.numel(), "cpu").view(y.shape) * sd.unsqueeze(-1)
+    assert clipped == adc_codes_(ref, 15)
+    assert torch.equal(out, ref[:, 0] + 2 * ref[:, 1])

@@ -22,7 +22,7 @@
 enum { K_LN2, K_SQRT2, K_L1, K_L3, K_L5, K_L7, K_L9, K_HPI, K_S3, K_S5, K_S7,
        K_C2, K_C4, K_C6, K_C8, K_COUNT };
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(CIM_GENERIC) /* CIM_GENERIC: tests */
 #include <immintrin.h>
 #define HAVE_X86 1
 #endif

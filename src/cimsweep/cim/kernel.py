@@ -118,6 +118,11 @@ def library() -> ctypes.CDLL | None:
             stacklevel=2,
         )
         return None
+    return bind(lib)
+
+
+def bind(lib: ctypes.CDLL) -> ctypes.CDLL:
+    """Declare the argument and result types of the kernel's entry points on ``lib``."""
     ptr, i64, u64 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_uint64
     lib.cim_normals.argtypes = [u64, u64, i64, ptr, ptr]
     lib.cim_normals.restype = None
