@@ -110,7 +110,7 @@ def floor(cm: nn.Module, x: torch.Tensor, mc: int) -> float:
     shapes = []
     sizes = layer_sizes(cm, x)
     for m in cim_modules(cm):
-        e, chip = m.engine, m.engine.program(None, scaled=False)
+        e, chip = m.engine, m.engine.program(None, shortcut=False)
         for (_s, _idx, rows), w in zip(e.buckets, chip.bucket_weights, strict=True):
             g, p = rows.shape
             total = sizes[m.name][0]

@@ -42,7 +42,7 @@ def test_programmed_cells_match_the_states_file(tmp_path: Path) -> None:
     layer = nn.Linear(256, 256, bias=False)
     sim = sim_config(bitcell=2, weight_precision=5, mem_states_file=str(path))
     eng = LayerEngine("l", layer, {"input_min": -1.0, "input_max": 1.0, "weight_max": 0.06}, sim)
-    chip = eng.program(_gen(1), scaled=False)
+    chip = eng.program(_gen(1), shortcut=False)
     units = torch.cat([w.reshape(-1) for w in chip.bucket_weights]).double()
     levels = _bucket_levels(eng, eng.levels)
     unit = (STATES[-1][0] - STATES[0][0]) / 3  # S per unit level

@@ -1,4 +1,5 @@
-/* Fused CPU kernel of the CIM read path: read noise, ADC and input-slice shift-add.
+/* Fused CPU kernel of the CIM read path: DAC slicing, partial sums, read noise, ADC and
+ * input-slice shift-add.
  *
  * Built at first use by cimsweep.cim.kernel (plain C99, no Python or torch headers) and called
  * through ctypes. Every operation is integer or a single IEEE-754 float32 operation compiled
@@ -6,21 +7,18 @@
  * bit-identical results.
  *
  * Noise stream: Philox4x32-10 (Salmon et al., SC'11) with key (k0, k1) and counter
- * (block * 256 + b, 0, call_lo, call_hi). Each 32-bit output word w gives one Box-Muller pair:
- * u = ((w & 0xffff) + 1) / 2**16 (radius sqrt(-2 ln u), at most 4.71), angle from w >> 16 (2 bits
- * quadrant, 14 bits within the quadrant). Normal e of a block of NB = 2048 (e = j * 256 + b) is
- * word j / 2 of call b, the cosine part for even j, the sine part for odd j.
+ * (block * 256 + b, 0, call_lo, call_hi). Each 16-bit half of an output word indexes a table of
+ * 65536 equiprobable normal values (kernel.normal_table: the conditional mean of each 1/65536
+ * quantile bin, |z| <= 4.39). Normal e of a block of NB = 2048 (e = j * 256 + b) is word j / 2 of
+ * call b, its low half for even j, its high half for odd j.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CALLS 256            /* Philox calls per block */
 #define NB (8 * CALLS)       /* normals per block */
 #define MAGIC 12582912.0f    /* 1.5 * 2**23: (v + MAGIC) - MAGIC rounds half to even, |v| < 2**22 */
-
-/* float32 constants, passed in by kernel.py so both implementations share them */
-enum { K_LN2, K_SQRT2, K_L1, K_L3, K_L5, K_L7, K_L9, K_HPI, K_S3, K_S5, K_S7,
-       K_C2, K_C4, K_C6, K_C8, K_COUNT };
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(CIM_GENERIC) /* CIM_GENERIC: tests */
 #include <immintrin.h>
@@ -96,52 +94,19 @@ __attribute__((target("avx2"))) static void philox_avx2(uint32_t k0, uint32_t k1
 #define CLONES
 #endif
 
-/* Box-Muller of 4 * CALLS words into NB normals. */
-CLONES static void box_muller(const uint32_t *restrict w, const float *restrict K,
-                              float *restrict out)
+/* Table normals of 4 * CALLS words into NB normals (scalar loads: AVX2 gathers are slower). */
+__attribute__((optimize("no-tree-vectorize"))) static void
+table_normals(const uint32_t *restrict w, const float *restrict T, float *restrict out)
 {
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < 4; k++)
         for (int b = 0; b < CALLS; b++) {
             uint32_t v = w[k * CALLS + b];
-            float u = (float)((v & 0xffffu) + 1u) * 0x1p-16f;
-            uint32_t bits = as_uint(u);
-            int e = (int)(bits >> 23) - 127;
-            float m = as_float((bits & 0x7fffffu) | 0x3f800000u);
-            int big = m > K[K_SQRT2];
-            m = big ? m * 0.5f : m;
-            e += big;
-            float s = (m - 1.0f) / (m + 1.0f);
-            float s2 = s * s;
-            float p = K[K_L9];
-            p = p * s2 + K[K_L7];
-            p = p * s2 + K[K_L5];
-            p = p * s2 + K[K_L3];
-            p = p * s2 + K[K_L1];
-            float ln = (float)e * K[K_LN2] + s * p;
-            float rad = __builtin_sqrtf(ln * -2.0f);
-            uint32_t a = v >> 16;
-            float x = ((float)(a & 0x3fffu) * 0x1p-14f - 0.5f) * K[K_HPI];
-            float x2 = x * x;
-            float sp = K[K_S7];
-            sp = sp * x2 + K[K_S5];
-            sp = sp * x2 + K[K_S3];
-            float sn = x + x * (x2 * sp);
-            float cp = K[K_C8];
-            cp = cp * x2 + K[K_C6];
-            cp = cp * x2 + K[K_C4];
-            cp = cp * x2 + K[K_C2];
-            float cs = 1.0f + x2 * cp;
-            uint32_t q = a >> 14, odd = q & 1u;
-            float c = odd ? sn : cs, sv = odd ? cs : sn;
-            c = as_float(as_uint(c) ^ ((((q + 1u) >> 1) & 1u) << 31));
-            sv = as_float(as_uint(sv) ^ ((q >> 1) << 31));
-            out[(2 * k) * CALLS + b] = rad * c;
-            out[(2 * k + 1) * CALLS + b] = rad * sv;
+            out[(2 * k) * CALLS + b] = T[v & 0xffffu];
+            out[(2 * k + 1) * CALLS + b] = T[v >> 16];
         }
-    }
 }
 
-static void normal_block(uint64_t key, uint64_t call, int64_t block, const float *K,
+static void normal_block(uint64_t key, uint64_t call, int64_t block, const float *T,
                          uint32_t *words, float *out)
 {
     uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
@@ -152,22 +117,24 @@ static void normal_block(uint64_t key, uint64_t call, int64_t block, const float
     else
 #endif
         philox_generic(k0, k1, first, c2, c3, words);
-    box_muller(words, K, out);
+    table_normals(words, T, out);
 }
 
 /* The first n normals of stream (key, call); n need not be a multiple of NB. */
-void cim_normals(uint64_t key, uint64_t call, int64_t n, const float *K, float *out)
+void cim_normals(uint64_t key, uint64_t call, int64_t n, const float *T, float *out)
 {
     uint32_t words[4 * CALLS];
     float buf[NB];
     for (int64_t i = 0; i < n; i += NB) {
         int64_t len = n - i < NB ? n - i : NB;
-        normal_block(key, call, i / NB, K, words, buf);
+        normal_block(key, call, i / NB, T, words, buf);
         memcpy(out + i, buf, (size_t)len * sizeof(float));
     }
 }
 
-static inline float adc_code(float v, float kmax, int *clip)
+/* ADC code of a read v (in ADC steps): rounded half to even, clamped to [0, kmax]; *clip += 1
+ * when the rounded read falls outside. */
+static inline float adc_code(float v, float kmax, int32_t *clip)
 {
     v = v < -1.0f ? -1.0f : v;
     v = v > kmax + 1.0f ? kmax + 1.0f : v;
@@ -177,69 +144,21 @@ static inline float adc_code(float v, float kmax, int *clip)
     return q > kmax ? kmax : q;
 }
 
-static inline int adc_row_noisy(const float *restrict y, const float *restrict eps, float s,
-                                float kmax, float cx, float *restrict z, int64_t n)
+/* z[c] += cx * code(y[c] * s + eps[c] * sd); per-element clip counts in cl (no reduction). */
+static inline void adc_noisy(const float *restrict y, const float *restrict eps, float s, float sd,
+                             float kmax, float cx, float *restrict z, int32_t *restrict cl,
+                             int64_t n)
 {
-    int clip = 0;
     for (int64_t c = 0; c < n; c++)
-        z[c] += cx * adc_code(y[c] + eps[c] * s, kmax, &clip);
-    return clip;
+        z[c] += cx * adc_code(y[c] * s + eps[c] * sd, kmax, cl + c);
 }
 
-static inline int adc_row(const float *restrict y, float kmax, float cx, float *restrict z,
-                          int64_t n)
+/* z[c] += cx * code(y[c] * s). */
+static inline void adc_exact(const float *restrict y, float s, float kmax, float cx,
+                             float *restrict z, int32_t *restrict cl, int64_t n)
 {
-    int clip = 0;
     for (int64_t c = 0; c < n; c++)
-        z[c] += cx * adc_code(y[c], kmax, &clip);
-    return clip;
-}
-
-/* Noisy reads -> ADC codes -> shift-add over input slices.
- *
- * y: (G, NX, M, W, P) noise-free reads in ADC steps; sd: (G, NX, M, W) noise std in ADC steps,
- * or NULL for noise-free reads (then key and call are unused). Read i (flat index of y) gets
- * y[i] + normal_i * sd[i / P] of stream (key, call), is rounded half to even and clamped to
- * [0, kmax]. z: (G, M, W, P) = sum over slices ix of coef[ix] * code. Returns the number of
- * reads whose code fell outside [0, kmax] (clipped).
- */
-CLONES int64_t cim_adc_shift_add(const float *restrict y, int64_t G, int64_t NX, int64_t M,
-                                 int64_t W, int64_t P, const float *restrict sd, uint64_t key,
-                                 uint64_t call, const float *restrict K, float kmax,
-                                 const float *restrict coef, float *restrict z)
-{
-    uint32_t words[4 * CALLS];
-    float eps[NB];
-    int64_t clipped = 0, pos = NB, block = 0;
-    const int64_t slab = M * W * P;
-    memset(z, 0, (size_t)(G * slab) * sizeof(float));
-    for (int64_t g = 0; g < G; g++) {
-        float *zg = z + g * slab;
-        for (int64_t ix = 0; ix < NX; ix++) {
-            const float cx = coef[ix];
-            const float *yb = y + (g * NX + ix) * slab;
-            const float *sb = sd ? sd + (g * NX + ix) * M * W : NULL;
-            for (int64_t mw = 0; mw < M * W; mw++) {
-                const float *yr = yb + mw * P;
-                float *zr = zg + mw * P;
-                if (!sb) {
-                    clipped += adc_row(yr, kmax, cx, zr, P);
-                    continue;
-                }
-                for (int64_t c = 0; c < P;) {
-                    if (pos == NB) {
-                        normal_block(key, call, block++, K, words, eps);
-                        pos = 0;
-                    }
-                    int64_t len = P - c < NB - pos ? P - c : NB - pos;
-                    clipped += adc_row_noisy(yr + c, eps + pos, sb[mw], kmax, cx, zr + c, len);
-                    pos += len;
-                    c += len;
-                }
-            }
-        }
-    }
-    return clipped;
+        z[c] += cx * adc_code(y[c] * s, kmax, cl + c);
 }
 
 /* DAC slices of integer input codes, least significant first, and their per-read input power.
@@ -267,4 +186,240 @@ CLONES void cim_slices(const int32_t *restrict codes, int64_t G, int64_t M, int6
                     sx2[(g * NX + ix) * M + m] = (float)acc;
             }
         }
+}
+
+
+/* Nonzero DAC slice values of one input row: their row indices nz and values val (both with
+ * room for P + 8 entries); *sq = sum of squared slice values. Returns their count. */
+static int64_t slice_row_generic(const int32_t *restrict row, int64_t P, int shift, int32_t mask,
+                                 int32_t *restrict nz, float *restrict val, int32_t *sq)
+{
+    int64_t cnt = 0;
+    int32_t acc = 0;
+    for (int64_t k = 0; k < P; k++) {
+        int32_t v = (row[k] >> shift) & mask;
+        acc += v * v;
+        nz[cnt] = (int32_t)k;
+        val[cnt] = (float)v;
+        cnt += v != 0;
+    }
+    *sq = acc;
+    return cnt;
+}
+
+/* y[n] = sum over t (ascending) of val[t] * wg[nz[t] * N + n], from y = +0; unit: all val 1. */
+static void partial_sums_generic(const float *restrict wg, int64_t N, const int32_t *restrict nz,
+                                 const float *restrict val, int64_t cnt, int unit,
+                                 float *restrict y)
+{
+    memset(y, 0, (size_t)N * sizeof(float));
+    for (int64_t t = 0; t < cnt; t++) {
+        const float v = val[t];
+        const float *restrict wr = wg + (int64_t)nz[t] * N;
+        if (unit)
+            for (int64_t n = 0; n < N; n++)
+                y[n] += wr[n];
+        else
+            for (int64_t n = 0; n < N; n++)
+                y[n] += v * wr[n];
+    }
+}
+
+#ifdef HAVE_X86
+static int32_t compress_lanes[256][8]; /* lanes of the set bits of each 8-bit mask, packed low */
+
+__attribute__((constructor)) static void init_compress_lanes(void)
+{
+    for (int m = 0; m < 256; m++) {
+        int c = 0;
+        for (int b = 0; b < 8; b++)
+            if (m >> b & 1)
+                compress_lanes[m][c++] = b;
+        while (c < 8)
+            compress_lanes[m][c++] = 0;
+    }
+}
+
+__attribute__((target("avx2,popcnt"))) static int64_t
+slice_row_avx2(const int32_t *restrict row, int64_t P, int shift, int32_t mask,
+               int32_t *restrict nz, float *restrict val, int32_t *sq)
+{
+    const __m128i sh = _mm_cvtsi32_si128(shift);
+    const __m256i mk = _mm256_set1_epi32(mask), lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i acc = _mm256_setzero_si256();
+    int64_t cnt = 0, k = 0;
+    for (; k + 8 <= P; k += 8) {
+        __m256i v = _mm256_and_si256(_mm256_srl_epi32(_mm256_loadu_si256((const __m256i *)(row + k)), sh), mk);
+        acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(v, v));
+        int bits = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(v, _mm256_setzero_si256())));
+        __m256i perm = _mm256_loadu_si256((const __m256i *)compress_lanes[bits]);
+        __m256i idx = _mm256_add_epi32(_mm256_set1_epi32((int)k), lane);
+        _mm256_storeu_si256((__m256i *)(nz + cnt), _mm256_permutevar8x32_epi32(idx, perm));
+        _mm256_storeu_ps(val + cnt, _mm256_permutevar8x32_ps(_mm256_cvtepi32_ps(v), perm));
+        cnt += __builtin_popcount((unsigned)bits);
+    }
+    int32_t lanes[8];
+    _mm256_storeu_si256((__m256i *)lanes, acc);
+    int32_t total = 0;
+    for (int b = 0; b < 8; b++)
+        total += lanes[b];
+    int32_t rest;
+    int64_t tail = slice_row_generic(row + k, P - k, shift, mask, nz + cnt, val + cnt, &rest);
+    for (int64_t t = cnt; t < cnt + tail; t++)
+        nz[t] += (int32_t)k;
+    cnt += tail;
+    *sq = total + rest;
+    return cnt;
+}
+
+__attribute__((target("avx2"))) static void
+partial_sums_avx2(const float *restrict wg, int64_t N, const int32_t *restrict nz,
+                  const float *restrict val, int64_t cnt, int unit, float *restrict y)
+{
+    int64_t n0 = 0;
+    for (; n0 + 64 <= N; n0 += 64) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0,
+               a7 = a0;
+        if (unit) {
+            for (int64_t t = 0; t < cnt; t++) {
+                const float *wr = wg + (int64_t)nz[t] * N + n0;
+                a0 = _mm256_add_ps(a0, _mm256_loadu_ps(wr));
+                a1 = _mm256_add_ps(a1, _mm256_loadu_ps(wr + 8));
+                a2 = _mm256_add_ps(a2, _mm256_loadu_ps(wr + 16));
+                a3 = _mm256_add_ps(a3, _mm256_loadu_ps(wr + 24));
+                a4 = _mm256_add_ps(a4, _mm256_loadu_ps(wr + 32));
+                a5 = _mm256_add_ps(a5, _mm256_loadu_ps(wr + 40));
+                a6 = _mm256_add_ps(a6, _mm256_loadu_ps(wr + 48));
+                a7 = _mm256_add_ps(a7, _mm256_loadu_ps(wr + 56));
+            }
+        } else {
+            for (int64_t t = 0; t < cnt; t++) {
+                const float *wr = wg + (int64_t)nz[t] * N + n0;
+                const __m256 v = _mm256_set1_ps(val[t]);
+                a0 = _mm256_add_ps(a0, _mm256_mul_ps(v, _mm256_loadu_ps(wr)));
+                a1 = _mm256_add_ps(a1, _mm256_mul_ps(v, _mm256_loadu_ps(wr + 8)));
+                a2 = _mm256_add_ps(a2, _mm256_mul_ps(v, _mm256_loadu_ps(wr + 16)));
+                a3 = _mm256_add_ps(a3, _mm256_mul_ps(v, _mm256_loadu_ps(wr + 24)));
+                a4 = _mm256_add_ps(a4, _mm256_mul_ps(v, _mm256_loadu_ps(wr + 32)));
+                a5 = _mm256_add_ps(a5, _mm256_mul_ps(v, _mm256_loadu_ps(wr + 40)));
+                a6 = _mm256_add_ps(a6, _mm256_mul_ps(v, _mm256_loadu_ps(wr + 48)));
+                a7 = _mm256_add_ps(a7, _mm256_mul_ps(v, _mm256_loadu_ps(wr + 56)));
+            }
+        }
+        _mm256_storeu_ps(y + n0, a0);
+        _mm256_storeu_ps(y + n0 + 8, a1);
+        _mm256_storeu_ps(y + n0 + 16, a2);
+        _mm256_storeu_ps(y + n0 + 24, a3);
+        _mm256_storeu_ps(y + n0 + 32, a4);
+        _mm256_storeu_ps(y + n0 + 40, a5);
+        _mm256_storeu_ps(y + n0 + 48, a6);
+        _mm256_storeu_ps(y + n0 + 56, a7);
+    }
+    for (; n0 + 8 <= N; n0 += 8) {
+        __m256 a = _mm256_setzero_ps();
+        for (int64_t t = 0; t < cnt; t++) {
+            const __m256 w = _mm256_loadu_ps(wg + (int64_t)nz[t] * N + n0);
+            a = _mm256_add_ps(a, unit ? w : _mm256_mul_ps(_mm256_set1_ps(val[t]), w));
+        }
+        _mm256_storeu_ps(y + n0, a);
+    }
+    for (; n0 < N; n0++) {
+        float a = 0.0f;
+        for (int64_t t = 0; t < cnt; t++) {
+            const float w = wg[(int64_t)nz[t] * N + n0];
+            a += unit ? w : val[t] * w;
+        }
+        y[n0] = a;
+    }
+}
+#endif
+
+/* One chunk of crossbar reads, from integer input codes to shift-added ADC codes.
+ *
+ * codes: int32 (G, M, P) with element strides (sg, sm, 1); wts: (G, P, N) cell weights in unit
+ * products, N = W * PC; inv, inv2: (G, W) 1 / ADC step and its square. For every read group g,
+ * input slice ix, vector m: the partial sums y[n] = sum_k x[k] * wts[g, k, n] of the DAC slice
+ * x = (codes >> ix * dac) & (2**dac - 1), accumulated over k in ascending order (exact for
+ * integer weights), are scaled to ADC steps (y * inv), get noise normal_i * sd with
+ * sd = sqrt(sum_k x[k]**2 * inv2 * rs2 + os2) when `noisy` (normal i of stream (key, call)
+ * with table T, read i: flat index of (G, NX, M, W, PC)), are rounded half to even and clamped to
+ * [0, kmax], and z (G, M, W, PC) = sum over ix of coef[ix] * code. Returns the clipped-read
+ * count, or -1 when out of memory.
+ */
+CLONES int64_t cim_read(const int32_t *restrict codes, int64_t G, int64_t M, int64_t P, int64_t sg,
+                        int64_t sm, int64_t NX, int dac, const float *restrict wts, int64_t W,
+                        int64_t PC, const float *restrict inv, const float *restrict inv2,
+                        float rs2, float os2, int noisy, uint64_t key, uint64_t call,
+                        const float *restrict T, float kmax, const float *restrict coef,
+                        float *restrict z)
+{
+    const int64_t N = W * PC;
+    const int32_t mask = (1 << dac) - 1;
+    float *y = malloc((size_t)(N + P + 8) * sizeof(float));
+    int32_t *nz = malloc((size_t)(P + 8 + N) * sizeof(int32_t));
+    if (!y || !nz) {
+        free(y);
+        free(nz);
+        return -1;
+    }
+    float *val = y + N;
+    int32_t *cl = nz + P + 8; /* clipped reads per output column (summed at the end) */
+    memset(cl, 0, (size_t)N * sizeof(int32_t));
+#ifdef HAVE_X86
+    const int avx2 = __builtin_cpu_supports("avx2");
+#endif
+    uint32_t words[4 * CALLS];
+    float eps[NB];
+    int64_t clipped = 0, pos = NB, block = 0;
+    memset(z, 0, (size_t)(G * M * N) * sizeof(float));
+    for (int64_t g = 0; g < G; g++) {
+        const float *wg = wts + g * P * N;
+        for (int64_t ix = 0; ix < NX; ix++) {
+            const int shift = (int)ix * dac;
+            const float cx = coef[ix];
+            for (int64_t m = 0; m < M; m++) {
+                const int32_t *restrict row = codes + g * sg + m * sm;
+                int32_t acc;
+                int64_t cnt;
+#ifdef HAVE_X86
+                if (avx2) {
+                    cnt = slice_row_avx2(row, P, shift, mask, nz, val, &acc);
+                    partial_sums_avx2(wg, N, nz, val, cnt, dac == 1, y);
+                } else
+#endif
+                {
+                    cnt = slice_row_generic(row, P, shift, mask, nz, val, &acc);
+                    partial_sums_generic(wg, N, nz, val, cnt, dac == 1, y);
+                }
+                const float sx2 = (float)acc;
+                float *zr = z + (g * M + m) * N;
+                for (int64_t w = 0; w < W; w++) {
+                    const float s = inv[g * W + w];
+                    const float *yr = y + w * PC;
+                    float *zw = zr + w * PC;
+                    int32_t *cw = cl + w * PC;
+                    if (!noisy) {
+                        adc_exact(yr, s, kmax, cx, zw, cw, PC);
+                        continue;
+                    }
+                    const float sd = __builtin_sqrtf((sx2 * inv2[g * W + w]) * rs2 + os2);
+                    for (int64_t c = 0; c < PC;) {
+                        if (pos == NB) {
+                            normal_block(key, call, block++, T, words, eps);
+                            pos = 0;
+                        }
+                        int64_t len = PC - c < NB - pos ? PC - c : NB - pos;
+                        adc_noisy(yr + c, eps + pos, s, sd, kmax, cx, zw + c, cw + c, len);
+                        pos += len;
+                        c += len;
+                    }
+                }
+            }
+        }
+    }
+    for (int64_t n = 0; n < N; n++)
+        clipped += cl[n];
+    free(y);
+    free(nz);
+    return clipped;
 }

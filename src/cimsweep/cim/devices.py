@@ -329,6 +329,9 @@ class NoiseStream:
         return self.calls - 1
 
     def standard_normal(self, shape: tuple[int, ...]) -> torch.Tensor:
-        """N(0, 1) float32 samples (Philox4x32-10 + Box-Muller, ``|z| <= 4.71``)."""
+        """N(0, 1) float32 samples (Philox4x32-10 words into a 16-bit normal table).
+
+        ``|z| <= 4.39``: see :func:`.kernel.normal_table`.
+        """
         n = math.prod(shape)
         return kernel.normals(self.key, self.next_call(), n, self.device).view(shape)

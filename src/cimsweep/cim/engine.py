@@ -15,12 +15,15 @@ Data path of one matrix-vector product (MVM), for a batch of ``M`` input vectors
    ``drift_compensation`` is on), positive - negative (or - reference) columns, zero-point
    correction ``- z * sum_i q_w[i, col]``, dequantisation and bias.
 
-One batched matmul per chunk (read groups x input vectors, :meth:`LayerEngine.chunks`) covers
-every input slice and weight slice of its groups. On CPU, DAC slicing and then noise, ADC and
-the input shift-add run in the compiled kernel (:mod:`.kernel`), one pass each; elsewhere as
-whole-tensor torch ops with the same numbers. When the ADC
-resolves every unit product without clipping and the chip is noise free with integer levels,
-steps 2-4 are exactly linear and collapse into one integer matmul (``transparent`` path).
+Chunks (read groups x input vectors, :meth:`LayerEngine.chunks`) cover every input slice and
+weight slice of their groups. On CPU one compiled pass per chunk (:func:`.kernel.read`) slices
+the input codes, sums the weights of each read's nonzero slices, adds the noise and runs the ADC
+and the input shift-add; elsewhere (or with ``output_noise_file``) whole-tensor torch ops with
+one batched matmul per chunk give the same numbers (bit for bit when partial sums are exact, as
+with integer cell levels; under programming noise or drift the two sum in different orders and
+agree to float32 rounding). When the ADC resolves every unit product without clipping and the
+chip is noise free with integer levels, steps 2-4 are exactly linear and collapse into one
+integer matmul (``transparent`` path).
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ TUNE_OCTAVES = tuple(k / 2 for k in range(-6, 5))  # adc_range = tuned: clip x 2
 class Chip:
     """One programmed chip instance of a layer."""
 
-    bucket_weights: list[torch.Tensor]  # per bucket (G_b, p_b, n_w * phys_cols), in ADC steps
+    bucket_weights: list[torch.Tensor]  # per bucket (G_b, p_b, n_w * phys_cols), unit products
     effective: torch.Tensor | None = None  # (rows, cols) integer weights for the linear path
     scale: torch.Tensor | None = None  # (G, n_w) global drift compensation factors
 
@@ -180,19 +183,20 @@ class LayerEngine:
         return y.reshape(*meta[1], -1)
 
     # ---------------------------------------------------------------- chip programming
-    def _bucket_weights(self, units: torch.Tensor, scaled: bool) -> list[torch.Tensor]:
-        inv = (1.0 / self.step).to(units.dtype) if scaled else None
+    def _bucket_weights(self, units: torch.Tensor) -> list[torch.Tensor]:
         by_row = units.permute(1, 0, 2)  # (rows, n_w, P) view
         out = []
-        for _size, idx, rows in self.buckets:
+        for _size, _idx, rows in self.buckets:
             w = by_row[rows]  # (G_b, p_b, n_w, P), one contiguous copy
-            if inv is not None:
-                w.mul_(inv[idx][:, None, :, None].to(w.device))
             out.append(w.view(w.shape[0], w.shape[1], -1))
         return out
 
-    def program(self, generator: torch.Generator | None = None, scaled: bool = True) -> Chip:
-        """Program one chip instance (``generator`` None or ideal sim: exact target levels)."""
+    def program(self, generator: torch.Generator | None = None, shortcut: bool = True) -> Chip:
+        """Program one chip instance (``generator`` None or ideal sim: exact target levels).
+
+        ``shortcut``: a chip whose reads are exactly linear may collapse into one integer matrix
+        (``Chip.effective``); False always keeps the per-bucket cell weights.
+        """
         ideal = generator is None or devices.is_ideal(self.sim, self.cells)
         scale = None
         if ideal:
@@ -211,7 +215,7 @@ class LayerEngine:
         effective = None
         if (
             self.allow_linear_path
-            and scaled
+            and shortcut
             and integer_levels
             and self.lossless
             and not self.noisy_reads
@@ -220,7 +224,7 @@ class LayerEngine:
             effective = self.map.signed_matrix(levels)
             return Chip([], effective)
         units = n.mul_(self.cell_levels - 1).add_(self.c)  # n is this chip's own tensor
-        return Chip(self._bucket_weights(units, scaled), effective, scale)
+        return Chip(self._bucket_weights(units), effective, scale)
 
     # ---------------------------------------------------------------- MVM
     def mvm(
@@ -273,11 +277,15 @@ class LayerEngine:
     def _analog(self, codes, chip, noise, stats) -> torch.Tensor:
         m_total, device = codes.shape[0], codes.device
         n_x, n_w, pc, kmax = self.n_x, self.map.n_w, self.map.phys_cols, self.kmax
+        noisy = self.noisy_reads
         codes_i = codes.to(torch.int32)
         coef_x = (2.0 ** (self.dac * torch.arange(n_x, dtype=torch.float64))).float().to(device)
         step = self.step.to(device)
         slice_w = self.map.slice_weights().to(device)
         fused = kernel.fused(device) and self.out_table is None
+        # float32 variances: read noise per unit product, output noise in ADC steps
+        read_var = torch.tensor(self.read_sigma**2, dtype=torch.float32, device=device)
+        out_var = torch.tensor(self.out_sigma**2, dtype=torch.float32, device=device)
         out = torch.zeros(m_total, pc, device=device, dtype=torch.float32)
         clipped = 0
         buckets = zip(self.buckets, self.bucket_first, chip.bucket_weights, strict=True)
@@ -287,58 +295,64 @@ class LayerEngine:
             if chip.scale is not None:
                 d4 = d4 * chip.scale[idx].to(device)
             d4 = d4.float().view(g_b, 1, n_w, 1)
-            inv2 = (1.0 / step[idx]).pow(2).float().view(g_b, 1, 1, n_w)
+            inv = 1.0 / step[idx]  # (G_b, n_w) float64
+            inv, inv2 = inv.float(), inv.pow(2).float()
             gc, mc_max = self.chunks(g_b, m_total)
             cb = self._bucket_codes(codes_i, rows, first)  # (G_b, M, p_b)
-            # buffers per bucket for the partial sums and ADC counts: stay mapped, cache-warm
-            ybuf = torch.empty(gc * n_x * mc_max * n_w * pc, device=device)
-            sbuf = torch.empty_like(ybuf)
-            xbuf = torch.empty(gc * n_x * mc_max * (p_b + 1)) if kernel.fused(device) else None
+            zbuf = torch.empty(gc * mc_max * n_w * pc, device=device)  # stays mapped, cache-warm
             for g0 in range(0, g_b, gc):
                 gs = slice(g0, g0 + gc)
                 w_c, g_c = w_b[gs], min(gc, g_b - g0)
-                cx = coef_x.view(1, 1, n_x).expand(g_c, 1, n_x)
                 for m0 in range(0, m_total, mc_max):
                     cc = cb[gs, m0 : m0 + mc_max]
                     mc = cc.shape[1]
-                    x, sx2 = kernel.dac_slices(cc, self.dac, n_x, self.noisy_reads, xbuf)
-                    y = ybuf[: g_c * n_x * mc * n_w * pc].view(g_c, n_x * mc, n_w * pc)
-                    torch.bmm(x.reshape(g_c, n_x * mc, p_b), w_c, out=y)
-                    y5 = y.view(g_c, n_x, mc, n_w, pc)
-                    sd = None
-                    if self.noisy_reads:
-                        var = sx2.unsqueeze(-1) * inv2[gs] * self.read_sigma**2
-                        sd = var.add_(self.out_sigma**2).sqrt_()  # (G_c, n_x, mc, n_w), steps
-                    if fused:  # noise, ADC and input shift-add in one compiled pass
-                        z = sbuf[: g_c * mc * n_w * pc].view(g_c, mc, n_w, pc)
-                        call = noise.next_call() if sd is not None else 0
-                        key = noise.key if sd is not None else 0
-                        clipped += kernel.adc_shift_add(y5, sd, key, call, kmax, coef_x, z)
+                    z = zbuf[: g_c * mc * n_w * pc].view(g_c, mc, n_w, pc)
+                    if fused:  # slicing, partial sums, noise, ADC and shift-add in one pass
+                        stream = (noise.key, noise.next_call()) if noisy else None
+                        clipped += kernel.read(
+                            cc, self.dac, n_x, w_c, inv[gs], inv2[gs], float(read_var),
+                            float(out_var), stream, kmax, coef_x, z,
+                        )  # fmt: skip
                     else:
-                        if sd is not None:
-                            sd = sd.unsqueeze(-1)
-                            if self.out_table is not None:  # per-level statistics, unit products
-                                lsb = step[idx][gs].float().view(g_c, 1, 1, n_w, 1)
-                                offset, out_sd = self.out_table(y5 * lsb)
-                                sd = torch.sqrt(sd.square() + (out_sd / lsb).square())
-                                y5.add_(offset / lsb)
-                            # same operation order as the kernel: y + (eps * sd)
-                            eps = noise.standard_normal((g_c, n_x, mc, n_w, pc))
-                            y5.add_(eps.mul_(sd))
-                        clipped += adc_codes_(y, kmax, sbuf[: y.numel()].view_as(y))
-                        z = torch.bmm(cx, y.view(g_c, n_x, mc * n_w * pc)).view(g_c, mc, n_w, pc)
+                        clipped += self._read_torch(
+                            cc, w_c, inv[gs], inv2[gs], (read_var, out_var),
+                            noise if noisy else None, step[idx][gs], coef_x, z,
+                        )  # fmt: skip
                     out[m0 : m0 + mc] += torch.mul(z, d4[gs], out=z).sum((0, 2))
         if stats is not None:
             stats.reads += m_total * n_x * len(self.map.groups) * n_w * pc
             stats.clipped += clipped
         return out
 
+    def _read_torch(self, cc, w_c, inv, inv2, variances, noise, step, coef_x, z) -> int:
+        """Torch ops of :func:`kernel.read` (same numbers; plus ``output_noise_file``)."""
+        g_c, mc, _ = cc.shape
+        n_x, n_w, pc = self.n_x, self.map.n_w, self.map.phys_cols
+        x, sx2 = kernel.dac_slices(cc, self.dac, n_x, noise is not None)
+        y = torch.bmm(x.reshape(g_c, n_x * mc, -1), w_c)  # unit products
+        y5 = y.view(g_c, n_x, mc, n_w, pc).mul_(inv.view(g_c, 1, 1, n_w, 1))  # ADC steps
+        if noise is not None:
+            read_var, out_var = variances
+            var = sx2.unsqueeze(-1) * inv2.view(g_c, 1, 1, n_w) * read_var + out_var
+            sd = kernel.sqrt_rn(var).unsqueeze(-1)  # (G_c, n_x, mc, n_w, 1), steps
+            if self.out_table is not None:  # per-level statistics, unit products
+                lsb = step.float().view(g_c, 1, 1, n_w, 1)
+                offset, out_sd = self.out_table(y5 * lsb)
+                sd = torch.sqrt(sd.square() + (out_sd / lsb).square())
+                y5.add_(offset / lsb)
+            # same operation order as the kernel: y + (eps * sd)
+            y5.add_(noise.standard_normal(y5.shape).mul_(sd))
+        clipped = adc_codes_(y, self.kmax)
+        cx = coef_x.view(1, 1, n_x).expand(g_c, 1, n_x)
+        z.copy_(torch.bmm(cx, y.view(g_c, n_x, -1)).view_as(z))  # input shift-add
+        return clipped
+
     # ---------------------------------------------------------------- ADC calibration
     def calibrate_adc(self, codes: torch.Tensor) -> None:
         """Set ``adc_range = calibrated`` clips from noise-free partial sums of ``codes``."""
         if codes.shape[0] > CAL_ROWS:
             codes = codes[:: -(-codes.shape[0] // CAL_ROWS)]
-        chip = self.program(None, scaled=False)
+        chip = self.program(None, shortcut=False)
         device = codes.device
         n_x, n_w, pc = self.n_x, self.map.n_w, self.map.phys_cols
         codes_i = codes.to(torch.int32)

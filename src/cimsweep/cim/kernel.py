@@ -1,13 +1,13 @@
 """Counter-based Gaussian read noise and the fused CPU read-path kernel (``_kernel.c``).
 
 The noise of one call (one chunk of reads) is a pure function of ``(key, call, index)``:
-Philox4x32-10 words turned into normals by a Box-Muller transform with 16-bit radius and angle
-fields (|z| <= 4.71). Two implementations give bit-identical numbers:
+Philox4x32-10 words, each 16-bit half indexing :func:`normal_table` (65536 equiprobable normal
+values, ``|z| <= 4.39``). Two implementations give bit-identical numbers:
 
 - ``_kernel.c``, compiled on first use with the system C compiler (``$CC``, else ``cc``) into a
   per-user cache (``$CIMSWEEP_KERNEL_DIR``, else ``$XDG_CACHE_HOME/cimsweep`` or
-  ``~/.cache/cimsweep``) and loaded through ctypes. On CPU tensors it fuses noise, ADC and the
-  input-slice shift-add into one pass over the partial sums.
+  ``~/.cache/cimsweep``) and loaded through ctypes. On CPU tensors it fuses DAC slicing, the
+  partial sums, noise, ADC and the input-slice shift-add into one pass per chunk of reads.
 - a torch mirror of the same integer and float32 operations, used on other devices (CUDA), when no
   compiler is found, or with ``CIMSWEEP_KERNEL=0``.
 """
@@ -25,6 +25,7 @@ import tempfile
 import warnings
 from functools import cache
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 import torch
@@ -46,15 +47,6 @@ BLOCK = 8 * CALLS  # normals per block
 _M0, _M1 = 0xD2511F53, 0xCD9E8D57
 _W0, _W1 = 0x9E3779B9, 0xBB67AE85
 _MASK32 = 0xFFFFFFFF
-
-# float32 constants shared with _kernel.c (enum order): ln 2, sqrt 2, atanh series 2/(2k+1),
-# pi/2, sine and cosine Taylor coefficients
-_CONSTS = np.array(
-    [math.log(2), math.sqrt(2), 2, 2 / 3, 2 / 5, 2 / 7, 2 / 9, math.pi / 2]
-    + [-1 / 6, 1 / 120, -1 / 5040, -1 / 2, 1 / 24, -1 / 720, 1 / 40320],
-    dtype=np.float32,
-)
-(LN2, SQRT2, L1, L3, L5, L7, L9, HPI, S3, S5, S7, C2, C4, C6, C8) = (float(c) for c in _CONSTS)
 
 
 def _cache_dir() -> Path:
@@ -126,11 +118,12 @@ def bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     ptr, i64, u64 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_uint64
     lib.cim_normals.argtypes = [u64, u64, i64, ptr, ptr]
     lib.cim_normals.restype = None
-    lib.cim_adc_shift_add.argtypes = [ptr, i64, i64, i64, i64, i64, ptr, u64, u64, ptr]
-    lib.cim_adc_shift_add.argtypes += [ctypes.c_float, ptr, ptr]
-    lib.cim_adc_shift_add.restype = i64
     lib.cim_slices.argtypes = [ptr, i64, i64, i64, i64, i64, i64, ctypes.c_int, ptr, ptr]
     lib.cim_slices.restype = None
+    lib.cim_read.argtypes = [ptr, i64, i64, i64, i64, i64, i64, ctypes.c_int, ptr, i64, i64]
+    lib.cim_read.argtypes += [ptr, ptr, ctypes.c_float, ctypes.c_float, ctypes.c_int, u64, u64]
+    lib.cim_read.argtypes += [ptr, ctypes.c_float, ptr, ptr]
+    lib.cim_read.restype = i64
     return lib
 
 
@@ -139,7 +132,21 @@ def fused(device: torch.device) -> bool:
     return device.type == "cpu" and library() is not None
 
 
-_CONST_T = torch.from_numpy(_CONSTS)
+@cache
+def normal_table() -> torch.Tensor:
+    """65536 float32 normal values, one per equiprobable bin of N(0, 1), ascending.
+
+    Entry i is the mean of N(0, 1) within its quantile bin ``[i, i + 1) / 65536``: the table
+    is antisymmetric (mean 0) and its largest value, 4.39, is the mean of the top 1/65536
+    tail. The bin means miss 1.5e-6 of the unit variance, so the table is scaled by 1 + 7e-7.
+    """
+    std = NormalDist()
+    n = 1 << 16
+    edges = [std.inv_cdf(i / n) for i in range(n // 2, n)] + [math.inf]
+    dens = [0.0 if math.isinf(e) else std.pdf(e) for e in edges]
+    upper = np.array([(dens[i] - dens[i + 1]) * n for i in range(n // 2)])
+    upper /= math.sqrt(float(np.mean(upper**2)))
+    return torch.from_numpy(np.concatenate([-upper[::-1], upper]).astype(np.float32))
 
 
 # ------------------------------------------------------------------ torch mirror
@@ -166,7 +173,7 @@ def philox(key: int, call: int, counters: torch.Tensor) -> list[torch.Tensor]:
     return [x0, x1, x2, x3]
 
 
-def _sqrt(x: torch.Tensor) -> torch.Tensor:
+def sqrt_rn(x: torch.Tensor) -> torch.Tensor:
     """Correctly rounded float32 square root (torch's CPU float32 sqrt can be 1 ulp off).
 
     The float64 root rounded to float32 is then fixed by exact float64 midpoint tests.
@@ -180,39 +187,10 @@ def _sqrt(x: torch.Tensor) -> torch.Tensor:
     return torch.where(((rd + down.double()) * 0.5).square() > xd, down, r)
 
 
-def box_muller(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(cosine, sine) normals of 32-bit words ``v`` (int64), exactly as ``_kernel.c``."""
-    u = ((v & 0xFFFF) + 1).to(torch.float32) * 2.0**-16
-    bits = u.view(torch.int32)
-    e = (bits >> 23) - 127
-    m = ((bits & 0x7FFFFF) | 0x3F800000).view(torch.float32)
-    big = m > SQRT2
-    m = torch.where(big, m * 0.5, m)
-    e = e + big.to(torch.int32)
-    s = (m - 1.0) / (m + 1.0)
-    s2 = s * s
-    p = torch.full_like(s, L9)
-    for k in (L7, L5, L3, L1):
-        p = p * s2 + k
-    ln = e.to(torch.float32) * LN2 + s * p
-    rad = _sqrt(ln * -2.0)
-    a = v >> 16
-    x = ((a & 0x3FFF).to(torch.float32) * 2.0**-14 - 0.5) * HPI
-    x2 = x * x
-    sp = torch.full_like(x, S7)
-    for k in (S5, S3):
-        sp = sp * x2 + k
-    sn = x + x * (x2 * sp)
-    cp = torch.full_like(x, C8)
-    for k in (C6, C4, C2):
-        cp = cp * x2 + k
-    cs = 1.0 + x2 * cp
-    q = a >> 14
-    odd = (q & 1).bool()
-    c, sv = torch.where(odd, sn, cs), torch.where(odd, cs, sn)
-    c = torch.where((((q + 1) >> 1) & 1).bool(), -c, c)
-    sv = torch.where((q >> 1).bool(), -sv, sv)
-    return rad * c, rad * sv
+def table_normals(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Normals of the low and high 16 bits of 32-bit words ``v`` (int64), as ``_kernel.c``."""
+    table = normal_table().to(v.device)
+    return table[v & 0xFFFF], table[v >> 16]
 
 
 def normals_torch(key: int, call: int, n: int, device: torch.device | str) -> torch.Tensor:
@@ -221,7 +199,7 @@ def normals_torch(key: int, call: int, n: int, device: torch.device | str) -> to
     counters = torch.arange(blocks * CALLS, dtype=torch.int64, device=device)
     parts = []
     for w in philox(key, call, counters):
-        parts.extend(box_muller(w))
+        parts.extend(table_normals(w))
     z = torch.stack([p.view(blocks, CALLS) for p in parts], dim=1)  # (blocks, 8, CALLS)
     return z.reshape(-1)[:n]
 
@@ -233,58 +211,23 @@ def normals(key: int, call: int, n: int, device: torch.device | str = "cpu") -> 
     if not fused(device):
         return normals_torch(key, call, n, device)
     out = torch.empty(n, dtype=torch.float32)
-    library().cim_normals(key, call, n, _CONST_T.data_ptr(), out.data_ptr())
+    library().cim_normals(key, call, n, normal_table().data_ptr(), out.data_ptr())
     return out
 
 
-def adc_shift_add(
-    y: torch.Tensor,
-    sd: torch.Tensor | None,
-    key: int,
-    call: int,
-    kmax: int,
-    coef: torch.Tensor,
-    out: torch.Tensor,
-) -> int:
-    """Compiled read path on CPU tensors; returns the clipped-read count.
-
-    y: (G, NX, M, W, P) noise-free reads in ADC steps; sd: (G, NX, M, W) noise std in ADC steps
-    or None; coef: (NX,) shift-add weights; out: (G, M, W, P), overwritten with
-    ``sum_ix coef[ix] * clamp(round(y + normal * sd), 0, kmax)``.
-    """
-    g, nx, m, w, p = y.shape
-    for t in (y, coef, out) + ((sd,) if sd is not None else ()):
-        if t.dtype != torch.float32 or not t.is_contiguous() or t.device.type != "cpu":
-            raise ValueError("adc_shift_add needs contiguous float32 CPU tensors")
-    if out.shape != (g, m, w, p) or coef.numel() != nx:
-        raise ValueError(f"adc_shift_add: out {tuple(out.shape)} / coef do not match y {y.shape}")
-    if sd is not None and sd.shape != (g, nx, m, w):
-        raise ValueError(f"adc_shift_add: sd {tuple(sd.shape)} does not match y {y.shape}")
-    return int(
-        library().cim_adc_shift_add(
-            y.data_ptr(), g, nx, m, w, p,
-            None if sd is None else sd.data_ptr(), key, call,
-            _CONST_T.data_ptr(), float(kmax), coef.data_ptr(), out.data_ptr(),
-        )
-    )  # fmt: skip
-
-
 def dac_slices(
-    codes: torch.Tensor, dac: int, n_x: int, power: bool, buf: torch.Tensor | None = None
+    codes: torch.Tensor, dac: int, n_x: int, power: bool
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """DAC slices (G, n_x, M, P) float32 of int32 codes (G, M, P), least significant first,
     and, with ``power``, their per-read input power ``sum_P x**2`` (G, n_x, M).
 
     ``codes`` may be a strided view (unit stride along P only); compiled on CPU, torch
     otherwise, with identical results (integer sums below 2**24 are exact in float32).
-    ``buf``: optional flat float32 CPU storage of at least ``G * n_x * M * (P + 1)`` elements
-    that the compiled path writes both results into.
     """
     g, m, p = codes.shape
     if fused(codes.device) and codes.dtype == torch.int32 and codes.stride(2) == 1:
         size = g * n_x * m * p
-        if buf is None or buf.numel() < size + g * n_x * m:
-            buf = torch.empty(size + g * n_x * m)
+        buf = torch.empty(size + g * n_x * m)
         x = buf[:size].view(g, n_x, m, p)
         sx2 = buf[size : size + g * n_x * m].view(g, n_x, m) if power else None
         library().cim_slices(
@@ -294,3 +237,50 @@ def dac_slices(
         return x, sx2
     x = dac_slices_torch(codes, dac, n_x).transpose(0, 1)
     return x, (None if not power else x.sum(-1) if dac == 1 else x.square().sum(-1))
+
+
+def read(
+    codes: torch.Tensor,
+    dac: int,
+    n_x: int,
+    weights: torch.Tensor,
+    inv: torch.Tensor,
+    inv2: torch.Tensor,
+    read_var: float,
+    out_var: float,
+    noise: tuple[int, int] | None,
+    kmax: int,
+    coef: torch.Tensor,
+    out: torch.Tensor,
+) -> int:
+    """Compiled read of one chunk on CPU tensors; returns the clipped-read count.
+
+    codes: int32 (G, M, P), unit stride along P; weights: (G, P, W * PC) cell weights in unit
+    products; inv, inv2: (G, W) 1 / ADC step and its square (float32); read_var, out_var: read
+    noise variance per unit product and output noise variance (ADC steps squared); noise:
+    (key, call) of the stream, or None for noise-free reads; out: (G, M, W, PC), overwritten
+    with ``sum_ix coef[ix] * clamp(round(y * inv + normal * sd), 0, kmax)``.
+    """
+    g, m, p = codes.shape
+    w = inv.shape[1]
+    n = weights.shape[2]
+    ok = codes.dtype == torch.int32 and codes.stride(2) == 1
+    for t in (weights, inv, inv2, coef, out):
+        ok = ok and t.dtype == torch.float32 and t.is_contiguous()
+    if not ok or any(t.device.type != "cpu" for t in (codes, weights, inv, inv2, coef, out)):
+        raise ValueError("read needs int32 codes and contiguous float32 CPU tensors")
+    if weights.shape[:2] != (g, p) or n % w or out.shape != (g, m, w, n // w):
+        shapes = f"weights {tuple(weights.shape)}, out {tuple(out.shape)}"
+        raise ValueError(f"read: {shapes} do not match codes {tuple(codes.shape)}")
+    if inv.shape != (g, w) or inv2.shape != (g, w) or coef.numel() != n_x:
+        raise ValueError("read: inv / inv2 / coef shapes do not match")
+    key, call = noise if noise is not None else (0, 0)
+    clipped = library().cim_read(
+        codes.data_ptr(), g, m, p, codes.stride(0), codes.stride(1), n_x, dac,
+        weights.data_ptr(), w, n // w, inv.data_ptr(), inv2.data_ptr(),
+        read_var, out_var, noise is not None, key, call,
+        normal_table().data_ptr(), float(kmax), coef.data_ptr(), out.data_ptr(),
+    )  # fmt: skip
+    if clipped < 0:
+        raise MemoryError("cim_read: out of memory for its row buffers")
+    return int(clipped)
