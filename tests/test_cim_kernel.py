@@ -113,10 +113,13 @@ def test_calls_and_keys_give_independent_streams():
     assert torch.equal(a[:100], kernel.normals(5, 0, 100))  # a prefix of the same stream
 
 
-def _read_case(dac: int, noisy: bool, seed: int = 4) -> tuple[tuple, torch.Tensor, int]:
-    """Arguments of :func:`kernel.read` and its expected output and clip count, computed with
-    plain torch ops. Integer weights (exact partial sums); N = 3 * 30 = 90 covers the 64-wide
-    blocks, the 8-wide blocks and the scalar tail; rows straddle noise blocks; codes strided."""
+def _read_case(
+    dac: int, noisy: bool, seed: int = 4
+) -> tuple[tuple, torch.Tensor, torch.Tensor, int]:
+    """Arguments of :func:`kernel.read`, its expected scratch z, output and clip count, computed
+    with plain torch ops. Integer weights (exact partial sums); N = 3 * 30 = 90 covers the
+    64-wide blocks, the 8-wide blocks and the scalar tail; rows straddle noise blocks; codes
+    strided."""
     g = torch.Generator().manual_seed(seed)
     n_g, m, p, w, pc, kmax = 2, 45, 21, 3, 30, 31
     n_x = -(-8 // dac)
@@ -129,7 +132,8 @@ def _read_case(dac: int, noisy: bool, seed: int = 4) -> tuple[tuple, torch.Tenso
     read_var, out_var = (0.3, 0.7) if noisy else (0.0, 0.0)
     stream = (77, 5) if noisy else None
     coef = (2.0 ** (dac * torch.arange(n_x))).float()
-    args = (view, dac, n_x, weights, inv, inv2, read_var, out_var, stream, kmax, coef)
+    digital = torch.rand(n_g, w, generator=g) * 3
+    args = (view, dac, n_x, weights, inv, inv2, read_var, out_var, stream, kmax, coef, digital)
     # reference
     x = torch.stack([(view >> (dac * i)) & (2**dac - 1) for i in range(n_x)], 1).float()
     y = torch.einsum("gxmk,gkn->gxmn", x, weights).view(n_g, n_x, m, w, pc)
@@ -141,18 +145,24 @@ def _read_case(dac: int, noisy: bool, seed: int = 4) -> tuple[tuple, torch.Tenso
         eps = kernel.normals_torch(*stream, y.numel(), "cpu").view(y.shape)
         y = y + eps * sd.unsqueeze(-1)
     clipped = adc_codes_(y, kmax)
-    return args, torch.einsum("x,gxmwp->gmwp", coef, y), clipped
+    z = torch.einsum("x,gxmwp->gmwp", coef, y)  # exact: integers below 2**24
+    out = torch.ones(m, pc)  # read() accumulates into it
+    acc = torch.zeros(m, pc)
+    for gi in range(n_g):  # the documented order: group, then weight slice
+        for wi in range(w):
+            acc += z[gi, :, wi] * digital[gi, wi]
+    return args, z, out + acc, clipped
 
 
 @needs_kernel
 @pytest.mark.parametrize("dac", [1, 2])
 @pytest.mark.parametrize("noisy", [False, True])
 def test_compiled_read_equals_torch_reference(dac, noisy):
-    args, expected, ref_clipped = _read_case(dac, noisy)
-    out = torch.empty(expected.shape)
-    clipped = kernel.read(*args, out)
+    args, z, expected, ref_clipped = _read_case(dac, noisy)
+    scratch, out = torch.empty(z.shape), torch.ones(expected.shape)
+    clipped = kernel.read(*args, scratch, out)
     assert clipped == ref_clipped > 0
-    assert torch.equal(out, expected)
+    assert torch.equal(scratch, z) and torch.equal(out, expected)
 
 
 @needs_kernel
@@ -246,7 +256,7 @@ def test_generic_build_matches_torch_mirror(tmp_path, monkeypatch):
     mirror = kernel.normals_torch(key, call, 5000, "cpu")
     assert torch.equal(kernel.normals(key, call, 5000), mirror)
     for dac, noisy in ((1, True), (2, True), (1, False)):
-        args, expected, ref_clipped = _read_case(dac, noisy, seed=8)
-        out = torch.empty(expected.shape)
-        assert kernel.read(*args, out) == ref_clipped
-        assert torch.equal(out, expected)
+        args, z, expected, ref_clipped = _read_case(dac, noisy, seed=8)
+        scratch, out = torch.empty(z.shape), torch.ones(expected.shape)
+        assert kernel.read(*args, scratch, out) == ref_clipped
+        assert torch.equal(scratch, z) and torch.equal(out, expected)

@@ -343,26 +343,27 @@ partial_sums_avx2(const float *restrict wg, int64_t N, const int32_t *restrict n
  * integer weights), are scaled to ADC steps (y * inv), get noise normal_i * sd with
  * sd = sqrt(sum_k x[k]**2 * inv2 * rs2 + os2) when `noisy` (normal i of stream (key, call)
  * with table T, read i: flat index of (G, NX, M, W, PC)), are rounded half to even and clamped to
- * [0, kmax], and z (G, M, W, PC) = sum over ix of coef[ix] * code. Returns the clipped-read
- * count, or -1 when out of memory.
+ * [0, kmax]; z (G, M, W, PC) = sum over ix of coef[ix] * code (scratch), and then
+ * out[m, c] += sum over g, then w (ascending) of z[g, m, w, c] * d[g, w] (out: M rows of PC).
+ * Returns the clipped-read count, or -1 when out of memory.
  */
 CLONES int64_t cim_read(const int32_t *restrict codes, int64_t G, int64_t M, int64_t P, int64_t sg,
                         int64_t sm, int64_t NX, int dac, const float *restrict wts, int64_t W,
                         int64_t PC, const float *restrict inv, const float *restrict inv2,
                         float rs2, float os2, int noisy, uint64_t key, uint64_t call,
                         const float *restrict T, float kmax, const float *restrict coef,
-                        float *restrict z)
+                        const float *restrict d, float *restrict z, float *restrict out)
 {
     const int64_t N = W * PC;
     const int32_t mask = (1 << dac) - 1;
-    float *y = malloc((size_t)(N + P + 8) * sizeof(float));
+    float *y = malloc((size_t)(N + P + 8 + W) * sizeof(float));
     int32_t *nz = malloc((size_t)(P + 8 + N) * sizeof(int32_t));
     if (!y || !nz) {
         free(y);
         free(nz);
         return -1;
     }
-    float *val = y + N;
+    float *val = y + N, *sd = val + P + 8; /* sd: noise std per weight slice, ADC steps */
     int32_t *cl = nz + P + 8; /* clipped reads per output column (summed at the end) */
     memset(cl, 0, (size_t)N * sizeof(int32_t));
 #ifdef HAVE_X86
@@ -393,6 +394,9 @@ CLONES int64_t cim_read(const int32_t *restrict codes, int64_t G, int64_t M, int
                 }
                 const float sx2 = (float)acc;
                 float *zr = z + (g * M + m) * N;
+                if (noisy) /* all W roots first: independent, so their latencies overlap */
+                    for (int64_t w = 0; w < W; w++)
+                        sd[w] = __builtin_sqrtf((sx2 * inv2[g * W + w]) * rs2 + os2);
                 for (int64_t w = 0; w < W; w++) {
                     const float s = inv[g * W + w];
                     const float *yr = y + w * PC;
@@ -402,14 +406,13 @@ CLONES int64_t cim_read(const int32_t *restrict codes, int64_t G, int64_t M, int
                         adc_exact(yr, s, kmax, cx, zw, cw, PC);
                         continue;
                     }
-                    const float sd = __builtin_sqrtf((sx2 * inv2[g * W + w]) * rs2 + os2);
                     for (int64_t c = 0; c < PC;) {
                         if (pos == NB) {
                             normal_block(key, call, block++, T, words, eps);
                             pos = 0;
                         }
                         int64_t len = PC - c < NB - pos ? PC - c : NB - pos;
-                        adc_noisy(yr + c, eps + pos, s, sd, kmax, cx, zw + c, cw + c, len);
+                        adc_noisy(yr + c, eps + pos, s, sd[w], kmax, cx, zw + c, cw + c, len);
                         pos += len;
                         c += len;
                     }
@@ -419,6 +422,19 @@ CLONES int64_t cim_read(const int32_t *restrict codes, int64_t G, int64_t M, int
     }
     for (int64_t n = 0; n < N; n++)
         clipped += cl[n];
+    float *acc = y; /* (PC) */
+    for (int64_t m = 0; m < M; m++) {
+        memset(acc, 0, (size_t)PC * sizeof(float));
+        for (int64_t g = 0; g < G; g++)
+            for (int64_t w = 0; w < W; w++) {
+                const float dw = d[g * W + w];
+                const float *restrict zr = z + ((g * M + m) * W + w) * PC;
+                for (int64_t c = 0; c < PC; c++)
+                    acc[c] += zr[c] * dw;
+            }
+        for (int64_t c = 0; c < PC; c++)
+            out[m * PC + c] += acc[c];
+    }
     free(y);
     free(nz);
     return clipped;

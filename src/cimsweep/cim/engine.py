@@ -294,7 +294,7 @@ class LayerEngine:
             d4 = slice_w[None, :] * step[idx]  # shift-add x step (x drift compensation)
             if chip.scale is not None:
                 d4 = d4 * chip.scale[idx].to(device)
-            d4 = d4.float().view(g_b, 1, n_w, 1)
+            d4 = d4.float()  # (G_b, n_w)
             inv = 1.0 / step[idx]  # (G_b, n_w) float64
             inv, inv2 = inv.float(), inv.pow(2).float()
             gc, mc_max = self.chunks(g_b, m_total)
@@ -307,18 +307,23 @@ class LayerEngine:
                     cc = cb[gs, m0 : m0 + mc_max]
                     mc = cc.shape[1]
                     z = zbuf[: g_c * mc * n_w * pc].view(g_c, mc, n_w, pc)
-                    if fused:  # slicing, partial sums, noise, ADC and shift-add in one pass
+                    rows_out = out[m0 : m0 + mc]
+                    if fused:  # slicing, partial sums, noise, ADC and shift-adds in one pass
                         stream = (noise.key, noise.next_call()) if noisy else None
                         clipped += kernel.read(
                             cc, self.dac, n_x, w_c, inv[gs], inv2[gs], float(read_var),
-                            float(out_var), stream, kmax, coef_x, z,
+                            float(out_var), stream, kmax, coef_x, d4[gs], z, rows_out,
                         )  # fmt: skip
-                    else:
-                        clipped += self._read_torch(
-                            cc, w_c, inv[gs], inv2[gs], (read_var, out_var),
-                            noise if noisy else None, step[idx][gs], coef_x, z,
-                        )  # fmt: skip
-                    out[m0 : m0 + mc] += torch.mul(z, d4[gs], out=z).sum((0, 2))
+                        continue
+                    clipped += self._read_torch(
+                        cc, w_c, inv[gs], inv2[gs], (read_var, out_var),
+                        noise if noisy else None, step[idx][gs], coef_x, z,
+                    )  # fmt: skip
+                    acc = torch.zeros_like(rows_out)  # same order as the kernel: g, then w
+                    for g in range(g_c):
+                        for w in range(n_w):
+                            acc += z[g, :, w] * d4[g0 + g, w]
+                    rows_out += acc
         if stats is not None:
             stats.reads += m_total * n_x * len(self.map.groups) * n_w * pc
             stats.clipped += clipped

@@ -122,7 +122,7 @@ def bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     lib.cim_slices.restype = None
     lib.cim_read.argtypes = [ptr, i64, i64, i64, i64, i64, i64, ctypes.c_int, ptr, i64, i64]
     lib.cim_read.argtypes += [ptr, ptr, ctypes.c_float, ctypes.c_float, ctypes.c_int, u64, u64]
-    lib.cim_read.argtypes += [ptr, ctypes.c_float, ptr, ptr]
+    lib.cim_read.argtypes += [ptr, ctypes.c_float, ptr, ptr, ptr, ptr]
     lib.cim_read.restype = i64
     return lib
 
@@ -251,35 +251,45 @@ def read(
     noise: tuple[int, int] | None,
     kmax: int,
     coef: torch.Tensor,
+    digital: torch.Tensor,
+    scratch: torch.Tensor,
     out: torch.Tensor,
 ) -> int:
-    """Compiled read of one chunk on CPU tensors; returns the clipped-read count.
+    """Compiled read of one chunk on CPU tensors, accumulated into ``out``; returns the
+    clipped-read count.
 
     codes: int32 (G, M, P), unit stride along P; weights: (G, P, W * PC) cell weights in unit
     products; inv, inv2: (G, W) 1 / ADC step and its square (float32); read_var, out_var: read
     noise variance per unit product and output noise variance (ADC steps squared); noise:
-    (key, call) of the stream, or None for noise-free reads; out: (G, M, W, PC), overwritten
-    with ``sum_ix coef[ix] * clamp(round(y * inv + normal * sd), 0, kmax)``.
+    (key, call) of the stream, or None for noise-free reads; coef: (NX,) input shift-add
+    weights; digital: (G, W) weight of each read group and weight slice's codes; scratch:
+    (G, M, W, PC), overwritten with ``z = sum_ix coef[ix] * clamp(round(y * inv + normal *
+    sd), 0, kmax)``; out: (M, PC) rows, ``+= sum_g sum_w z[g, :, w] * digital[g, w]`` (g, then
+    w ascending).
     """
     g, m, p = codes.shape
     w = inv.shape[1]
     n = weights.shape[2]
     ok = codes.dtype == torch.int32 and codes.stride(2) == 1
-    for t in (weights, inv, inv2, coef, out):
+    for t in (weights, inv, inv2, coef, digital, scratch, out):
         ok = ok and t.dtype == torch.float32 and t.is_contiguous()
-    if not ok or any(t.device.type != "cpu" for t in (codes, weights, inv, inv2, coef, out)):
+    tensors = (codes, weights, inv, inv2, coef, digital, scratch, out)
+    if not ok or any(t.device.type != "cpu" for t in tensors):
         raise ValueError("read needs int32 codes and contiguous float32 CPU tensors")
-    if weights.shape[:2] != (g, p) or n % w or out.shape != (g, m, w, n // w):
-        shapes = f"weights {tuple(weights.shape)}, out {tuple(out.shape)}"
+    pc = n // w
+    if weights.shape[:2] != (g, p) or n % w or scratch.shape != (g, m, w, pc):
+        shapes = f"weights {tuple(weights.shape)}, scratch {tuple(scratch.shape)}"
         raise ValueError(f"read: {shapes} do not match codes {tuple(codes.shape)}")
-    if inv.shape != (g, w) or inv2.shape != (g, w) or coef.numel() != n_x:
-        raise ValueError("read: inv / inv2 / coef shapes do not match")
+    if inv.shape != (g, w) or inv2.shape != (g, w) or digital.shape != (g, w):
+        raise ValueError("read: inv / inv2 / digital must be (G, W)")
+    if coef.numel() != n_x or out.shape != (m, pc):
+        raise ValueError(f"read: coef needs {n_x} entries and out the shape {(m, pc)}")
     key, call = noise if noise is not None else (0, 0)
     clipped = library().cim_read(
         codes.data_ptr(), g, m, p, codes.stride(0), codes.stride(1), n_x, dac,
-        weights.data_ptr(), w, n // w, inv.data_ptr(), inv2.data_ptr(),
-        read_var, out_var, noise is not None, key, call,
-        normal_table().data_ptr(), float(kmax), coef.data_ptr(), out.data_ptr(),
+        weights.data_ptr(), w, pc, inv.data_ptr(), inv2.data_ptr(),
+        read_var, out_var, noise is not None, key, call, normal_table().data_ptr(),
+        float(kmax), coef.data_ptr(), digital.data_ptr(), scratch.data_ptr(), out.data_ptr(),
     )  # fmt: skip
     if clipped < 0:
         raise MemoryError("cim_read: out of memory for its row buffers")
