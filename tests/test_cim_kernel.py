@@ -53,6 +53,17 @@ def test_philox_known_answers(ctr, key, expected):
         assert [int(w) for w in words] == list(expected)
 
 
+def test_xoshiro128pp_known_answers():
+    """First outputs of the reference xoshiro128plusplus.c from state (0, 1, 2, 3); an all-zero
+    state is replaced by (1, 0, 0, 0) instead of sticking at zero."""
+    state = [torch.tensor([v, 0]) for v in (0, 1, 2, 3)]
+    state[0][1], state[1][1] = 1, 0  # second lane: (1, 0, 0, 0)
+    out = kernel.xoshiro(state, 4)
+    assert out[:, 0].tolist() == [384, 524546, 1075056769, 2828078338]
+    zero = kernel.xoshiro([torch.zeros(1, dtype=torch.int64)] * 4, 4)
+    assert torch.equal(zero[:, 0], out[:, 1]) and bool((zero != 0).all())
+
+
 def test_mulhilo_matches_exact_product():
     g = torch.Generator().manual_seed(0)
     x = torch.randint(0, 2**32, (10000,), generator=g, dtype=torch.int64)
@@ -99,11 +110,11 @@ def test_normals_are_standard_normal():
     for k, p in ((1, 0.682689), (2, 0.954500), (3, 0.997300)):
         assert float((z.abs() < k).double().mean()) == pytest.approx(p, abs=0.0015)
     assert float(z.abs().max()) <= float(kernel.normal_table()[-1])
-    blocks = z.view(-1, 8, kernel.CALLS)  # low and high halves of one word: uncorrelated
-    for a, b in ((0, 1), (1, 2), (0, 7)):
-        pair = torch.stack([blocks[:, a].reshape(-1), blocks[:, b].reshape(-1)])
+    # lags 1 (halves of one word), 2 (next lane), 64 (next output of the same lane)
+    for lag in (1, 2, 2 * kernel.LANES):
+        pair = torch.stack([z[:-lag:7], z[lag::7]])
         assert abs(float(torch.corrcoef(pair)[0, 1])) < 0.006
-    assert abs(float(torch.corrcoef(torch.stack([pair[0] ** 2, pair[1] ** 2]))[0, 1])) < 0.006
+        assert abs(float(torch.corrcoef(pair**2)[0, 1])) < 0.006
 
 
 def test_calls_and_keys_give_independent_streams():

@@ -6,18 +6,21 @@
  * with -ffp-contract=off, so the AVX2 and generic builds and the torch mirror in kernel.py give
  * bit-identical results.
  *
- * Noise stream: Philox4x32-10 (Salmon et al., SC'11) with key (k0, k1) and counter
- * (block * 256 + b, 0, call_lo, call_hi). Each 16-bit half of an output word indexes a table of
- * 65536 equiprobable normal values (kernel.normal_table: the conditional mean of each 1/65536
- * quantile bin, |z| <= 4.39). Normal e of a block of NB = 2048 (e = j * 256 + b) is word j / 2 of
- * call b, its low half for even j, its high half for odd j.
+ * Noise stream, in blocks of NB = 2048 normals: Philox4x32-10 (Salmon et al., SC'11) with key
+ * (k0, k1) and counter (block * 32 + l, 0, call_lo, call_hi) gives the 128-bit state of
+ * xoshiro128++ lane l (Blackman & Vigna; an all-zero state gets s0 = 1), l < 32. Word i of the
+ * block is output i / 32 of lane i % 32; its low and high 16 bits index a table of 65536
+ * equiprobable normal values (kernel.normal_table: the mean of each 1/65536 quantile bin,
+ * |z| <= 4.39) and give normals 2i and 2i + 1.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CALLS 256            /* Philox calls per block */
-#define NB (8 * CALLS)       /* normals per block */
+#define LANES 32            /* xoshiro128++ lanes per block, one Philox call each */
+#define STEPS 32            /* outputs per lane */
+#define NW (LANES * STEPS)  /* 32-bit words per block */
+#define NB (2 * NW)         /* normals per block */
 #define MAGIC 12582912.0f    /* 1.5 * 2**23: (v + MAGIC) - MAGIC rounds half to even, |v| < 2**22 */
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(CIM_GENERIC) /* CIM_GENERIC: tests */
@@ -28,11 +31,11 @@
 static inline float as_float(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 static inline uint32_t as_uint(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 
-/* Philox words of one block: w[k * CALLS + b] = word k of call b. */
+/* Philox words of one block: w[k * LANES + b] = word k of call b (counter first + b). */
 static void philox_generic(uint32_t k0, uint32_t k1, uint32_t first, uint32_t c2, uint32_t c3,
                            uint32_t *restrict w)
 {
-    for (int b = 0; b < CALLS; b++) {
+    for (int b = 0; b < LANES; b++) {
         uint32_t x0 = first + (uint32_t)b, x1 = 0, x2 = c2, x3 = c3, a0 = k0, a1 = k1;
         for (int r = 0; r < 10; r++) {
             uint64_t p0 = (uint64_t)0xD2511F53u * x0, p1 = (uint64_t)0xCD9E8D57u * x2;
@@ -45,9 +48,9 @@ static void philox_generic(uint32_t k0, uint32_t k1, uint32_t first, uint32_t c2
             a1 += 0xBB67AE85u;
         }
         w[b] = x0;
-        w[CALLS + b] = x1;
-        w[2 * CALLS + b] = x2;
-        w[3 * CALLS + b] = x3;
+        w[LANES + b] = x1;
+        w[2 * LANES + b] = x2;
+        w[3 * LANES + b] = x3;
     }
 }
 
@@ -67,7 +70,7 @@ __attribute__((target("avx2"))) static void philox_avx2(uint32_t k0, uint32_t k1
 {
     const __m256i m0 = _mm256_set1_epi32((int)0xD2511F53u), m1 = _mm256_set1_epi32((int)0xCD9E8D57u);
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    for (int b = 0; b < CALLS; b += 8) {
+    for (int b = 0; b < LANES; b += 8) {
         __m256i x0 = _mm256_add_epi32(_mm256_set1_epi32((int)(first + (uint32_t)b)), lane);
         __m256i x1 = _mm256_setzero_si256();
         __m256i x2 = _mm256_set1_epi32((int)c2), x3 = _mm256_set1_epi32((int)c3);
@@ -84,9 +87,9 @@ __attribute__((target("avx2"))) static void philox_avx2(uint32_t k0, uint32_t k1
             a1 += 0xBB67AE85u;
         }
         _mm256_storeu_si256((__m256i *)(w + b), x0);
-        _mm256_storeu_si256((__m256i *)(w + CALLS + b), x1);
-        _mm256_storeu_si256((__m256i *)(w + 2 * CALLS + b), x2);
-        _mm256_storeu_si256((__m256i *)(w + 3 * CALLS + b), x3);
+        _mm256_storeu_si256((__m256i *)(w + LANES + b), x1);
+        _mm256_storeu_si256((__m256i *)(w + 2 * LANES + b), x2);
+        _mm256_storeu_si256((__m256i *)(w + 3 * LANES + b), x3);
     }
 }
 #define CLONES __attribute__((target_clones("avx2", "default")))
@@ -94,36 +97,93 @@ __attribute__((target("avx2"))) static void philox_avx2(uint32_t k0, uint32_t k1
 #define CLONES
 #endif
 
-/* Table normals of 4 * CALLS words into NB normals (scalar loads: AVX2 gathers are slower). */
+static inline uint32_t rotl32(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
+
+/* xoshiro128++ words of one block from the lane states st[k * LANES + l]: w[t * LANES + l]. */
+static void xoshiro_generic(const uint32_t *restrict st, uint32_t *restrict w)
+{
+    for (int l = 0; l < LANES; l++) {
+        uint32_t s0 = st[l], s1 = st[LANES + l], s2 = st[2 * LANES + l], s3 = st[3 * LANES + l];
+        s0 |= (s0 | s1 | s2 | s3) == 0;
+        for (int t = 0; t < STEPS; t++) {
+            w[t * LANES + l] = rotl32(s0 + s3, 7) + s0;
+            uint32_t u = s1 << 9;
+            s2 ^= s0;
+            s3 ^= s1;
+            s1 ^= s2;
+            s0 ^= s3;
+            s2 ^= u;
+            s3 = rotl32(s3, 11);
+        }
+    }
+}
+
+#ifdef HAVE_X86
+__attribute__((target("avx2"))) static inline __m256i rotl8x32(__m256i x, int k)
+{
+    return _mm256_or_si256(_mm256_slli_epi32(x, k), _mm256_srli_epi32(x, 32 - k));
+}
+
+__attribute__((target("avx2"))) static void xoshiro_avx2(const uint32_t *restrict st,
+                                                         uint32_t *restrict w)
+{
+    const __m256i one = _mm256_set1_epi32(1), zero = _mm256_setzero_si256();
+    for (int l = 0; l < LANES; l += 8) {
+        __m256i s0 = _mm256_loadu_si256((const __m256i *)(st + l));
+        __m256i s1 = _mm256_loadu_si256((const __m256i *)(st + LANES + l));
+        __m256i s2 = _mm256_loadu_si256((const __m256i *)(st + 2 * LANES + l));
+        __m256i s3 = _mm256_loadu_si256((const __m256i *)(st + 3 * LANES + l));
+        __m256i all = _mm256_or_si256(_mm256_or_si256(s0, s1), _mm256_or_si256(s2, s3));
+        s0 = _mm256_or_si256(s0, _mm256_and_si256(_mm256_cmpeq_epi32(all, zero), one));
+        for (int t = 0; t < STEPS; t++) {
+            __m256i r = _mm256_add_epi32(rotl8x32(_mm256_add_epi32(s0, s3), 7), s0);
+            _mm256_storeu_si256((__m256i *)(w + t * LANES + l), r);
+            __m256i u = _mm256_slli_epi32(s1, 9);
+            s2 = _mm256_xor_si256(s2, s0);
+            s3 = _mm256_xor_si256(s3, s1);
+            s1 = _mm256_xor_si256(s1, s2);
+            s0 = _mm256_xor_si256(s0, s3);
+            s2 = _mm256_xor_si256(s2, u);
+            s3 = rotl8x32(s3, 11);
+        }
+    }
+}
+#endif
+
+/* Table normals of NW words: normals 2i and 2i + 1 from the low and high half of word i
+ * (scalar loads: AVX2 gathers are slower). */
 __attribute__((optimize("no-tree-vectorize"))) static void
 table_normals(const uint32_t *restrict w, const float *restrict T, float *restrict out)
 {
-    for (int k = 0; k < 4; k++)
-        for (int b = 0; b < CALLS; b++) {
-            uint32_t v = w[k * CALLS + b];
-            out[(2 * k) * CALLS + b] = T[v & 0xffffu];
-            out[(2 * k + 1) * CALLS + b] = T[v >> 16];
-        }
+    for (int i = 0; i < NW; i++) {
+        uint32_t v = w[i];
+        out[2 * i] = T[v & 0xffffu];
+        out[2 * i + 1] = T[v >> 16];
+    }
 }
 
 static void normal_block(uint64_t key, uint64_t call, int64_t block, const float *T,
                          uint32_t *words, float *out)
 {
-    uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
-    uint32_t c2 = (uint32_t)call, c3 = (uint32_t)(call >> 32), first = (uint32_t)(block * CALLS);
+    uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32), states[4 * LANES];
+    uint32_t c2 = (uint32_t)call, c3 = (uint32_t)(call >> 32), first = (uint32_t)(block * LANES);
 #ifdef HAVE_X86
-    if (__builtin_cpu_supports("avx2"))
-        philox_avx2(k0, k1, first, c2, c3, words);
-    else
+    if (__builtin_cpu_supports("avx2")) {
+        philox_avx2(k0, k1, first, c2, c3, states);
+        xoshiro_avx2(states, words);
+    } else
 #endif
-        philox_generic(k0, k1, first, c2, c3, words);
+    {
+        philox_generic(k0, k1, first, c2, c3, states);
+        xoshiro_generic(states, words);
+    }
     table_normals(words, T, out);
 }
 
 /* The first n normals of stream (key, call); n need not be a multiple of NB. */
 void cim_normals(uint64_t key, uint64_t call, int64_t n, const float *T, float *out)
 {
-    uint32_t words[4 * CALLS];
+    uint32_t words[NW];
     float buf[NB];
     for (int64_t i = 0; i < n; i += NB) {
         int64_t len = n - i < NB ? n - i : NB;
@@ -369,7 +429,7 @@ CLONES int64_t cim_read(const int32_t *restrict codes, int64_t G, int64_t M, int
 #ifdef HAVE_X86
     const int avx2 = __builtin_cpu_supports("avx2");
 #endif
-    uint32_t words[4 * CALLS];
+    uint32_t words[NW];
     float eps[NB];
     int64_t clipped = 0, pos = NB, block = 0;
     memset(z, 0, (size_t)(G * M * N) * sizeof(float));

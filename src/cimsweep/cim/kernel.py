@@ -1,8 +1,10 @@
 """Counter-based Gaussian read noise and the fused CPU read-path kernel (``_kernel.c``).
 
-The noise of one call (one chunk of reads) is a pure function of ``(key, call, index)``:
-Philox4x32-10 words, each 16-bit half indexing :func:`normal_table` (65536 equiprobable normal
-values, ``|z| <= 4.39``). Two implementations give bit-identical numbers:
+The noise of one call (one chunk of reads) is a pure function of ``(key, call, index)``: in
+blocks of 2048 normals, Philox4x32-10 (key, counter ``(block * 32 + lane, 0, call)``) seeds 32
+xoshiro128++ lanes of 32 outputs each; each 16-bit half of an output word indexes
+:func:`normal_table` (65536 equiprobable normal values, ``|z| <= 4.39``). Two implementations
+give bit-identical numbers:
 
 - ``_kernel.c``, compiled on first use with the system C compiler (``$CC``, else ``cc``) into a
   per-user cache (``$CIMSWEEP_KERNEL_DIR``, else ``$XDG_CACHE_HOME/cimsweep`` or
@@ -42,8 +44,9 @@ CFLAGS = (
     "-fno-trapping-math",
     "-ffp-contract=off",
 )
-CALLS = 256  # Philox calls per block
-BLOCK = 8 * CALLS  # normals per block
+LANES = 32  # xoshiro128++ lanes per block, each seeded by one Philox call
+STEPS = 32  # outputs per lane
+BLOCK = 2 * LANES * STEPS  # normals per block
 _M0, _M1 = 0xD2511F53, 0xCD9E8D57
 _W0, _W1 = 0x9E3779B9, 0xBB67AE85
 _MASK32 = 0xFFFFFFFF
@@ -193,15 +196,36 @@ def table_normals(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return table[v & 0xFFFF], table[v >> 16]
 
 
+def _rotl(x: torch.Tensor, k: int) -> torch.Tensor:
+    return ((x << k) & _MASK32) | (x >> (32 - k))
+
+
+def xoshiro(state: list[torch.Tensor], steps: int) -> torch.Tensor:
+    """``steps`` xoshiro128++ outputs (steps, lanes) of lane states ``state`` (4 int64 tensors
+    holding uint32; an all-zero state gets s0 = 1), as ``_kernel.c``."""
+    s0, s1, s2, s3 = state
+    s0 = s0 | ((s0 | s1 | s2 | s3) == 0).to(s0.dtype)
+    out = []
+    for _ in range(steps):
+        out.append((_rotl((s0 + s3) & _MASK32, 7) + s0) & _MASK32)
+        u = (s1 << 9) & _MASK32
+        s2 = s2 ^ s0
+        s3 = s3 ^ s1
+        s1 = s1 ^ s2
+        s0 = s0 ^ s3
+        s2 = s2 ^ u
+        s3 = _rotl(s3, 11)
+    return torch.stack(out)
+
+
 def normals_torch(key: int, call: int, n: int, device: torch.device | str) -> torch.Tensor:
     """The first ``n`` normals of stream ``(key, call)`` with torch ops on ``device``."""
     blocks = -(-n // BLOCK)
-    counters = torch.arange(blocks * CALLS, dtype=torch.int64, device=device)
-    parts = []
-    for w in philox(key, call, counters):
-        parts.extend(table_normals(w))
-    z = torch.stack([p.view(blocks, CALLS) for p in parts], dim=1)  # (blocks, 8, CALLS)
-    return z.reshape(-1)[:n]
+    counters = torch.arange(blocks * LANES, dtype=torch.int64, device=device)
+    words = xoshiro(philox(key, call, counters), STEPS)  # (STEPS, blocks * LANES)
+    words = words.view(STEPS, blocks, LANES).transpose(0, 1)  # word t * LANES + l of a block
+    lo, hi = table_normals(words)
+    return torch.stack([lo, hi], dim=-1).reshape(-1)[:n]
 
 
 # ------------------------------------------------------------------ public entry points
