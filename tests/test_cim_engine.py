@@ -240,3 +240,17 @@ def test_calibrated_clip_can_pick_unit_step():
     assert float(adc_step(hi, 2)) == 1.0
     err = (adc_quantize(y, adc_step(hi, 2), 2)[0] - y).pow(2).sum()
     assert float(err) == (250 - 3) ** 2  # only the outlier clips
+
+
+@pytest.mark.parametrize(
+    "kernel,stride,padding,dilation", [(3, 1, 1, 1), (3, 2, 0, 1), ((2, 3), (2, 1), (1, 2), (2, 1))]
+)
+def test_im2col_matches_unfold_with_any_pad_value(kernel, stride, padding, dilation):
+    from cimsweep.cim.mapping import im2col
+
+    conv = nn.Conv2d(3, 4, kernel, stride=stride, padding=padding, dilation=dilation)
+    x = torch.randint(0, 256, (2, 3, 9, 7)).float()  # codes: exact in float
+    cols, (ho, wo) = im2col(x, conv, pad_value=5.0)
+    ref = nn.functional.unfold(x - 5.0, conv.kernel_size, conv.dilation, conv.padding, conv.stride)
+    assert (ho, wo) == conv(x).shape[2:]
+    assert torch.equal(cols, ref.transpose(1, 2).reshape(2 * ho * wo, -1) + 5.0)

@@ -144,7 +144,8 @@ def _read_case(
     stream = (77, 5) if noisy else None
     coef = (2.0 ** (dac * torch.arange(n_x))).float()
     digital = torch.rand(n_g, w, generator=g) * 3
-    args = (view, dac, n_x, weights, inv, inv2, read_var, out_var, stream, kmax, coef, digital)
+    args = (view.float(), dac, n_x, weights, inv, inv2, read_var, out_var, stream, kmax, coef)
+    args += (digital,)
     # reference
     x = torch.stack([(view >> (dac * i)) & (2**dac - 1) for i in range(n_x)], 1).float()
     y = torch.einsum("gxmk,gkn->gxmn", x, weights).view(n_g, n_x, m, w, pc)

@@ -223,7 +223,7 @@ class HardwareAwareLayer(nn.Module):
         if isinstance(self.inner, nn.Conv2d):
             from .cim.mapping import im2col
 
-            codes = im2col(codes - zp, self.inner)[0] + zp
+            codes = im2col(codes, self.inner, float(zp))[0]
         else:
             codes = codes.reshape(-1, codes.shape[-1])
         codes = codes.to(torch.int64)

@@ -251,13 +251,13 @@ CLONES void cim_slices(const int32_t *restrict codes, int64_t G, int64_t M, int6
 
 /* Nonzero DAC slice values of one input row: their row indices nz and values val (both with
  * room for P + 8 entries); *sq = sum of squared slice values. Returns their count. */
-static int64_t slice_row_generic(const int32_t *restrict row, int64_t P, int shift, int32_t mask,
+static int64_t slice_row_generic(const float *restrict row, int64_t P, int shift, int32_t mask,
                                  int32_t *restrict nz, float *restrict val, int32_t *sq)
 {
     int64_t cnt = 0;
     int32_t acc = 0;
     for (int64_t k = 0; k < P; k++) {
-        int32_t v = (row[k] >> shift) & mask;
+        int32_t v = ((int32_t)row[k] >> shift) & mask;
         acc += v * v;
         nz[cnt] = (int32_t)k;
         val[cnt] = (float)v;
@@ -301,7 +301,7 @@ __attribute__((constructor)) static void init_compress_lanes(void)
 }
 
 __attribute__((target("avx2,popcnt"))) static int64_t
-slice_row_avx2(const int32_t *restrict row, int64_t P, int shift, int32_t mask,
+slice_row_avx2(const float *restrict row, int64_t P, int shift, int32_t mask,
                int32_t *restrict nz, float *restrict val, int32_t *sq)
 {
     const __m128i sh = _mm_cvtsi32_si128(shift);
@@ -309,7 +309,8 @@ slice_row_avx2(const int32_t *restrict row, int64_t P, int shift, int32_t mask,
     __m256i acc = _mm256_setzero_si256();
     int64_t cnt = 0, k = 0;
     for (; k + 8 <= P; k += 8) {
-        __m256i v = _mm256_and_si256(_mm256_srl_epi32(_mm256_loadu_si256((const __m256i *)(row + k)), sh), mk);
+        __m256i c = _mm256_cvttps_epi32(_mm256_loadu_ps(row + k));
+        __m256i v = _mm256_and_si256(_mm256_srl_epi32(c, sh), mk);
         acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(v, v));
         int bits = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(v, _mm256_setzero_si256())));
         __m256i perm = _mm256_loadu_si256((const __m256i *)compress_lanes[bits]);
@@ -396,8 +397,8 @@ partial_sums_avx2(const float *restrict wg, int64_t N, const int32_t *restrict n
 
 /* One chunk of crossbar reads, from integer input codes to shift-added ADC codes.
  *
- * codes: int32 (G, M, P) with element strides (sg, sm, 1); wts: (G, P, N) cell weights in unit
- * products, N = W * PC; inv, inv2: (G, W) 1 / ADC step and its square. For every read group g,
+ * codes: (G, M, P) integer codes held in float32, element strides (sg, sm, 1); wts: (G, P, N)
+ * cell weights in unit products, N = W * PC; inv, inv2: (G, W) 1 / ADC step and its square. For every read group g,
  * input slice ix, vector m: the partial sums y[n] = sum_k x[k] * wts[g, k, n] of the DAC slice
  * x = (codes >> ix * dac) & (2**dac - 1), accumulated over k in ascending order (exact for
  * integer weights), are scaled to ADC steps (y * inv), get noise normal_i * sd with
@@ -407,7 +408,7 @@ partial_sums_avx2(const float *restrict wg, int64_t N, const int32_t *restrict n
  * out[m, c] += sum over g, then w (ascending) of z[g, m, w, c] * d[g, w] (out: M rows of PC).
  * Returns the clipped-read count, or -1 when out of memory.
  */
-CLONES int64_t cim_read(const int32_t *restrict codes, int64_t G, int64_t M, int64_t P, int64_t sg,
+CLONES int64_t cim_read(const float *restrict codes, int64_t G, int64_t M, int64_t P, int64_t sg,
                         int64_t sm, int64_t NX, int dac, const float *restrict wts, int64_t W,
                         int64_t PC, const float *restrict inv, const float *restrict inv2,
                         float rs2, float os2, int noisy, uint64_t key, uint64_t call,
@@ -439,7 +440,7 @@ CLONES int64_t cim_read(const int32_t *restrict codes, int64_t G, int64_t M, int
             const int shift = (int)ix * dac;
             const float cx = coef[ix];
             for (int64_t m = 0; m < M; m++) {
-                const int32_t *restrict row = codes + g * sg + m * sm;
+                const float *restrict row = codes + g * sg + m * sm;
                 int32_t acc;
                 int64_t cnt;
 #ifdef HAVE_X86

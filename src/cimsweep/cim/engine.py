@@ -161,12 +161,11 @@ class LayerEngine:
     # ---------------------------------------------------------------- inputs and outputs
     def input_codes(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple]:
         """Unsigned input codes (M, rows) as float, plus what :meth:`finish` needs."""
-        centred = quantize_input(x, self.x_scale, self.zero_point, self.input_bits)
-        centred = centred - self.zero_point
-        if self.kind == "conv2d":
-            cols, hw = im2col(centred, self.module)
-            return cols + self.zero_point, ("conv2d", x.shape[0], hw)
-        return (centred + self.zero_point).reshape(-1, x.shape[-1]), ("linear", x.shape[:-1])
+        codes = quantize_input(x, self.x_scale, self.zero_point, self.input_bits)
+        if self.kind == "conv2d":  # padding is the code of a real zero: the zero point
+            cols, hw = im2col(codes, self.module, float(self.zero_point))
+            return cols, ("conv2d", x.shape[0], hw)
+        return codes.reshape(-1, x.shape[-1]), ("linear", x.shape[:-1])
 
     def reference(self, codes: torch.Tensor) -> torch.Tensor:
         """Digital integer result ``(codes - z) @ q_w`` (M, cols)."""
@@ -248,16 +247,16 @@ class LayerEngine:
         phys = self._analog(codes, chip, noise, stats)
         return self.map.combine(phys) - self.zero_point * self.colsum
 
-    def chunks(self, groups: int, m_total: int) -> tuple[int, int]:
+    def chunks(self, groups: int, m_total: int, elements: int = CHUNK_ELEMENTS) -> tuple[int, int]:
         """(read groups, input vectors) per chunk of a bucket of ``groups`` read groups.
 
-        A chunk holds at most :data:`CHUNK_ELEMENTS` partial sums (at least one vector of one
-        group): as many vectors as fit for one group, then as many groups as fit. Large
-        layers thus stream their weights group by group instead of once per input vector.
+        A chunk holds at most ``elements`` partial sums (at least one vector of one group): as
+        many vectors as fit for one group, then as many groups as fit. Large layers thus stream
+        their weights group by group instead of once per input vector.
         """
         per = self.n_x * self.map.n_w * self.map.phys_cols
-        mc = min(m_total, max(1, CHUNK_ELEMENTS // per))
-        return max(1, min(groups, CHUNK_ELEMENTS // (per * mc))), mc
+        mc = min(m_total, max(1, elements // per))
+        return max(1, min(groups, elements // (per * mc))), mc
 
     @staticmethod
     def _first_row(rows: torch.Tensor) -> int | None:
@@ -278,11 +277,11 @@ class LayerEngine:
         m_total, device = codes.shape[0], codes.device
         n_x, n_w, pc, kmax = self.n_x, self.map.n_w, self.map.phys_cols, self.kmax
         noisy = self.noisy_reads
-        codes_i = codes.to(torch.int32)
         coef_x = (2.0 ** (self.dac * torch.arange(n_x, dtype=torch.float64))).float().to(device)
         step = self.step.to(device)
         slice_w = self.map.slice_weights().to(device)
         fused = kernel.fused(device) and self.out_table is None
+        codes = codes.to(torch.float32 if fused else torch.int32)  # the kernel reads float codes
         # float32 variances: read noise per unit product, output noise in ADC steps
         read_var = torch.tensor(self.read_sigma**2, dtype=torch.float32, device=device)
         out_var = torch.tensor(self.out_sigma**2, dtype=torch.float32, device=device)
@@ -298,7 +297,7 @@ class LayerEngine:
             inv = 1.0 / step[idx]  # (G_b, n_w) float64
             inv, inv2 = inv.float(), inv.pow(2).float()
             gc, mc_max = self.chunks(g_b, m_total)
-            cb = self._bucket_codes(codes_i, rows, first)  # (G_b, M, p_b)
+            cb = self._bucket_codes(codes, rows, first)  # (G_b, M, p_b)
             zbuf = torch.empty(gc * mc_max * n_w * pc, device=device)  # stays mapped, cache-warm
             for g0 in range(0, g_b, gc):
                 gs = slice(g0, g0 + gc)

@@ -282,24 +282,25 @@ def read(
     """Compiled read of one chunk on CPU tensors, accumulated into ``out``; returns the
     clipped-read count.
 
-    codes: int32 (G, M, P), unit stride along P; weights: (G, P, W * PC) cell weights in unit
-    products; inv, inv2: (G, W) 1 / ADC step and its square (float32); read_var, out_var: read
-    noise variance per unit product and output noise variance (ADC steps squared); noise:
-    (key, call) of the stream, or None for noise-free reads; coef: (NX,) input shift-add
-    weights; digital: (G, W) weight of each read group and weight slice's codes; scratch:
-    (G, M, W, PC), overwritten with ``z = sum_ix coef[ix] * clamp(round(y * inv + normal *
-    sd), 0, kmax)``; out: (M, PC) rows, ``+= sum_g sum_w z[g, :, w] * digital[g, w]`` (g, then
+    codes: (G, M, P) integer codes held in float32, unit stride along P; weights: (G, P, W * PC)
+    cell weights in unit products; inv, inv2: (G, W) 1 / ADC step and its square (float32);
+    read_var, out_var: read noise variance per unit product and output noise variance (ADC
+    steps squared); noise: (key, call) of the stream, or None for noise-free reads; coef: (NX,)
+    input shift-add weights; digital: (G, W) weight of each read group and weight slice's
+    codes; scratch: (G, M, W, PC), overwritten with ``z = sum_ix coef[ix] * clamp(round(y *
+    inv + normal * sd), 0, kmax)``; out: (M, PC) rows, ``+= sum_g sum_w z[g, :, w] *
+    digital[g, w]`` (g, then
     w ascending).
     """
     g, m, p = codes.shape
     w = inv.shape[1]
     n = weights.shape[2]
-    ok = codes.dtype == torch.int32 and codes.stride(2) == 1
-    for t in (weights, inv, inv2, coef, digital, scratch, out):
-        ok = ok and t.dtype == torch.float32 and t.is_contiguous()
+    ok = codes.stride(2) == 1
+    for t in (codes, weights, inv, inv2, coef, digital, scratch, out):
+        ok = ok and t.dtype == torch.float32 and (t is codes or t.is_contiguous())
     tensors = (codes, weights, inv, inv2, coef, digital, scratch, out)
     if not ok or any(t.device.type != "cpu" for t in tensors):
-        raise ValueError("read needs int32 codes and contiguous float32 CPU tensors")
+        raise ValueError("read needs float32 CPU tensors, contiguous (codes: along P)")
     pc = n // w
     if weights.shape[:2] != (g, p) or n % w or scratch.shape != (g, m, w, pc):
         shapes = f"weights {tuple(weights.shape)}, scratch {tuple(scratch.shape)}"

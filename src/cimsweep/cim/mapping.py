@@ -166,11 +166,14 @@ def weight_matrix(module: nn.Module) -> torch.Tensor:
     return w.t()
 
 
-def im2col(x: torch.Tensor, conv: nn.Conv2d) -> tuple[torch.Tensor, tuple[int, int]]:
-    """(N * H_out * W_out, k_h*k_w*C_in) patches of ``x`` (zero padding) and (H_out, W_out)."""
+def im2col(
+    x: torch.Tensor, conv: nn.Conv2d, pad_value: float = 0.0
+) -> tuple[torch.Tensor, tuple[int, int]]:
+    """(N * H_out * W_out, C_in*k_h*k_w) patches of ``x`` (padded with ``pad_value``) and
+    (H_out, W_out); columns in ``F.unfold`` order. One strided copy of the padded input."""
     if conv.padding_mode != "zeros":
         raise ValueError("only zero-padded convolutions are supported")
-    n, _, h, w = x.shape
+    n, c, h, w = x.shape
     kh, kw = conv.kernel_size
     (sh, sw), (dh, dw) = conv.stride, conv.dilation
     if isinstance(conv.padding, str):
@@ -178,5 +181,9 @@ def im2col(x: torch.Tensor, conv: nn.Conv2d) -> tuple[torch.Tensor, tuple[int, i
     ph, pw = conv.padding
     ho = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
     wo = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
-    cols = F.unfold(x, (kh, kw), dilation=(dh, dw), padding=(ph, pw), stride=(sh, sw))
-    return cols.transpose(1, 2).reshape(n * ho * wo, -1), (ho, wo)
+    xp = F.pad(x, (pw, pw, ph, ph), value=pad_value).contiguous()
+    s_n, s_c, s_h, s_w = xp.stride()
+    patches = xp.as_strided(
+        (n, ho, wo, c, kh, kw), (s_n, sh * s_h, sw * s_w, s_c, dh * s_h, dw * s_w)
+    )
+    return patches.reshape(n * ho * wo, c * kh * kw), (ho, wo)
