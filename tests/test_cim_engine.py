@@ -245,9 +245,16 @@ def test_calibrated_clip_can_pick_unit_step():
 @pytest.mark.parametrize(
     "kernel,stride,padding,dilation", [(3, 1, 1, 1), (3, 2, 0, 1), ((2, 3), (2, 1), (1, 2), (2, 1))]
 )
-def test_im2col_matches_unfold_with_any_pad_value(kernel, stride, padding, dilation):
+@pytest.mark.parametrize("compiled", [True, False])
+def test_im2col_matches_unfold_with_any_pad_value(
+    monkeypatch, kernel, stride, padding, dilation, compiled
+):
+    from cimsweep.cim import kernel as compiled_kernel
     from cimsweep.cim.mapping import im2col
 
+    if compiled and compiled_kernel.library() is None:
+        pytest.skip("no C compiler")
+    monkeypatch.setattr(compiled_kernel, "fused", lambda device: compiled)
     conv = nn.Conv2d(3, 4, kernel, stride=stride, padding=padding, dilation=dilation)
     x = torch.randint(0, 256, (2, 3, 9, 7)).float()  # codes: exact in float
     cols, (ho, wo) = im2col(x, conv, pad_value=5.0)

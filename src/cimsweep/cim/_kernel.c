@@ -500,3 +500,21 @@ CLONES int64_t cim_read(const float *restrict codes, int64_t G, int64_t M, int64
     free(nz);
     return clipped;
 }
+
+/* Patches of a padded NCHW float32 input: out (N * Ho * Wo, C * kh * kw), columns in
+ * (c, i, j) order, out[(n, ho, wo), (c, i, j)] = xp[n, c, ho * sh + i * dh, wo * sw + j * dw]. */
+void cim_im2col(const float *restrict xp, int64_t N, int64_t C, int64_t Hp, int64_t Wp,
+                int64_t Ho, int64_t Wo, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                int64_t dh, int64_t dw, float *restrict out)
+{
+    float *o = out;
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t ho = 0; ho < Ho; ho++)
+            for (int64_t wo = 0; wo < Wo; wo++) {
+                const float *b = xp + (n * C * Hp + ho * sh) * Wp + wo * sw;
+                for (int64_t c = 0; c < C; c++, b += Hp * Wp)
+                    for (int64_t i = 0; i < kh; i++)
+                        for (int64_t j = 0; j < kw; j++)
+                            *o++ = b[i * dh * Wp + j * dw];
+            }
+}

@@ -127,6 +127,8 @@ def bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     lib.cim_read.argtypes += [ptr, ptr, ctypes.c_float, ctypes.c_float, ctypes.c_int, u64, u64]
     lib.cim_read.argtypes += [ptr, ctypes.c_float, ptr, ptr, ptr, ptr]
     lib.cim_read.restype = i64
+    lib.cim_im2col.argtypes = [ptr] + [i64] * 12 + [ptr]
+    lib.cim_im2col.restype = None
     return lib
 
 
@@ -319,3 +321,22 @@ def read(
     if clipped < 0:
         raise MemoryError("cim_read: out of memory for its row buffers")
     return int(clipped)
+
+
+def im2col(xp: torch.Tensor, kernel_size, stride, dilation, out_hw) -> torch.Tensor:
+    """Patches (N * Ho * Wo, C * kh * kw) of a padded NCHW input, columns in ``F.unfold``
+    order: compiled for contiguous float32 CPU tensors, else one strided torch copy."""
+    n, c, hp, wp = xp.shape
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel_size, stride, dilation, out_hw
+    if fused(xp.device) and xp.dtype == torch.float32 and xp.is_contiguous():
+        out = torch.empty(n * ho * wo, c * kh * kw)
+        library().cim_im2col(
+            xp.data_ptr(), n, c, hp, wp, ho, wo, kh, kw, sh, sw, dh, dw, out.data_ptr()
+        )
+        return out
+    s_n, s_c, s_h, s_w = xp.stride()
+    patches = xp.as_strided(
+        (n, ho, wo, c, kh, kw), (s_n, sh * s_h, sw * s_w, s_c, dh * s_h, dw * s_w),
+        xp.storage_offset(),
+    )  # fmt: skip
+    return patches.reshape(n * ho * wo, c * kh * kw)

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..layout import column_tiles, n_weight_slices
+from . import kernel
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,7 @@ def im2col(
     x: torch.Tensor, conv: nn.Conv2d, pad_value: float = 0.0
 ) -> tuple[torch.Tensor, tuple[int, int]]:
     """(N * H_out * W_out, C_in*k_h*k_w) patches of ``x`` (padded with ``pad_value``) and
-    (H_out, W_out); columns in ``F.unfold`` order. One strided copy of the padded input."""
+    (H_out, W_out); columns in ``F.unfold`` order (:func:`.kernel.im2col`)."""
     if conv.padding_mode != "zeros":
         raise ValueError("only zero-padded convolutions are supported")
     n, c, h, w = x.shape
@@ -182,8 +183,4 @@ def im2col(
     ho = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
     wo = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
     xp = F.pad(x, (pw, pw, ph, ph), value=pad_value).contiguous()
-    s_n, s_c, s_h, s_w = xp.stride()
-    patches = xp.as_strided(
-        (n, ho, wo, c, kh, kw), (s_n, sh * s_h, sw * s_w, s_c, dh * s_h, dw * s_w)
-    )
-    return patches.reshape(n * ho * wo, c * kh * kw), (ho, wo)
+    return kernel.im2col(xp, (kh, kw), (sh, sw), (dh, dw), (ho, wo)), (ho, wo)
