@@ -1,10 +1,11 @@
-/* Fused CPU kernel of the CIM read path: DAC slicing, partial sums, read noise, ADC and
- * input-slice shift-add.
+/* Fused CPU kernel of the CIM read path: DAC slicing, partial sums, read noise, ADC and the
+ * input- and weight-slice shift-adds; plus the noise stream alone and im2col.
  *
  * Built at first use by cimsweep.cim.kernel (plain C99, no Python or torch headers) and called
- * through ctypes. Every operation is integer or a single IEEE-754 float32 operation compiled
- * with -ffp-contract=off, so the AVX2 and generic builds and the torch mirror in kernel.py give
- * bit-identical results.
+ * through ctypes. Every operation is integer or a single IEEE-754 float32 operation in a fixed
+ * order, compiled with -ffp-contract=off, so the AVX2 and generic builds give bit-identical
+ * results, and so does the torch mirror in kernel.py (whose batched matmul adds the partial sums
+ * in its own order: identical whenever they are exact, as with integer cell levels).
  *
  * Noise stream, in blocks of NB = 2048 normals: Philox4x32-10 (Salmon et al., SC'11) with key
  * (k0, k1) and counter (block * 32 + l, 0, call_lo, call_hi) gives the 128-bit state of
