@@ -9,7 +9,8 @@ give bit-identical numbers:
 - ``_kernel.c``, compiled on first use with the system C compiler (``$CC``, else ``cc``) into a
   per-user cache (``$CIMSWEEP_KERNEL_DIR``, else ``$XDG_CACHE_HOME/cimsweep`` or
   ``~/.cache/cimsweep``) and loaded through ctypes. On CPU tensors it fuses DAC slicing, the
-  partial sums, noise, ADC and the input-slice shift-add into one pass per chunk of reads.
+  partial sums, noise, ADC and both shift-adds into one pass per chunk of reads
+  (:func:`read`), and builds conv input patches (:func:`im2col`).
 - a torch mirror of the same integer and float32 operations, used on other devices (CUDA), when no
   compiler is found, or with ``CIMSWEEP_KERNEL=0``.
 """
