@@ -43,19 +43,16 @@ def adc_step(hi: torch.Tensor, bits: int) -> torch.Tensor:
     return torch.clamp(hi / (2**bits - 1), min=1.0)
 
 
-def adc_codes_(y: torch.Tensor, kmax: int, scratch: torch.Tensor | None = None) -> int:
-    """In place: ``y`` (in ADC steps) -> integer codes in [0, kmax]; returns the clipped count.
-
-    ``scratch``: optional buffer of ``y``'s shape for the counts (saves two allocations).
-    """
+def adc_codes_(y: torch.Tensor, kmax: int) -> int:
+    """In place: ``y`` (in ADC steps) -> integer codes in [0, kmax]; returns the clipped count."""
     lo, hi = (float(v) for v in torch.aminmax(y))
     y.round_()
     clipped = 0.0
     # counts via float clamps of the integer codes (cheaper than boolean comparisons)
     if hi > kmax + 0.5:
-        clipped += float(torch.clamp(y, kmax, kmax + 1, out=scratch).sub_(kmax).sum())
+        clipped += float(torch.clamp(y, kmax, kmax + 1).sub_(kmax).sum())
     if lo < -0.5:
-        clipped -= float(torch.clamp(y, -1, 0, out=scratch).sum())
+        clipped -= float(torch.clamp(y, -1, 0).sum())
     if clipped:
         y.clamp_(0, kmax)
     return int(round(clipped))

@@ -174,7 +174,7 @@ def im2col(
     (H_out, W_out); columns in ``F.unfold`` order (:func:`.kernel.im2col`)."""
     if conv.padding_mode != "zeros":
         raise ValueError("only zero-padded convolutions are supported")
-    n, c, h, w = x.shape
+    _, _, h, w = x.shape
     kh, kw = conv.kernel_size
     (sh, sw), (dh, dw) = conv.stride, conv.dilation
     if isinstance(conv.padding, str):
