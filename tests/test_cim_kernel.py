@@ -125,20 +125,21 @@ def test_calls_and_keys_give_independent_streams():
 
 
 def _read_case(
-    dac: int, noisy: bool, seed: int = 4
+    dac: int, noisy: bool, seed: int = 4, pc: int = 41
 ) -> tuple[tuple, torch.Tensor, torch.Tensor, int]:
     """Arguments of :func:`kernel.read`, its expected scratch z, output and clip count, computed
-    with plain torch ops. Integer weights (exact partial sums); N = 3 * 30 = 90 covers the
-    64-wide blocks, the 8-wide blocks and the scalar tail; rows straddle noise blocks; codes
-    strided."""
+    with plain torch ops. Integer weights (exact partial sums); N = 3 * 41 = 123 covers the
+    64-, 32-, 16- and 8-wide blocks and the scalar tail; rows straddle noise blocks (and span
+    two of them when ``pc`` is large); codes strided."""
     g = torch.Generator().manual_seed(seed)
-    n_g, m, p, w, pc, kmax = 2, 45, 21, 3, 30, 31
+    n_g, m, p, w, kmax = 2, 45, 21, 3, 31
     n_x = -(-8 // dac)
     codes = torch.randint(0, 256, (m, n_g * p), generator=g, dtype=torch.int32)
     codes[:, :5] = 0  # some rows without a single nonzero slice
     view = codes.unflatten(1, (n_g, p)).transpose(0, 1)  # (G, M, P), strides (P, G * P, 1)
     weights = torch.randint(0, 4, (n_g, p, w * pc), generator=g).float()
     step = torch.rand(n_g, w, generator=g, dtype=torch.float64) * 6 + 0.5
+    step[:, 0] = 0.6  # fine steps: some reads clip even without noise
     inv, inv2 = (1 / step).float(), (1 / step).pow(2).float()
     read_var, out_var = (0.3, 0.7) if noisy else (0.0, 0.0)
     stream = (77, 5) if noisy else None
@@ -167,10 +168,10 @@ def _read_case(
 
 
 @needs_kernel
-@pytest.mark.parametrize("dac", [1, 2])
+@pytest.mark.parametrize("dac, pc", [(1, 41), (2, 41), (1, 700)])
 @pytest.mark.parametrize("noisy", [False, True])
-def test_compiled_read_equals_torch_reference(dac, noisy):
-    args, z, expected, ref_clipped = _read_case(dac, noisy)
+def test_compiled_read_equals_torch_reference(dac, pc, noisy):
+    args, z, expected, ref_clipped = _read_case(dac, noisy, pc=pc)
     scratch, out = torch.empty(z.shape), torch.ones(expected.shape)
     clipped = kernel.read(*args, scratch, out)
     assert clipped == ref_clipped > 0
@@ -260,7 +261,8 @@ def test_generic_build_matches_torch_mirror(tmp_path, monkeypatch):
     """The portable C paths (no AVX2: other CPUs) give the same numbers as the mirror."""
     lib_path = tmp_path / "generic.so"
     cc = kernel._compiler()
-    cmd = [*cc.split(), *kernel.CFLAGS, "-DCIM_GENERIC", str(kernel.SOURCE), "-o", str(lib_path)]
+    cmd = [*cc.split(), *kernel.CFLAGS, "-DCIM_GENERIC", str(kernel.SOURCE), *kernel.LIBS]
+    cmd += ["-o", str(lib_path)]
     subprocess.run(cmd, check=True, capture_output=True)
     generic = kernel.bind(ctypes.CDLL(str(lib_path)))
     monkeypatch.setattr(kernel, "library", lambda: generic)

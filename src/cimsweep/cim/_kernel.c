@@ -22,7 +22,6 @@
 #define STEPS 32            /* outputs per lane */
 #define NW (LANES * STEPS)  /* 32-bit words per block */
 #define NB (2 * NW)         /* normals per block */
-#define MAGIC 12582912.0f    /* 1.5 * 2**23: (v + MAGIC) - MAGIC rounds half to even, |v| < 2**22 */
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(CIM_GENERIC) /* CIM_GENERIC: tests */
 #include <immintrin.h>
@@ -197,29 +196,32 @@ void cim_normals(uint64_t key, uint64_t call, int64_t n, const float *T, float *
  * when the rounded read falls outside. */
 static inline float adc_code(float v, float kmax, int32_t *clip)
 {
-    v = v < -1.0f ? -1.0f : v;
-    v = v > kmax + 1.0f ? kmax + 1.0f : v;
-    float q = (v + MAGIC) - MAGIC;
-    *clip += (q > kmax) + (q < 0.0f);
-    q = q < 0.0f ? 0.0f : q;
-    return q > kmax ? kmax : q;
+    const float q = __builtin_rintf(v);
+    float code = q < 0.0f ? 0.0f : q;
+    code = code > kmax ? kmax : code;
+    *clip += q != code;
+    return code;
 }
 
-/* z[c] += cx * code(y[c] * s + eps[c] * sd); per-element clip counts in cl (no reduction). */
-static inline void adc_noisy(const float *restrict y, const float *restrict eps, float s, float sd,
-                             float kmax, float cx, float *restrict z, int32_t *restrict cl,
-                             int64_t n)
+/* z[c] += cx * code(y[c] * s[c] + eps[c] * sd[c]); returns the clipped count. */
+static inline int32_t adc_noisy(const float *restrict y, const float *restrict eps,
+                                const float *restrict s, const float *restrict sd, float kmax,
+                                float cx, float *restrict z, int64_t n)
 {
+    int32_t clip = 0;
     for (int64_t c = 0; c < n; c++)
-        z[c] += cx * adc_code(y[c] * s + eps[c] * sd, kmax, cl + c);
+        z[c] += cx * adc_code(y[c] * s[c] + eps[c] * sd[c], kmax, &clip);
+    return clip;
 }
 
-/* z[c] += cx * code(y[c] * s). */
-static inline void adc_exact(const float *restrict y, float s, float kmax, float cx,
-                             float *restrict z, int32_t *restrict cl, int64_t n)
+/* z[c] += cx * code(y[c] * s[c]); returns the clipped count. */
+static inline int32_t adc_exact(const float *restrict y, const float *restrict s, float kmax,
+                                float cx, float *restrict z, int64_t n)
 {
+    int32_t clip = 0;
     for (int64_t c = 0; c < n; c++)
-        z[c] += cx * adc_code(y[c] * s, kmax, cl + c);
+        z[c] += cx * adc_code(y[c] * s[c], kmax, &clip);
+    return clip;
 }
 
 /* DAC slices of integer input codes, least significant first, and their per-read input power.
@@ -334,56 +336,50 @@ slice_row_avx2(const float *restrict row, int64_t P, int shift, int32_t mask,
     return cnt;
 }
 
+/* Columns [n0, n0 + 8K) of the partial sums, in K registers. */
+__attribute__((target("avx2"), always_inline)) static inline void
+sums_block(const float *restrict wg, int64_t N, int64_t n0, const int32_t *restrict nz,
+           const float *restrict val, int64_t cnt, int unit, float *restrict y, const int K)
+{
+    __m256 a[8];
+    for (int k = 0; k < K; k++)
+        a[k] = _mm256_setzero_ps();
+    if (unit) {
+        for (int64_t t = 0; t < cnt; t++) {
+            const float *wr = wg + (int64_t)nz[t] * N + n0;
+            for (int k = 0; k < K; k++)
+                a[k] = _mm256_add_ps(a[k], _mm256_loadu_ps(wr + 8 * k));
+        }
+    } else {
+        for (int64_t t = 0; t < cnt; t++) {
+            const float *wr = wg + (int64_t)nz[t] * N + n0;
+            const __m256 v = _mm256_set1_ps(val[t]);
+            for (int k = 0; k < K; k++)
+                a[k] = _mm256_add_ps(a[k], _mm256_mul_ps(v, _mm256_loadu_ps(wr + 8 * k)));
+        }
+    }
+    for (int k = 0; k < K; k++)
+        _mm256_storeu_ps(y + n0 + 8 * k, a[k]);
+}
+
 __attribute__((target("avx2"))) static void
 partial_sums_avx2(const float *restrict wg, int64_t N, const int32_t *restrict nz,
                   const float *restrict val, int64_t cnt, int unit, float *restrict y)
 {
     int64_t n0 = 0;
-    for (; n0 + 64 <= N; n0 += 64) {
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0,
-               a7 = a0;
-        if (unit) {
-            for (int64_t t = 0; t < cnt; t++) {
-                const float *wr = wg + (int64_t)nz[t] * N + n0;
-                a0 = _mm256_add_ps(a0, _mm256_loadu_ps(wr));
-                a1 = _mm256_add_ps(a1, _mm256_loadu_ps(wr + 8));
-                a2 = _mm256_add_ps(a2, _mm256_loadu_ps(wr + 16));
-                a3 = _mm256_add_ps(a3, _mm256_loadu_ps(wr + 24));
-                a4 = _mm256_add_ps(a4, _mm256_loadu_ps(wr + 32));
-                a5 = _mm256_add_ps(a5, _mm256_loadu_ps(wr + 40));
-                a6 = _mm256_add_ps(a6, _mm256_loadu_ps(wr + 48));
-                a7 = _mm256_add_ps(a7, _mm256_loadu_ps(wr + 56));
-            }
-        } else {
-            for (int64_t t = 0; t < cnt; t++) {
-                const float *wr = wg + (int64_t)nz[t] * N + n0;
-                const __m256 v = _mm256_set1_ps(val[t]);
-                a0 = _mm256_add_ps(a0, _mm256_mul_ps(v, _mm256_loadu_ps(wr)));
-                a1 = _mm256_add_ps(a1, _mm256_mul_ps(v, _mm256_loadu_ps(wr + 8)));
-                a2 = _mm256_add_ps(a2, _mm256_mul_ps(v, _mm256_loadu_ps(wr + 16)));
-                a3 = _mm256_add_ps(a3, _mm256_mul_ps(v, _mm256_loadu_ps(wr + 24)));
-                a4 = _mm256_add_ps(a4, _mm256_mul_ps(v, _mm256_loadu_ps(wr + 32)));
-                a5 = _mm256_add_ps(a5, _mm256_mul_ps(v, _mm256_loadu_ps(wr + 40)));
-                a6 = _mm256_add_ps(a6, _mm256_mul_ps(v, _mm256_loadu_ps(wr + 48)));
-                a7 = _mm256_add_ps(a7, _mm256_mul_ps(v, _mm256_loadu_ps(wr + 56)));
-            }
-        }
-        _mm256_storeu_ps(y + n0, a0);
-        _mm256_storeu_ps(y + n0 + 8, a1);
-        _mm256_storeu_ps(y + n0 + 16, a2);
-        _mm256_storeu_ps(y + n0 + 24, a3);
-        _mm256_storeu_ps(y + n0 + 32, a4);
-        _mm256_storeu_ps(y + n0 + 40, a5);
-        _mm256_storeu_ps(y + n0 + 48, a6);
-        _mm256_storeu_ps(y + n0 + 56, a7);
+    for (; n0 + 64 <= N; n0 += 64)
+        sums_block(wg, N, n0, nz, val, cnt, unit, y, 8);
+    if (n0 + 32 <= N) {
+        sums_block(wg, N, n0, nz, val, cnt, unit, y, 4);
+        n0 += 32;
     }
-    for (; n0 + 8 <= N; n0 += 8) {
-        __m256 a = _mm256_setzero_ps();
-        for (int64_t t = 0; t < cnt; t++) {
-            const __m256 w = _mm256_loadu_ps(wg + (int64_t)nz[t] * N + n0);
-            a = _mm256_add_ps(a, unit ? w : _mm256_mul_ps(_mm256_set1_ps(val[t]), w));
-        }
-        _mm256_storeu_ps(y + n0, a);
+    if (n0 + 16 <= N) {
+        sums_block(wg, N, n0, nz, val, cnt, unit, y, 2);
+        n0 += 16;
+    }
+    if (n0 + 8 <= N) {
+        sums_block(wg, N, n0, nz, val, cnt, unit, y, 1);
+        n0 += 8;
     }
     for (; n0 < N; n0++) {
         float a = 0.0f;
@@ -399,10 +395,11 @@ partial_sums_avx2(const float *restrict wg, int64_t N, const int32_t *restrict n
 /* One chunk of crossbar reads, from integer input codes to shift-added ADC codes.
  *
  * codes: (G, M, P) integer codes held in float32, element strides (sg, sm, 1); wts: (G, P, N)
- * cell weights in unit products, N = W * PC; inv, inv2: (G, W) 1 / ADC step and its square. For every read group g,
- * input slice ix, vector m: the partial sums y[n] = sum_k x[k] * wts[g, k, n] of the DAC slice
- * x = (codes >> ix * dac) & (2**dac - 1), accumulated over k in ascending order (exact for
- * integer weights), are scaled to ADC steps (y * inv), get noise normal_i * sd with
+ * cell weights in unit products, N = W * PC; inv, inv2: (G, W) 1 / ADC step and its square.
+ * For every read group g, input slice ix, vector m: the partial sums y[n] = sum_k x[k] *
+ * wts[g, k, n] of the DAC slice x = (codes >> ix * dac) & (2**dac - 1), accumulated over k in
+ * ascending order (exact for integer weights), are scaled to ADC steps (y * inv), get noise
+ * normal_i * sd with
  * sd = sqrt(sum_k x[k]**2 * inv2 * rs2 + os2) when `noisy` (normal i of stream (key, call)
  * with table T, read i: flat index of (G, NX, M, W, PC)), are rounded half to even and clamped to
  * [0, kmax]; z (G, M, W, PC) = sum over ix of coef[ix] * code (scratch), and then
@@ -418,25 +415,26 @@ CLONES int64_t cim_read(const float *restrict codes, int64_t G, int64_t M, int64
 {
     const int64_t N = W * PC;
     const int32_t mask = (1 << dac) - 1;
-    float *y = malloc((size_t)(N + P + 8 + W) * sizeof(float));
-    int32_t *nz = malloc((size_t)(P + 8 + N) * sizeof(int32_t));
+    /* y (N), val (P + 8), s and sd per column (N each), noise buffer (N + NB) */
+    float *y = malloc((size_t)(4 * N + P + 8 + NB) * sizeof(float));
+    int32_t *nz = malloc((size_t)(P + 8) * sizeof(int32_t));
     if (!y || !nz) {
         free(y);
         free(nz);
         return -1;
     }
-    float *val = y + N, *sd = val + P + 8; /* sd: noise std per weight slice, ADC steps */
-    int32_t *cl = nz + P + 8; /* clipped reads per output column (summed at the end) */
-    memset(cl, 0, (size_t)N * sizeof(int32_t));
+    float *val = y + N, *sc = val + P + 8, *sd = sc + N, *eps = sd + N;
 #ifdef HAVE_X86
     const int avx2 = __builtin_cpu_supports("avx2");
 #endif
     uint32_t words[NW];
-    float eps[NB];
-    int64_t clipped = 0, pos = NB, block = 0;
+    int64_t clipped = 0, pos = 0, fill = 0, block = 0;
     memset(z, 0, (size_t)(G * M * N) * sizeof(float));
     for (int64_t g = 0; g < G; g++) {
         const float *wg = wts + g * P * N;
+        for (int64_t w = 0; w < W; w++)
+            for (int64_t c = 0; c < PC; c++)
+                sc[w * PC + c] = inv[g * W + w];
         for (int64_t ix = 0; ix < NX; ix++) {
             const int shift = (int)ix * dac;
             const float cx = coef[ix];
@@ -456,34 +454,27 @@ CLONES int64_t cim_read(const float *restrict codes, int64_t G, int64_t M, int64
                 }
                 const float sx2 = (float)acc;
                 float *zr = z + (g * M + m) * N;
-                if (noisy) /* all W roots first: independent, so their latencies overlap */
-                    for (int64_t w = 0; w < W; w++)
-                        sd[w] = __builtin_sqrtf((sx2 * inv2[g * W + w]) * rs2 + os2);
-                for (int64_t w = 0; w < W; w++) {
-                    const float s = inv[g * W + w];
-                    const float *yr = y + w * PC;
-                    float *zw = zr + w * PC;
-                    int32_t *cw = cl + w * PC;
-                    if (!noisy) {
-                        adc_exact(yr, s, kmax, cx, zw, cw, PC);
-                        continue;
-                    }
-                    for (int64_t c = 0; c < PC;) {
-                        if (pos == NB) {
-                            normal_block(key, call, block++, T, words, eps);
-                            pos = 0;
-                        }
-                        int64_t len = PC - c < NB - pos ? PC - c : NB - pos;
-                        adc_noisy(yr + c, eps + pos, s, sd[w], kmax, cx, zw + c, cw + c, len);
-                        pos += len;
-                        c += len;
-                    }
+                if (!noisy) {
+                    clipped += adc_exact(y, sc, kmax, cx, zr, N);
+                    continue;
                 }
+                for (int64_t w = 0; w < W; w++) {
+                    const float sw = __builtin_sqrtf((sx2 * inv2[g * W + w]) * rs2 + os2);
+                    for (int64_t c = 0; c < PC; c++)
+                        sd[w * PC + c] = sw;
+                }
+                while (fill - pos < N) { /* the stream's next N normals, contiguous */
+                    memmove(eps, eps + pos, (size_t)(fill - pos) * sizeof(float));
+                    fill -= pos;
+                    pos = 0;
+                    normal_block(key, call, block++, T, words, eps + fill);
+                    fill += NB;
+                }
+                clipped += adc_noisy(y, eps + pos, sc, sd, kmax, cx, zr, N);
+                pos += N;
             }
         }
     }
-    for (int64_t n = 0; n < N; n++)
-        clipped += cl[n];
     float *acc = y; /* (PC) */
     for (int64_t m = 0; m < M; m++) {
         memset(acc, 0, (size_t)PC * sizeof(float));

@@ -45,6 +45,7 @@ CFLAGS = (
     "-fno-trapping-math",
     "-ffp-contract=off",
 )
+LIBS = ("-lm",)  # rintf, should the compiler not inline it
 LANES = 32  # xoshiro128++ lanes per block, each seeded by one Philox call
 STEPS = 32  # outputs per lane
 BLOCK = 2 * LANES * STEPS  # normals per block
@@ -71,7 +72,7 @@ def _build(cc: str) -> Path:
         [*cc.split(), "--version"], capture_output=True, text=True, check=False
     ).stdout
     tag = hashlib.sha256(
-        SOURCE.read_bytes() + " ".join(CFLAGS).encode() + version.encode()
+        SOURCE.read_bytes() + " ".join(CFLAGS + LIBS).encode() + version.encode()
     ).hexdigest()[:16]
     out = _cache_dir() / f"cimkernel-{tag}-{sys.platform}.so"
     if out.exists():
@@ -81,7 +82,7 @@ def _build(cc: str) -> Path:
     os.close(fd)
     try:
         proc = subprocess.run(
-            [*cc.split(), *CFLAGS, str(SOURCE), "-o", tmp], capture_output=True, text=True
+            [*cc.split(), *CFLAGS, str(SOURCE), *LIBS, "-o", tmp], capture_output=True, text=True
         )
         if proc.returncode != 0:
             raise RuntimeError(f"{cc} failed on {SOURCE.name}:\n{proc.stderr.strip()}")
