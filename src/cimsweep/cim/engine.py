@@ -116,6 +116,11 @@ class LayerEngine:
         self.kmax = 2**self.adc_bits - 1
         self.levels = self.map.encode(self.q_w)  # (n_w, rows, phys_cols), uint8
         self.colsum = self.q_w.sum(0)
+        # every product, partial and column sum of the digital reference is an integer below
+        # 2**24, so float32 holds it exactly however the matmul orders its additions
+        max_code = 2.0**ip - 1
+        bound = w.shape[0] * max_code * float(self.q_w.abs().max()) if w.numel() else 0.0
+        self._reference_exact = bound < 2.0**24
         group_rows = torch.tensor([n for _, n in self.map.groups], dtype=torch.float64)
         self.full_scale = adc_full_scale(group_rows, self.dac, self.cell_levels, self.c)
         self.hi = self.full_scale[:, None].repeat(1, self.map.n_w)  # (G, n_w) unit products
@@ -169,13 +174,16 @@ class LayerEngine:
 
     def reference(self, codes: torch.Tensor) -> torch.Tensor:
         """Digital integer result ``(codes - z) @ q_w`` (M, cols)."""
+        if self._reference_exact:  # the same exact integers, without a shifted copy of codes
+            return torch.addmm(self.colsum, codes, self.q_w, beta=-self.zero_point)
         return (codes - self.zero_point) @ self.q_w
 
     def finish(self, t: torch.Tensor, meta: tuple) -> torch.Tensor:
-        """Dequantise zero-point-corrected integer sums (M, cols), add bias, restore shape."""
-        y = t * (self.x_scale * self.w_scale)
+        """Dequantise zero-point-corrected integer sums (M, cols), add bias, restore shape
+        (in place: ``t`` is overwritten)."""
+        y = t.mul_(self.x_scale * self.w_scale)
         if self.bias is not None:
-            y = y + self.bias
+            y.add_(self.bias)
         if meta[0] == "conv2d":
             n, (ho, wo) = meta[1], meta[2]
             return y.reshape(n, ho, wo, -1).permute(0, 3, 1, 2)
@@ -245,7 +253,7 @@ class LayerEngine:
         if self.noisy_reads and noise is None:
             raise ValueError("noisy reads need a NoiseStream")
         phys = self._analog(codes, chip, noise, stats)
-        return self.map.combine(phys) - self.zero_point * self.colsum
+        return self.map.combine(phys).sub_(self.colsum, alpha=self.zero_point)
 
     def chunks(self, groups: int, m_total: int, elements: int = CHUNK_ELEMENTS) -> tuple[int, int]:
         """(read groups, input vectors) per chunk of a bucket of ``groups`` read groups.

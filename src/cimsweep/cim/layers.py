@@ -57,9 +57,9 @@ class CIMLayer(nn.Module):
             self.chip = e.program(None)
         t = e.mvm(codes, self.chip, self.noise, self.stats)
         ref = e.reference(codes)
-        scale = e.x_scale * e.w_scale
-        self.stats.signal += float((ref * scale).pow(2).sum())
-        self.stats.error += float(((t - ref) * scale).pow(2).sum())
+        scale2 = (e.x_scale * e.w_scale) ** 2
+        self.stats.signal += float(torch.linalg.vector_norm(ref)) ** 2 * scale2
+        self.stats.error += float(torch.linalg.vector_norm(ref.sub_(t))) ** 2 * scale2
         return e.finish(t, meta)
 
 
