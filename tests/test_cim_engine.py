@@ -243,7 +243,16 @@ def test_calibrated_clip_can_pick_unit_step():
 
 
 @pytest.mark.parametrize(
-    "kernel,stride,padding,dilation", [(3, 1, 1, 1), (3, 2, 0, 1), ((2, 3), (2, 1), (1, 2), (2, 1))]
+    "kernel,stride,padding,dilation",
+    [
+        (3, 1, 1, 1),
+        (3, 2, 0, 1),
+        ((2, 3), (2, 1), (1, 2), (2, 1)),
+        (1, 1, 0, 1),
+        (5, 1, 2, 1),
+        (7, 2, 3, 1),
+        ((3, 2), 1, 1, (1, 2)),  # a run of two, strided: the generic copy
+    ],
 )
 @pytest.mark.parametrize("compiled", [True, False])
 def test_im2col_matches_unfold_with_any_pad_value(

@@ -493,6 +493,21 @@ CLONES int64_t cim_read(const float *restrict codes, int64_t G, int64_t M, int64
     return clipped;
 }
 
+/* o[j] = s[j * dw] for j < kw; constant-size copies for the usual odd contiguous kernels. */
+static inline void copy_run(float *restrict o, const float *restrict s, int64_t kw, int64_t dw)
+{
+    if (dw == 1)
+        switch (kw) {
+        case 1: memcpy(o, s, 1 * sizeof(float)); return;
+        case 3: memcpy(o, s, 3 * sizeof(float)); return;
+        case 5: memcpy(o, s, 5 * sizeof(float)); return;
+        case 7: memcpy(o, s, 7 * sizeof(float)); return;
+        default: break;
+        }
+    for (int64_t j = 0; j < kw; j++)
+        o[j] = s[j * dw];
+}
+
 /* Patches of a padded NCHW float32 input: out (N * Ho * Wo, C * kh * kw), columns in
  * (c, i, j) order, out[(n, ho, wo), (c, i, j)] = xp[n, c, ho * sh + i * dh, wo * sw + j * dw]. */
 void cim_im2col(const float *restrict xp, int64_t N, int64_t C, int64_t Hp, int64_t Wp,
@@ -505,8 +520,7 @@ void cim_im2col(const float *restrict xp, int64_t N, int64_t C, int64_t Hp, int6
             for (int64_t wo = 0; wo < Wo; wo++) {
                 const float *b = xp + (n * C * Hp + ho * sh) * Wp + wo * sw;
                 for (int64_t c = 0; c < C; c++, b += Hp * Wp)
-                    for (int64_t i = 0; i < kh; i++)
-                        for (int64_t j = 0; j < kw; j++)
-                            *o++ = b[i * dh * Wp + j * dw];
+                    for (int64_t i = 0; i < kh; i++, o += kw)
+                        copy_run(o, b + i * dh * Wp, kw, dw);
             }
 }
