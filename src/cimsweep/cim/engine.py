@@ -293,6 +293,7 @@ class LayerEngine:
         # float32 variances: read noise per unit product, output noise in ADC steps
         read_var = torch.tensor(self.read_sigma**2, dtype=torch.float32, device=device)
         out_var = torch.tensor(self.out_sigma**2, dtype=torch.float32, device=device)
+        variances = float(read_var), float(out_var)  # the same float32 values, as floats
         out = torch.zeros(m_total, pc, device=device, dtype=torch.float32)
         clipped = 0
         buckets = zip(self.buckets, self.bucket_first, chip.bucket_weights, strict=True)
@@ -310,6 +311,7 @@ class LayerEngine:
             for g0 in range(0, g_b, gc):
                 gs = slice(g0, g0 + gc)
                 w_c, g_c = w_b[gs], min(gc, g_b - g0)
+                inv_c, inv2_c, d4_c = inv[gs], inv2[gs], d4[gs]
                 for m0 in range(0, m_total, mc_max):
                     cc = cb[gs, m0 : m0 + mc_max]
                     mc = cc.shape[1]
@@ -318,18 +320,18 @@ class LayerEngine:
                     if fused:  # slicing, partial sums, noise, ADC and shift-adds in one pass
                         stream = (noise.key, noise.next_call()) if noisy else None
                         clipped += kernel.read(
-                            cc, self.dac, n_x, w_c, inv[gs], inv2[gs], float(read_var),
-                            float(out_var), stream, kmax, coef_x, d4[gs], z, rows_out,
+                            cc, self.dac, n_x, w_c, inv_c, inv2_c, variances[0], variances[1],
+                            stream, kmax, coef_x, d4_c, z, rows_out,
                         )  # fmt: skip
                         continue
                     clipped += self._read_torch(
-                        cc, w_c, inv[gs], inv2[gs], (read_var, out_var),
+                        cc, w_c, inv_c, inv2_c, (read_var, out_var),
                         noise if noisy else None, step[idx][gs], coef_x, z,
                     )  # fmt: skip
                     acc = torch.zeros_like(rows_out)  # same order as the kernel: g, then w
                     for g in range(g_c):
                         for w in range(n_w):
-                            acc += z[g, :, w] * d4[g0 + g, w]
+                            acc += z[g, :, w] * d4_c[g, w]
                     rows_out += acc
         if stats is not None:
             stats.reads += m_total * n_x * len(self.map.groups) * n_w * pc
