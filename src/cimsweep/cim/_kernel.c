@@ -415,8 +415,8 @@ CLONES int64_t cim_read(const float *restrict codes, int64_t G, int64_t M, int64
 {
     const int64_t N = W * PC;
     const int32_t mask = (1 << dac) - 1;
-    /* y (N), val (P + 8), s and sd per column (N each), noise buffer (N + NB) */
-    float *y = malloc((size_t)(4 * N + P + 8 + NB) * sizeof(float));
+    /* y (N), val (P + 8), s and sd per column (N each), noise block (NB) */
+    float *y = malloc((size_t)(3 * N + P + 8 + NB) * sizeof(float));
     int32_t *nz = malloc((size_t)(P + 8) * sizeof(int32_t));
     if (!y || !nz) {
         free(y);
@@ -428,7 +428,7 @@ CLONES int64_t cim_read(const float *restrict codes, int64_t G, int64_t M, int64
     const int avx2 = __builtin_cpu_supports("avx2");
 #endif
     uint32_t words[NW];
-    int64_t clipped = 0, pos = 0, fill = 0, block = 0;
+    int64_t clipped = 0, pos = NB, block = 0;
     memset(z, 0, (size_t)(G * M * N) * sizeof(float));
     for (int64_t g = 0; g < G; g++) {
         const float *wg = wts + g * P * N;
@@ -463,15 +463,16 @@ CLONES int64_t cim_read(const float *restrict codes, int64_t G, int64_t M, int64
                     for (int64_t c = 0; c < PC; c++)
                         sd[w * PC + c] = sw;
                 }
-                while (fill - pos < N) { /* the stream's next N normals, contiguous */
-                    memmove(eps, eps + pos, (size_t)(fill - pos) * sizeof(float));
-                    fill -= pos;
-                    pos = 0;
-                    normal_block(key, call, block++, T, words, eps + fill);
-                    fill += NB;
+                for (int64_t c = 0; c < N;) { /* the stream's next N normals */
+                    if (pos == NB) {
+                        normal_block(key, call, block++, T, words, eps);
+                        pos = 0;
+                    }
+                    const int64_t len = N - c < NB - pos ? N - c : NB - pos;
+                    clipped += adc_noisy(y + c, eps + pos, sc + c, sd + c, kmax, cx, zr + c, len);
+                    pos += len;
+                    c += len;
                 }
-                clipped += adc_noisy(y, eps + pos, sc, sd, kmax, cx, zr, N);
-                pos += N;
             }
         }
     }
