@@ -203,8 +203,8 @@ void cim_normals(uint64_t key, uint64_t call, int64_t n, const float *T, float *
     }
 }
 
-/* ADC code of a read v (in ADC steps): rounded half to even, clamped to [0, kmax]; *clip += 1
- * when the rounded read falls outside. */
+/* ADC code of a read v (in ADC steps): rounded half to even (rint, default rounding mode),
+ * clamped to [0, kmax]; *clip += 1 when the rounded read falls outside. */
 static inline float adc_code(float v, float kmax, int32_t *clip)
 {
     const float q = __builtin_rintf(v);
@@ -410,10 +410,10 @@ partial_sums_avx2(const float *restrict wg, int64_t N, const int32_t *restrict n
  * For every read group g, input slice ix, vector m: the partial sums y[n] = sum_k x[k] *
  * wts[g, k, n] of the DAC slice x = (codes >> ix * dac) & (2**dac - 1), accumulated over k in
  * ascending order (exact for integer weights), are scaled to ADC steps (y * inv), get noise
- * normal_i * sd with
- * sd = sqrt(sum_k x[k]**2 * inv2 * rs2 + os2) when `noisy` (normal i of stream (key, call)
- * with table T, read i: flat index of (G, NX, M, W, PC)), are rounded half to even and clamped to
- * [0, kmax]; z (G, M, W, PC) = sum over ix of coef[ix] * code (scratch), and then
+ * normal_i * sd with sd = sqrt(sum_k x[k]**2 * inv2 * rs2 + os2) when `noisy` (normal i of
+ * stream (key, call) with table T, read i: flat index of (G, NX, M, W, PC)), are rounded half
+ * to even and clamped to [0, kmax]; z (G, M, W, PC) = sum over ix of coef[ix] * code (scratch),
+ * and then
  * out[m, c] += sum over g, then w (ascending) of z[g, m, w, c] * d[g, w] (out: M rows of PC).
  * Returns the clipped-read count, or -1 when out of memory.
  */
