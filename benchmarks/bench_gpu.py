@@ -2,7 +2,7 @@
 
 Measures, on random 3x32x32 tensors with 10 classes:
 
-* float training samples/s (the train step of :mod:`cimsweep.train`: SGD, crop+flip
+* float training samples/s (the train step of :mod:`cimsweep.training.train`: SGD, crop+flip
   augmentation; fp32, plus mixed precision on CUDA);
 * float inference samples/s (eval mode);
 * simulated CIM inference samples/s (:func:`cimsweep.cim.evaluate`, one Monte-Carlo instance,
@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _util import save  # noqa: E402
 
 from cimsweep.data import random_crop_flip  # noqa: E402
-from cimsweep.models import build_model  # noqa: E402
-from cimsweep.train import _autocast, make_optimizer  # noqa: E402
+from cimsweep.nn.models import build_model  # noqa: E402
+from cimsweep.training.train import _autocast, make_optimizer  # noqa: E402
 
 SHAPE = (3, 32, 32)
 
@@ -91,8 +91,8 @@ def sim_throughput(device: torch.device, n: int) -> dict[str, Any]:
     """Simulated CIM inference samples/s (1 instance; includes the quantized reference)."""
     try:
         from cimsweep.cim import evaluate
-        from cimsweep.config import load
-        from cimsweep.quant import calibrate
+        from cimsweep.nn.quant import calibrate
+        from cimsweep.workflow.config import load
     except ImportError as exc:  # simulator not available in this checkout
         return {"error": f"simulator not importable: {exc}"}
     values = {

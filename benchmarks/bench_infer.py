@@ -37,8 +37,8 @@ from torch import nn
 from cimsweep.cim import cim_modules, convert, program, set_mode, sim_config
 from cimsweep.data import prepare
 from cimsweep.io import write_json
-from cimsweep.models import build_model
-from cimsweep.quant import calibrate
+from cimsweep.nn.models import build_model
+from cimsweep.nn.quant import calibrate
 
 OUT = Path(__file__).resolve().parent / "out" / "bench_infer.json"
 

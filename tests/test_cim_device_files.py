@@ -12,8 +12,8 @@ from torch import nn
 from cimsweep.cim import sim_config
 from cimsweep.cim.devices import NoiseStream, OutputNoiseTable, cell_model, chip_levels
 from cimsweep.cim.engine import LayerEngine
-from cimsweep.config import ConfigError, load
-from cimsweep.device_files import DeviceFileError
+from cimsweep.data.device_files import DeviceFileError
+from cimsweep.workflow.config import ConfigError, load
 
 # a 2-bit cell: unevenly spaced states (S) with state-dependent spread
 STATES = [(2e-6, 2e-7), (2.5e-5, 1.5e-6), (6e-5, 3e-6), (1e-4, 5e-6)]

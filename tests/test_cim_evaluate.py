@@ -9,9 +9,9 @@ import torch
 
 from cimsweep.cim import evaluate, sim_config
 from cimsweep.data import prepare
-from cimsweep.models import build_model, cim_layers
-from cimsweep.quant import calibrate
-from cimsweep.train import train_model
+from cimsweep.nn.models import build_model, cim_layers
+from cimsweep.nn.quant import calibrate
+from cimsweep.training.train import train_model
 
 
 @pytest.fixture(scope="module")

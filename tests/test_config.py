@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from cimsweep.config import ConfigError, derive_seed, load, point_key
-from cimsweep.params import PARAMS, parse_token, stage_own_params, token
-from cimsweep.schema import render
+from cimsweep.workflow.config import ConfigError, derive_seed, load, point_key
+from cimsweep.workflow.params import PARAMS, parse_token, stage_own_params, token
+from cimsweep.workflow.schema import render
 from tests.conftest import REPO
 
 GRID = {

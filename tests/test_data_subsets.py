@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from cimsweep.config import ConfigError, load
 from cimsweep.data import split_info, stratified_head
 from cimsweep.io import read_json, write_json
-from cimsweep.steps import (
+from cimsweep.workflow.config import ConfigError, load
+from cimsweep.workflow.steps import (
     _new_model,
     calibrate,
     geometry,

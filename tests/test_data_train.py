@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from cimsweep.config import load
 from cimsweep.data import prepare, stratified_split
-from cimsweep.geometry import LayerGeometry, layer_geometry
 from cimsweep.io import read_json
-from cimsweep.models import build_model
-from cimsweep.steps import load_model, load_split, prepare_data, train
+from cimsweep.nn.geometry import LayerGeometry, layer_geometry
+from cimsweep.nn.models import build_model
+from cimsweep.workflow.config import load
+from cimsweep.workflow.steps import load_model, load_split, prepare_data, train
 
 
 def test_split_is_stratified_seeded_and_normalised_on_train_only() -> None:

@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from cimsweep.data import check_data_dir, dataset_info, prepare, random_crop_flip
-from cimsweep.datasets import load_arrays
-from cimsweep.datasets.idx import parse_idx, read_idx
-from cimsweep.datasets.safe_pickle import UnsafePickleError, loads
+from cimsweep.data.formats import load_arrays
+from cimsweep.data.idx import parse_idx, read_idx
+from cimsweep.data.safe_pickle import UnsafePickleError, loads
 from tests.official_formats import (
     balanced_labels,
     idx_bytes,
@@ -175,7 +175,7 @@ def _cifar_tarball(tmp_path: Path) -> Path:
 
 
 def test_download_verifies_and_unpacks_local_archive(tmp_path: Path, monkeypatch) -> None:
-    from cimsweep import download as dl
+    from cimsweep.data import download as dl
 
     archive = _cifar_tarball(tmp_path)
     good = dl.md5sum(archive)
@@ -201,7 +201,7 @@ def test_safe_extract_refuses_escaping_members(tmp_path: Path) -> None:
     import io
     import tarfile
 
-    from cimsweep.download import safe_extract
+    from cimsweep.data.download import safe_extract
 
     archive = tmp_path / "evil.tar"
     with tarfile.open(archive, "w") as tar:
@@ -221,7 +221,7 @@ def test_safe_extract_refuses_escaping_members(tmp_path: Path) -> None:
 
 
 def test_download_knows_official_checksums() -> None:
-    from cimsweep.download import SOURCES, download
+    from cimsweep.data.download import SOURCES, download
 
     assert SOURCES[("cifar10", "python")][0].md5 == "c58f30108f718f92721af3b95e74349a"
     assert len(SOURCES[("mnist", "idx")]) == 4

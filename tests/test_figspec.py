@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cimsweep.config import load
-from cimsweep.figspec import figure_options, figures_to_draw
+from cimsweep.workflow.config import load
+from cimsweep.workflow.figspec import figure_options, figures_to_draw
 
 GRID = {
     "model": ["mlp", "cnn"],

@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from cimsweep.geometry import layer_geometry
-from cimsweep.models import (
+from cimsweep.nn.geometry import layer_geometry
+from cimsweep.nn.models import (
     MODELS,
     build_model,
     cim_layers,
@@ -131,8 +131,8 @@ def test_load_user_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 def test_user_model_mapping_in_the_config_builds_with_its_kwargs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cimsweep.config import ConfigError, load
-    from cimsweep.steps import _new_model
+    from cimsweep.workflow.config import ConfigError, load
+    from cimsweep.workflow.steps import _new_model
 
     pkg = tmp_path / "digitpkg"
     pkg.mkdir()

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from cimsweep.geometry import LayerGeometry
 from cimsweep.layout import column_tiles, crossbar_columns
+from cimsweep.nn.geometry import LayerGeometry
 from cimsweep.ppa import (
     BREAKDOWN_KEYS,
     TechError,

@@ -6,11 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from cimsweep import qat
 from cimsweep.cim.engine import LayerEngine
 from cimsweep.cim.evaluate import sim_config
-from cimsweep.config import load
-from cimsweep.quant import calibrate, input_qparams, weight_scale
+from cimsweep.nn.quant import calibrate, input_qparams, weight_scale
+from cimsweep.training import qat
+from cimsweep.workflow.config import load
 
 WP, IP = 6, 5
 
@@ -167,7 +167,7 @@ def test_noise_aware_training_forward_is_noisy_with_qat_gradients():
 
 
 def test_wrap_and_unwrap_keep_the_state_dict_and_digital_layers():
-    from cimsweep.models import build_model
+    from cimsweep.nn.models import build_model
 
     model = build_model("mlp", (1, 8, 8), 10)
     keys = list(model.state_dict())

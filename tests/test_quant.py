@@ -7,8 +7,8 @@ import json
 import pytest
 import torch
 
-from cimsweep.models import build_model, cim_layers
-from cimsweep.quant import (
+from cimsweep.nn.models import build_model, cim_layers
+from cimsweep.nn.quant import (
     calibrate,
     choose_input_range,
     choose_weight_max,

@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 import torch
 
-from cimsweep.config import ConfigError, load
 from cimsweep.data import prepare
-from cimsweep.models import build_model
-from cimsweep.steps import load_model
+from cimsweep.nn.models import build_model
+from cimsweep.workflow.config import ConfigError, load
+from cimsweep.workflow.steps import load_model
 from tests.conftest import REPO, planned_jobs, snakemake, workflow_cmd, write_config
 
 # One MLP, 2 subarrays x 3 noise levels = 6 grid points. With offset mapping and 8 bit weights
@@ -300,7 +300,7 @@ def test_unknown_model_or_dataset_is_refused_by_the_config_schema(
     for fragment in fragments:
         assert fragment in str(info.value)
     # ... and common.smk's check_keys, which runs before the schema, names key and choices
-    from cimsweep.config import ConfigError, check_keys
+    from cimsweep.workflow.config import ConfigError, check_keys
 
     with pytest.raises(ConfigError, match=r"is not allowed; expected one of \[.*'(cifar10|mlp)'"):
         check_keys(raw)

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cimsweep.params import PARAMS
 from cimsweep.results import (
     METRIC_COLUMNS,
     build_table,
@@ -19,6 +18,7 @@ from cimsweep.results import (
     swept_axes,
     write_table,
 )
+from cimsweep.workflow.params import PARAMS
 
 
 def _records(seed: int = 0) -> list[dict]:

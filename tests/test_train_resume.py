@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from cimsweep import train as train_mod
-from cimsweep.models import build_model
-from cimsweep.train import resolve_augment, resolve_device, train_model
+from cimsweep.nn.models import build_model
+from cimsweep.training import train as train_mod
+from cimsweep.training.train import resolve_augment, resolve_device, train_model
 
 
 def _data() -> tuple[np.ndarray, ...]:
@@ -87,7 +87,7 @@ def test_resume_after_interruption_gives_identical_weights(
 def test_checkpoint_of_another_run_is_ignored(tmp_path: Path, caplog) -> None:
     ckpt = tmp_path / "ckpt.pt"
     _run(ckpt, "sgd")
-    caplog.set_level(logging.INFO, logger="cimsweep.train")
+    caplog.set_level(logging.INFO, logger="cimsweep.training.train")
     _, metrics = _run(ckpt, "adamw")  # different optimizer: start over
     assert metrics["resumed_from_epoch"] == 0
     assert "different run" in caplog.text
@@ -97,7 +97,7 @@ def test_checkpoint_of_another_run_is_ignored(tmp_path: Path, caplog) -> None:
 
 
 def test_progress_lines_and_metrics(caplog) -> None:
-    caplog.set_level(logging.INFO, logger="cimsweep.train")
+    caplog.set_level(logging.INFO, logger="cimsweep.training.train")
     model, metrics = _run(None, "sgd", log_every=2)
     lines = [r.getMessage() for r in caplog.records]
     assert any("epoch 4/4 loss" in m and "ETA 0:00:00" in m and "test_acc" in m for m in lines)

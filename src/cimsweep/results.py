@@ -1,6 +1,6 @@
 """The tidy results table: one row per grid point x model.
 
-Columns, in order: every parameter of :data:`cimsweep.params.PARAMS` (``sub_array`` as a
+Columns, in order: every parameter of :data:`cimsweep.workflow.params.PARAMS` (``sub_array`` as a
 ``"ROWSxCOLS"`` string, followed by integer ``sub_array_rows`` / ``sub_array_cols``), then the
 metrics of :data:`METRIC_COLUMNS`, then any extra record keys in alphabetical order.
 Accuracies are fractions in 0..1; energies in J per inference, latency in s, areas in mm^2.
@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .io import atomic_path
-from .params import PARAMS, canonical, token
+from cimsweep.io import atomic_path
+from cimsweep.workflow.params import PARAMS, canonical, token
 
 COMPONENTS: tuple[str, ...] = ("array", "adc", "accumulation", "buffer", "interconnect", "other")
 STATUSES: tuple[str, ...] = ("ok", "failed")

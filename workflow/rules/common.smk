@@ -4,10 +4,10 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from cimsweep import config as sweep_config
-from cimsweep.figspec import diagnostics_point, figure_options, figures_to_draw
+from cimsweep.workflow import config as sweep_config
+from cimsweep.workflow.figspec import diagnostics_point, figure_options, figures_to_draw
 from cimsweep.layout import chip_memory_mb
-from cimsweep.params import PARAMS
+from cimsweep.workflow.params import PARAMS
 
 # Names first (with "did you mean"), then types and ranges, then cross-parameter rules:
 # all before any job is planned.

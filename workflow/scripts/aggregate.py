@@ -1,5 +1,5 @@
-from cimsweep.config import load
-from cimsweep.steps import aggregate, setup_logging
+from cimsweep.workflow.config import load
+from cimsweep.workflow.steps import aggregate, setup_logging
 
 setup_logging(snakemake.log[0])
 paths = list(snakemake.input.points)

@@ -1,4 +1,4 @@
-from cimsweep.steps import geometry, runtime_settings, setup_logging
+from cimsweep.workflow.steps import geometry, runtime_settings, setup_logging
 
 setup_logging(snakemake.log[0])
 runtime = runtime_settings(snakemake.config)

@@ -1,6 +1,6 @@
 import torch
 
-from cimsweep.steps import infer, setup_logging
+from cimsweep.workflow.steps import infer, setup_logging
 
 setup_logging(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)

@@ -1,4 +1,4 @@
-from cimsweep.steps import plot_table_figure, setup_logging
+from cimsweep.workflow.steps import plot_table_figure, setup_logging
 
 setup_logging(snakemake.log[0])
 plot_table_figure(

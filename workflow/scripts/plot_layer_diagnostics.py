@@ -1,4 +1,4 @@
-from cimsweep.steps import plot_layer_diagnostics, setup_logging
+from cimsweep.workflow.steps import plot_layer_diagnostics, setup_logging
 
 setup_logging(snakemake.log[0])
 plot_layer_diagnostics(snakemake.input.result, snakemake.output.pdf, snakemake.output.png)

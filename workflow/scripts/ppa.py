@@ -1,4 +1,4 @@
-from cimsweep.steps import ppa, setup_logging
+from cimsweep.workflow.steps import ppa, setup_logging
 
 setup_logging(snakemake.log[0])
 ppa(

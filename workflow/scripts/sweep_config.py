@@ -1,4 +1,4 @@
-from cimsweep.steps import setup_logging, write_sweep_config
+from cimsweep.workflow.steps import setup_logging, write_sweep_config
 
 setup_logging(snakemake.log[0])
 write_sweep_config(snakemake.params.config, snakemake.output[0])

@@ -1,6 +1,6 @@
 import torch
 
-from cimsweep.steps import runtime_settings, setup_logging, train
+from cimsweep.workflow.steps import runtime_settings, setup_logging, train
 
 setup_logging(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)

@@ -6,11 +6,11 @@ weight slices), :mod:`.devices` (cell levels and non-idealities), :mod:`.convert
 conversion).
 """
 
-from ..layout import n_input_slices, n_weight_slices
-from .engine import LayerEngine
-from .evaluate import evaluate, instance_seed, sim_config
-from .layers import CIMLayer, cim_modules, convert, program, set_mode
-from .mapping import CrossbarMap
+from cimsweep.cim.engine import LayerEngine
+from cimsweep.cim.evaluate import evaluate, instance_seed, sim_config
+from cimsweep.cim.layers import CIMLayer, cim_modules, convert, program, set_mode
+from cimsweep.cim.mapping import CrossbarMap
+from cimsweep.layout import n_input_slices, n_weight_slices
 
 __all__ = [
     "CIMLayer",

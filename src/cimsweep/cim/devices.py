@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ..device_files import read_mem_states, read_output_noise
-from . import kernel
+from cimsweep.cim import kernel
+from cimsweep.data.device_files import read_mem_states, read_output_noise
 
 
 def baseline(levels: int, on_state: float, off_state: float) -> float:

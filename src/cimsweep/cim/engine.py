@@ -2,7 +2,7 @@
 
 Data path of one matrix-vector product (MVM), for a batch of ``M`` input vectors:
 
-1. inputs -> unsigned integer codes (asymmetric, zero point ``z``; :mod:`cimsweep.quant`);
+1. inputs -> unsigned integer codes (asymmetric, zero point ``z``; :mod:`cimsweep.nn.quant`);
    conv layers via im2col;
 2. codes -> ``n_x`` DAC slices of ``dac_precision`` bits (bit-serial for 1);
 3. per read group ``g`` (a subarray row tile split by ``parallel_read``), per input slice and
@@ -34,11 +34,11 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from ..layout import n_input_slices
-from ..quant import input_qparams, quantize_input, quantize_weight, weight_scale
-from . import devices, kernel
-from .converters import adc_codes_, adc_full_scale, adc_step, calibrate_hi
-from .mapping import CrossbarMap, im2col, weight_matrix
+from cimsweep.cim import devices, kernel
+from cimsweep.cim.converters import adc_codes_, adc_full_scale, adc_step, calibrate_hi
+from cimsweep.cim.mapping import CrossbarMap, im2col, weight_matrix
+from cimsweep.layout import n_input_slices
+from cimsweep.nn.quant import input_qparams, quantize_input, quantize_weight, weight_scale
 
 CHUNK_ELEMENTS = 1 << 19  # partial sums per chunk (cache-sized working set)
 CAL_ROWS = 2048  # input vectors used to calibrate ADC ranges

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..params import PARAMS, canonical, stage_params
-from .layers import cim_modules, convert, program, reset_stats, set_mode
+from cimsweep.cim.layers import cim_modules, convert, program, reset_stats, set_mode
+from cimsweep.workflow.params import PARAMS, canonical, stage_params
 
 
 def sim_config(**overrides: Any) -> dict[str, Any]:

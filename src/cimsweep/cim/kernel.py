@@ -33,7 +33,7 @@ from statistics import NormalDist
 import numpy as np
 import torch
 
-from .converters import dac_slices as dac_slices_torch
+from cimsweep.cim.converters import dac_slices as dac_slices_torch
 
 SOURCE = Path(__file__).with_name("_kernel.c")
 CFLAGS = (

@@ -19,9 +19,9 @@ import copy
 import torch
 from torch import nn
 
-from ..models import cim_layers, digital_layer_names, replace_layer
-from .devices import NoiseStream
-from .engine import Chip, LayerEngine, LayerStats
+from cimsweep.cim.devices import NoiseStream
+from cimsweep.cim.engine import Chip, LayerEngine, LayerStats
+from cimsweep.nn.models import cim_layers, digital_layer_names, replace_layer
 
 MODES = ("float", "quant", "calibrate", "cim")
 

@@ -32,8 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..layout import column_tiles, n_weight_slices
-from . import kernel
+from cimsweep.cim import kernel
+from cimsweep.layout import column_tiles, n_weight_slices
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Thesis figures drawn from the tidy results table (see :mod:`cimsweep.results`)."""
 
-from .figures import (
+from cimsweep.plots.figures import (
     accuracy_heatmap,
     accuracy_vs_adc,
     accuracy_vs_energy,
@@ -10,7 +10,7 @@ from .figures import (
     layer_diagnostics,
     pareto_by_training,
 )
-from .style import TEXT_WIDTH, save_figure
+from cimsweep.plots.style import TEXT_WIDTH, save_figure
 
 __all__ = [
     "TEXT_WIDTH",

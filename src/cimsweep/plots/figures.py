@@ -23,9 +23,7 @@ from matplotlib.patches import Patch
 from matplotlib.text import Annotation, Text
 from matplotlib.transforms import Bbox
 
-from ..params import PARAMS, canonical, token
-from ..results import COMPONENTS, pareto_front, swept_axes
-from .style import (
+from cimsweep.plots.style import (
     COMPONENT_COLORS,
     COMPONENT_LABELS,
     HIGHLIGHT,
@@ -49,6 +47,8 @@ from .style import (
     value_colors,
     value_text,
 )
+from cimsweep.results import COMPONENTS, pareto_front, swept_axes
+from cimsweep.workflow.params import PARAMS, canonical, token
 
 Where = Mapping[str, Any] | None
 

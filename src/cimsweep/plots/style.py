@@ -18,8 +18,8 @@ from matplotlib.axis import Axis
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from ..io import write_with
-from ..params import PARAMS
+from cimsweep.io import write_with
+from cimsweep.workflow.params import PARAMS
 
 TEXT_WIDTH = 6.3  # inches
 DPI = 300

@@ -4,7 +4,7 @@
 Python: importing this package does not import torch.
 """
 
-from .estimate import (
+from cimsweep.ppa.estimate import (
     BREAKDOWN_KEYS,
     DEFAULT_BACKEND,
     AnalyticalBackend,
@@ -12,7 +12,7 @@ from .estimate import (
     estimate,
     normalize_hw,
 )
-from .tech import TechError, load_tech, tech_file, validate_tech
+from cimsweep.ppa.tech import TechError, load_tech, tech_file, validate_tech
 
 __all__ = [
     "BREAKDOWN_KEYS",

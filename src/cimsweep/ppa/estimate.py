@@ -13,16 +13,16 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from ..layout import (
+from cimsweep.layout import (
     column_tiles,
     crossbar_columns,
     digital_names,
     n_input_slices,
     n_weight_slices,
 )
-from ..params import PARAMS, canonical, stage_params
-from . import components as comp
-from .mapping import LayerMapping, map_layer
+from cimsweep.ppa import components as comp
+from cimsweep.ppa.mapping import LayerMapping, map_layer
+from cimsweep.workflow.params import PARAMS, canonical, stage_params
 
 BREAKDOWN_KEYS = ("array", "adc", "accumulation", "buffer", "interconnect", "other")
 PPA_PARAMS = tuple(stage_params("ppa"))
@@ -440,7 +440,7 @@ def estimate(
 ) -> dict:
     """PPA of one inference of ``layers`` on hardware ``hw`` in technology ``tech``.
 
-    layers: :class:`~cimsweep.geometry.LayerGeometry` objects or their ``to_dict()`` mappings.
+    layers: :class:`~cimsweep.nn.geometry.LayerGeometry` objects or their ``to_dict()`` mappings.
     hw: the "ppa"-stage parameters (missing ones take their defaults). Layers named by
     ``hw["digital_layers"]`` are left out of every figure (listed in ``total["digital_layers"]``
     with their ``digital_macs``).

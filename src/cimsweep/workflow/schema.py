@@ -1,4 +1,7 @@
-"""Write ``config/schema.yaml`` from the parameter declarations: ``python -m cimsweep.schema``."""
+"""Write ``config/schema.yaml`` from the parameter declarations.
+
+``python -m cimsweep.workflow.schema`` regenerates it.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,13 @@ from pathlib import Path
 
 import yaml
 
-from .config import json_schema
-from .io import write_with
+from cimsweep.io import write_with
+from cimsweep.workflow.config import json_schema
 
-HEADER = "# Generated from src/cimsweep/params.py by `python -m cimsweep.schema`; do not edit.\n"
+HEADER = (
+    "# Generated from src/cimsweep/workflow/params/ by "
+    "`python -m cimsweep.workflow.schema`; do not edit.\n"
+)
 
 
 def render() -> str:

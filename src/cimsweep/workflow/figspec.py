@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .config import ConfigError, Sweep, _suggest
-from .params import PARAMS, Value, canonical, token
+from cimsweep.workflow.config import ConfigError, Sweep, _suggest
+from cimsweep.workflow.params import PARAMS, Value, canonical, token
 
 FIGURES = (
     "accuracy_vs_energy",

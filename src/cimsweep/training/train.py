@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .data import AUGMENTED_BY_DEFAULT, random_crop_flip
-from .io import write_with
+from cimsweep.data import AUGMENTED_BY_DEFAULT, random_crop_flip
+from cimsweep.io import write_with
 
 log = logging.getLogger(__name__)
 

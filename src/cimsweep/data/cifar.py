@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import safe_pickle
+from cimsweep.data import safe_pickle
 
 PIXELS = 3 * 32 * 32
 

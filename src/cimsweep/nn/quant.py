@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .models import cim_layers
+from cimsweep.nn.models import cim_layers
 
 METHODS = ("max", "percentile", "mse", "histogram")
 _MAX_SAMPLES = 1 << 18  # values used by percentile / mse searches (strided subsample)

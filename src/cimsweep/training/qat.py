@@ -5,7 +5,7 @@
 layers back, so the saved state_dict is that of the zoo model.
 
 * ``qat``: weights and inputs are fake-quantized with the simulator's own quantizers
-  (:mod:`cimsweep.quant`: symmetric ``weight_precision``-bit weights clipped at the range chosen
+  (:mod:`cimsweep.nn.quant`: symmetric ``weight_precision``-bit weights clipped at the range chosen
   by ``weight_calib_method``, asymmetric ``input_precision``-bit inputs over a running range
   chosen by ``input_calib_method``); gradients pass a clipped straight-through estimator
   (identity inside the range, zero outside).
@@ -32,8 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .models import cim_layers, digital_layer_names, replace_layer
-from .quant import (
+from cimsweep.nn.models import cim_layers, digital_layer_names, replace_layer
+from cimsweep.nn.quant import (
     choose_input_range,
     choose_weight_max,
     fake_quant_input,
@@ -120,7 +120,7 @@ class HardwareAwareLayer(nn.Module):
             float(values.get("weight_clip", 0.0)) if self.mode == "noise_aware" else 0.0
         )
         if self.mode == "noise_aware":
-            from .cim.evaluate import sim_config
+            from cimsweep.cim.evaluate import sim_config
 
             self.sim = sim_config(
                 **{k: values[k] for k in _SIM_KEYS}, read_noise=float(values["train_noise"])
@@ -180,7 +180,7 @@ class HardwareAwareLayer(nn.Module):
     # ------------------------------------------------------------------ noise-aware
     def _refresh(self, x: torch.Tensor, rng: Mapping[str, float]) -> None:
         """Per-layer noise constants from a simulator engine of the current weights."""
-        from .cim.engine import LayerEngine
+        from cimsweep.cim.engine import LayerEngine
 
         engine = LayerEngine(self.name, self.inner, dict(rng), self.sim)
         if self.sim["adc_range"] != "full":
@@ -221,7 +221,7 @@ class HardwareAwareLayer(nn.Module):
         scale, zp = input_qparams(rng["input_min"], rng["input_max"], self.input_bits)
         codes = quantize_input(x.float(), scale, zp, self.input_bits)
         if isinstance(self.inner, nn.Conv2d):
-            from .cim.mapping import im2col
+            from cimsweep.cim.mapping import im2col
 
             codes = im2col(codes, self.inner, float(zp))[0]
         else:

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .layout import digital_names
+from cimsweep.layout import digital_names
 
 
 class MLP(nn.Module):
@@ -242,7 +242,7 @@ def load_user_model(
 
     The checkpoint is read with ``torch.load(weights_only=True)`` (tensors and plain
     containers only) and may be a bare state_dict or a dict holding one under ``"model"`` or
-    ``"state_dict"`` (as :mod:`cimsweep.train` checkpoints do).
+    ``"state_dict"`` (as :mod:`cimsweep.training.train` checkpoints do).
     """
     mod_name, sep, attr = module_path.partition(":")
     if not sep or not mod_name or not attr:

@@ -1,5 +1,5 @@
 """Data sets: the embedded scikit-learn digits default and file-based sets read from the
-official formats (:mod:`cimsweep.datasets`): CIFAR-10/100, MNIST, Fashion-MNIST and
+official formats (:mod:`cimsweep.data.formats`): CIFAR-10/100, MNIST, Fashion-MNIST and
 ImageNet-style image folders.
 
 Splits are stratified and seeded where a data set has no official test split (digits, image
@@ -56,7 +56,7 @@ def dataset_info(
     if name in FOLDER_DATASETS:
         if data_dir is None:
             raise ValueError(f"dataset {name!r} needs data_dir to count its class folders")
-        from .datasets import folder_classes
+        from cimsweep.data.formats import folder_classes
 
         return DatasetInfo((3, image_size, image_size), len(folder_classes(name, data_dir)))
     try:
@@ -68,7 +68,7 @@ def dataset_info(
 
 def check_data_dir(name: str, data_dir: str | Path | None) -> None:
     """Raise ValueError (expected files, download command) when ``name``'s files are missing."""
-    from .datasets import check_data_dir as _check
+    from cimsweep.data.formats import check_data_dir as _check
 
     _check(name, data_dir)
 
@@ -181,7 +181,7 @@ def prepare(
     num_classes = np.asarray(info.num_classes, dtype=np.int64)
     if name == "digits":
         return {**_prepare_digits(test_fraction, seed), "num_classes": num_classes}
-    from .datasets import load_arrays
+    from cimsweep.data.formats import load_arrays
 
     assert data_dir is not None  # dataset_info / check_data_dir refuse None
     x_tr, y_tr, x_te, y_te = load_arrays(name, data_dir, image_size)

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from .config import derive_seed, point_key
-from .io import read_json, read_npz, write_json, write_npz, write_with
-from .params import PARAMS, Value, conditional_params, parse_token, token
+from cimsweep.io import read_json, read_npz, write_json, write_npz, write_with
+from cimsweep.workflow.config import derive_seed, point_key
+from cimsweep.workflow.params import PARAMS, Value, conditional_params, parse_token, token
 
 log = logging.getLogger("cimsweep")
 
@@ -73,7 +73,7 @@ def runtime_settings(raw_config: Mapping[str, Any]) -> dict[str, Any]:
 
 def prepare_data(out_npz: str, values: Mapping[str, Value], data_dir: str | None = None) -> None:
     """Split and normalise the data set named in ``values``; write the ``.npz`` split."""
-    from .data import prepare
+    from cimsweep.data import prepare
 
     seed = derive_seed(values["seed"], "split", values["dataset"])
     arrays = prepare(
@@ -94,7 +94,7 @@ def prepare_data(out_npz: str, values: Mapping[str, Value], data_dir: str | None
 
 def load_split(path: str) -> dict[str, np.ndarray]:
     """Read and check a split file written by :func:`prepare_data`."""
-    from .data import check_split
+    from cimsweep.data import check_split
 
     if not Path(path).is_file():
         raise FileNotFoundError(f"{path}: split file does not exist")
@@ -110,8 +110,8 @@ def load_split(path: str) -> dict[str, np.ndarray]:
 def _new_model(values: Mapping[str, Value], data_dir: str | None = None, info=None):
     """A fresh model and the data set's shape/classes (``info``: from the split file, else
     looked up, which for image folders needs ``data_dir``)."""
-    from .data import dataset_info
-    from .models import build_model, load_user_model
+    from cimsweep.data import dataset_info
+    from cimsweep.nn.models import build_model, load_user_model
 
     if info is None:
         info = dataset_info(values["dataset"], data_dir, values.get("image_size", 32))
@@ -165,9 +165,9 @@ def train(
     """
     import torch
 
-    from . import qat
-    from .data import split_info
-    from .train import resolve_augment, resolve_device, train_model
+    from cimsweep.data import split_info
+    from cimsweep.training import qat
+    from cimsweep.training.train import resolve_augment, resolve_device, train_model
 
     arrays = load_split(split_npz)
     seed = derive_seed(values["seed"], "train", point_key(values))
@@ -214,7 +214,7 @@ def train(
 def geometry(out_json: str, values: Mapping[str, Value], data_dir: str | None = None) -> None:
     """Write the crossbar geometry of every CIM layer of the configured model (``data_dir``:
     image folders count their classes there)."""
-    from .geometry import layer_geometry
+    from cimsweep.nn.geometry import layer_geometry
 
     model, info = _new_model(values, data_dir)
     layers = layer_geometry(model, info.in_shape)
@@ -233,8 +233,8 @@ def _calib_subset(arrays: Mapping[str, np.ndarray], values: Mapping[str, Value])
 
 def calibrate(split_npz: str, model_pt: str, out_json: str, values: Mapping[str, Value]) -> None:
     """Choose per-layer input and weight quantization ranges; write them as JSON."""
-    from .data import split_info
-    from .quant import calibrate as calibrate_ranges
+    from cimsweep.data import split_info
+    from cimsweep.nn.quant import calibrate as calibrate_ranges
 
     arrays = load_split(split_npz)
     model = load_model(model_pt, values, split_info(arrays))
@@ -266,8 +266,8 @@ def infer(
     """
     import torch
 
-    from .cim import evaluate
-    from .data import split_info, stratified_head
+    from cimsweep.cim import evaluate
+    from cimsweep.data import split_info, stratified_head
 
     start = time.perf_counter()
     arrays = load_split(split_npz)
@@ -308,7 +308,7 @@ def tech_file(tech_dir: str, node: int) -> str:
 
 def ppa(geometry_json: str, tech_yaml: str, out_json: str, values: Mapping[str, Value]) -> None:
     """Analytical energy, latency and area of one model at one hardware point."""
-    from .ppa import estimate, load_tech  # torch-free: PPA jobs start fast
+    from cimsweep.ppa import estimate, load_tech  # torch-free: PPA jobs start fast
 
     layers = read_json(geometry_json)["layers"]
     tech = load_tech(tech_yaml)
@@ -371,7 +371,7 @@ def aggregate(
 
     ``points``: each pair's grid values as path tokens (``Sweep.points()``, same order).
     """
-    from .results import build_table, write_table
+    from cimsweep.results import build_table, write_table
 
     points = points if points is not None else [{}] * len(pairs)
     records = [point_record(i, p, pt) for (i, p), pt in zip(pairs, points, strict=True)]
@@ -386,8 +386,8 @@ def plot_table_figure(
     """Draw one of the table figures of :mod:`cimsweep.plots` by name; write PDF and PNG."""
     import matplotlib.pyplot as plt
 
-    from . import plots
-    from .results import read_table
+    from cimsweep import plots
+    from cimsweep.results import read_table
 
     fig = getattr(plots, name)(read_table(table_parquet), **dict(options))
     plots.save_figure(fig, out_pdf, out_png)
@@ -398,7 +398,7 @@ def plot_layer_diagnostics(infer_json: str, out_pdf: str, out_png: str) -> None:
     """Per-layer ADC clipping and SNR of one grid point's inference result."""
     import matplotlib.pyplot as plt
 
-    from . import plots
+    from cimsweep import plots
 
     result = read_json(infer_json)
     if result.get("status") == "failed":
@@ -416,7 +416,7 @@ def write_sweep_config(raw: Mapping[str, Any], out_yaml: str) -> None:
     """Write the config that produced the results, with every default filled in."""
     import yaml
 
-    from .config import load
+    from cimsweep.workflow.config import load
 
     sweep = load(raw)
     effective = {

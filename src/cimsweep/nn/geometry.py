@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from .models import cim_layers
+from cimsweep.nn.models import cim_layers
 
 
 @dataclass(frozen=True)

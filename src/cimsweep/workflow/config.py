@@ -1,9 +1,9 @@
 """Sweep configuration: key checks, JSON schema, grid expansion and per-stage result paths.
 
 A config has three sections: ``params`` (one value per parameter, defaults from
-:mod:`cimsweep.params`), ``grid`` (parameter -> list of values, the swept axes) and ``figures``
-(plot options). Each stage's result path nests under its parent's and holds only the grid axes
-that stage reads, so a value that only inference reads never reruns training.
+:mod:`cimsweep.workflow.params`), ``grid`` (parameter -> list of values, the swept axes) and
+``figures`` (plot options). Each stage's result path nests under its parent's and holds only
+the grid axes that stage reads, so a value that only inference reads never reruns training.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from .params import (
+from cimsweep.workflow.params import (
     PARAMS,
     STAGE_PARENT,
     Value,
@@ -81,7 +81,7 @@ def check_keys(raw: Mapping[str, Any]) -> None:
 
 def json_schema() -> dict[str, Any]:
     """The JSON schema of a config file, derived from the parameter declarations."""
-    from .figspec import figures_schema
+    from cimsweep.workflow.figspec import figures_schema
 
     params = {n: {**p.json_schema(), "description": _describe(p)} for n, p in PARAMS.items()}
     params["model"] = {
@@ -387,7 +387,12 @@ def _axis(sweep: Sweep, name: str) -> list[Value]:
 
 def _check_device_files(sweep: Sweep) -> None:
     """Measured device profiles (mem_states_file, output_noise_file) are readable and fit."""
-    from .device_files import DeviceFileError, check_state_count, read_mem_states, read_output_noise
+    from cimsweep.data.device_files import (
+        DeviceFileError,
+        check_state_count,
+        read_mem_states,
+        read_output_noise,
+    )
 
     states_file = sweep.values["mem_states_file"]
     if states_file:
@@ -425,7 +430,7 @@ def _check_device_files(sweep: Sweep) -> None:
 
 def _check_inputs(sweep: Sweep) -> None:
     """Data files and user models named by the config exist, before any job runs."""
-    from .data import check_data_dir
+    from cimsweep.data import check_data_dir
 
     for dataset in sweep.grid.get("dataset", [sweep.values["dataset"]]):
         try:

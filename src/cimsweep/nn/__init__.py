@@ -1,0 +1,1 @@
+"""Networks: the model zoo, quantizers and calibration, and layer geometry for the PPA."""

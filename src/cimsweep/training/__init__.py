@@ -1,0 +1,1 @@
+"""Training: float, quantization-aware and noise-aware (:mod:`~cimsweep.training.qat`)."""

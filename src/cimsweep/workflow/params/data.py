@@ -1,0 +1,45 @@
+"""Data-set parameters."""
+
+from __future__ import annotations
+
+from .base import Param, declare
+
+PARAMS: list[Param] = [
+    declare(
+        "dataset",
+        "str",
+        "digits",
+        "data",
+        "Data set name.",
+        choices=("digits", "mnist", "fashion_mnist", "cifar10", "cifar100", "imagefolder"),
+    ),
+    declare(
+        "data_dir",
+        "path",
+        "data",
+        "",
+        "Folder holding the data sets' files (fetch with `python -m cimsweep.download "
+        "<dataset> <data_dir>`); a run-time setting, not part of any result path or seed.",
+    ),
+    declare(
+        "image_size",
+        "int",
+        32,
+        "data",
+        "Side of the square images the imagefolder reader resizes to.",
+        unit="px",
+        minimum=8,
+        maximum=1024,
+    ),
+    declare(
+        "test_fraction",
+        "float",
+        0.2,
+        "data",
+        "Fraction of samples held out for testing (stratified).",
+        minimum=0.0,
+        maximum=0.9,
+        exclusive_minimum=True,
+    ),
+    declare("seed", "int", 0, "data", "Root seed of every random stream.", minimum=0),
+]

@@ -1,0 +1,35 @@
+"""PPA-only hardware parameters."""
+
+from __future__ import annotations
+
+from .base import Param, declare
+
+PARAMS: list[Param] = [
+    declare(
+        "tech_node",
+        "int",
+        22,
+        "ppa",
+        "Technology node.",
+        unit="nm",
+        choices=(130, 65, 45, 32, 22, 14, 7),
+    ),
+    declare("adc_type", "str", "sar", "ppa", "ADC architecture.", choices=("sar", "flash")),
+    declare("column_mux", "int", 8, "ppa", "Columns sharing one ADC.", minimum=1),
+    declare(
+        "cell_type",
+        "str",
+        "1T1R",
+        "ppa",
+        "Memory-cell circuit (sets the footprint in F^2).",
+        choices=("1T1R", "SRAM6T", "SRAM8T"),
+    ),
+    declare(
+        "ppa_mode",
+        "str",
+        "layer",
+        "ppa",
+        "Latency model: layer-by-layer or pipelined across layers.",
+        choices=("layer", "pipeline"),
+    ),
+]
