@@ -28,7 +28,7 @@ def workflow_cmd(directory: Path, *args: str) -> list[str]:
     return [
         SNAKEMAKE,
         "--snakefile",
-        str(REPO / "Snakefile"),
+        str(REPO / "workflow" / "Snakefile"),
         "--directory",
         str(directory),
         "--configfile",

@@ -7,6 +7,7 @@ they can be included at 100 % scale and the fonts keep their nominal size (7-9 p
 from __future__ import annotations
 
 import functools
+import io
 import math
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -122,16 +123,22 @@ def figsize(height: float, width: float = TEXT_WIDTH) -> tuple[float, float]:
 def save_figure(
     fig: Figure, pdf_path: str | os.PathLike[str], png_path: str | os.PathLike[str]
 ) -> None:
-    """Write ``fig`` as a vector PDF and a 300-dpi PNG, each atomically, reproducibly."""
+    """Write ``fig`` as a vector PDF and a 300-dpi PNG, reproducibly.
+
+    Both are rendered in memory first and then each moved into place atomically: a figure that
+    fails to render leaves the previous PDF and PNG untouched.
+    """
+    rendered = []
     with mpl.rc_context(RC):
-        write_with(
-            pdf_path,
-            lambda tmp: fig.savefig(tmp, format="pdf", metadata={"CreationDate": None}),
-        )
-        write_with(
-            png_path,
-            lambda tmp: fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None}),
-        )
+        for fmt, extra in (
+            ("pdf", {"metadata": {"CreationDate": None}}),
+            ("png", {"dpi": DPI, "metadata": {"Software": None}}),
+        ):
+            buf = io.BytesIO()
+            fig.savefig(buf, format=fmt, **extra)
+            rendered.append(buf.getvalue())
+    for path, data in zip((pdf_path, png_path), rendered, strict=True):
+        write_with(path, lambda tmp, data=data: tmp.write_bytes(data))
 
 
 # --- consistent encodings ---------------------------------------------------------------------

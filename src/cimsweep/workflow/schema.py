@@ -1,4 +1,5 @@
-"""Write ``config/schema.yaml`` from the parameter declarations.
+"""Write ``workflow/schemas/config.schema.yaml``, the config's JSON schema, from the parameter
+declarations.
 
 ``python -m cimsweep.workflow.schema`` regenerates it.
 """
@@ -13,6 +14,7 @@ import yaml
 from cimsweep.io import write_with
 from cimsweep.workflow.config import json_schema
 
+DEFAULT_PATH = "workflow/schemas/config.schema.yaml"
 HEADER = (
     "# Generated from src/cimsweep/workflow/params/ by "
     "`python -m cimsweep.workflow.schema`; do not edit.\n"
@@ -25,9 +27,9 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write the schema to the given path (default ``config/schema.yaml``)."""
+    """Write the schema to the given path (default ``workflow/schemas/config.schema.yaml``)."""
     args = sys.argv[1:] if argv is None else argv
-    path = Path(args[0] if args else "config/schema.yaml")
+    path = Path(args[0] if args else DEFAULT_PATH)
     text = render()
     write_with(path, lambda tmp: tmp.write_text(text))
     print(f"wrote {path}")
