@@ -46,11 +46,13 @@ class FigureSpec:
 
     ``function``: ``"module:name"`` inside :mod:`cimsweep.plots`; it takes the tidy table
     (``source="table"``) or one inference result's layer dict (``source="point"``) and the
-    options as keyword arguments, and returns a matplotlib Figure. ``axes``: the parameters it
-    plots by default (option name -> parameter); every other swept axis is pinned to its
-    reference value (none is pinned when ``axes`` is empty: the figure shows the whole grid). ``needs_axis``: drawn by default only when the sweep varies this
-    parameter. ``front``: a Pareto-front figure, whose hardware axes span the front instead of
-    being pinned. ``caption``: reStructuredText shown under the figure in the HTML report.
+    options as keyword arguments, and returns a matplotlib Figure. ``options``: option name ->
+    :data:`OptionKind`. ``axes``: the parameters it plots by default (option name ->
+    parameter); every other swept axis is pinned to its reference value (none is pinned when
+    ``axes`` is empty: the figure shows the whole grid). ``needs_axis``: drawn by default only
+    when the sweep varies this parameter. ``front``: a Pareto-front figure, whose hardware axes
+    span the front instead of being pinned. ``caption``: reStructuredText shown under the
+    figure in the HTML report.
     """
 
     name: str
