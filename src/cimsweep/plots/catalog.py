@@ -44,7 +44,8 @@ LINE_OPTIONS: dict[str, OptionKind] = {
 class FigureSpec:
     """Declaration of one figure.
 
-    ``function``: ``"module:name"`` inside :mod:`cimsweep.plots`; it takes the tidy table
+    ``function``: ``"module:name"``, the module inside :mod:`cimsweep.plots` (or a full
+    dotted path, for a figure defined elsewhere); it takes the tidy table
     (``source="table"``) or one inference result's layer dict (``source="point"``) and the
     options as keyword arguments, and returns a matplotlib Figure. ``options``: option name ->
     :data:`OptionKind`. ``axes``: the parameters it plots by default (option name ->
@@ -74,7 +75,8 @@ class FigureSpec:
     def load(self) -> Callable[..., Any]:
         """The plotting function (imports its module)."""
         module, _, attr = self.function.partition(":")
-        return getattr(importlib.import_module(f"cimsweep.plots.{module}"), attr)  # type: ignore[no-any-return]
+        path = module if "." in module else f"cimsweep.plots.{module}"
+        return getattr(importlib.import_module(path), attr)  # type: ignore[no-any-return]
 
 
 def register(*specs: FigureSpec) -> dict[str, FigureSpec]:

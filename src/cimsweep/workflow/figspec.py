@@ -16,7 +16,7 @@ from cimsweep.plots.catalog import FIGURES as SPECS
 from cimsweep.workflow.config import ConfigError, Sweep, _suggest
 from cimsweep.workflow.params import PARAMS, Value, canonical, token
 
-FIGURES = tuple(SPECS)
+FIGURES = tuple(SPECS)  # the registered figures' names, in declaration order
 
 _SCHEMA: dict[str, dict[str, Any]] = {
     "where": {"type": "object", "description": "pin swept parameters: {name: value or [values]}"},
@@ -33,7 +33,7 @@ def figures_schema() -> dict[str, Any]:
     props: dict[str, Any] = {
         "draw": {
             "type": "array",
-            "items": {"type": "string", "enum": list(FIGURES)},
+            "items": {"type": "string", "enum": list(SPECS)},
             "uniqueItems": True,
             "description": "figures to draw (default: all)",
         }
@@ -66,8 +66,8 @@ def check_options(raw: Mapping[str, Any] | None) -> None:
             continue
         if name not in SPECS:
             raise ConfigError(
-                f"unknown figure {name!r} in figures{_suggest(str(name), list(FIGURES))}; "
-                f"expected one of: {', '.join(FIGURES)}"
+                f"unknown figure {name!r} in figures{_suggest(str(name), list(SPECS))}; "
+                f"expected one of: {', '.join(SPECS)}"
             )
         if options is None:
             continue
@@ -91,8 +91,8 @@ def _check_draw(draw: Any) -> None:
     for name in draw:
         if name not in SPECS:
             raise ConfigError(
-                f"figures.draw: unknown figure {name!r}{_suggest(str(name), list(FIGURES))}; "
-                f"expected one of: {', '.join(FIGURES)}"
+                f"figures.draw: unknown figure {name!r}{_suggest(str(name), list(SPECS))}; "
+                f"expected one of: {', '.join(SPECS)}"
             )
 
 
@@ -138,7 +138,7 @@ def figures_to_draw(raw: Mapping[str, Any] | None, sweep: Sweep | None = None) -
     """
     raw = raw or {}
     if "draw" in raw:
-        return [f for f in FIGURES if f in raw["draw"]]
+        return [f for f in SPECS if f in raw["draw"]]
     return [
         name
         for name, spec in SPECS.items()
