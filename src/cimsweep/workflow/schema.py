@@ -1,7 +1,8 @@
 """Write ``workflow/schemas/config.schema.yaml``, the config's JSON schema, from the parameter
 declarations.
 
-``python -m cimsweep.workflow.schema`` regenerates it.
+``python -m cimsweep.workflow.schema`` regenerates it and ``config/README.md`` (the catalog's
+user page, :mod:`cimsweep.workflow.config_page`); with a path argument, only the schema.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from cimsweep.io import write_with
 from cimsweep.workflow.config import json_schema
 
 DEFAULT_PATH = "workflow/schemas/config.schema.yaml"
+CONFIG_PAGE = "config/README.md"
 HEADER = (
     "# Generated from src/cimsweep/workflow/params/ by "
     "`python -m cimsweep.workflow.schema`; do not edit.\n"
@@ -27,12 +29,21 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write the schema to the given path (default ``workflow/schemas/config.schema.yaml``)."""
+    """Write the schema to the given path (default: the schema and the config page)."""
+    from cimsweep.workflow import config_page
+
     args = sys.argv[1:] if argv is None else argv
-    path = Path(args[0] if args else DEFAULT_PATH)
-    text = render()
-    write_with(path, lambda tmp: tmp.write_text(text))
-    print(f"wrote {path}")
+    outputs = (
+        {Path(args[0]): render()}
+        if args
+        else {
+            Path(DEFAULT_PATH): render(),
+            Path(CONFIG_PAGE): config_page.render(),
+        }
+    )
+    for path, text in outputs.items():
+        write_with(path, lambda tmp, text=text: tmp.write_text(text))
+        print(f"wrote {path}")
     return 0
 
 
