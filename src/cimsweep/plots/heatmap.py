@@ -61,7 +61,7 @@ def accuracy_heatmap(
         ax = grid[r, c]
         ax.grid(False)
         rows = sel[sel["model"] == model]
-        if pv is not None:
+        if pv is not None and panel is not None:
             rows = rows[match(rows[panel], panel, pv)]
         mat = np.full((len(yv), len(xv)), np.nan)
         state = np.full(mat.shape, "", dtype=object)
@@ -103,7 +103,7 @@ def accuracy_heatmap(
                 )
                 ax.text(j, i, "fail", ha="center", va="center", fontsize=size, color="#555555")
         title = [value_text("model", model)]
-        if pv is not None:
+        if pv is not None and panel is not None:
             title.append(panel_title(panel, pv))
         ax.set_title(" · ".join(title), loc="left")
         ax.set_xticks(range(len(xv)), [fmt_number(v) for v in xv])

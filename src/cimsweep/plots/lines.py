@@ -69,9 +69,9 @@ def _line_figure(
     fig, axes = panel_grid(len(panels), height, max_cols=3, sharey=True, sharex=True)
     failed: dict[str, int] = {}
     for ax, pv in zip(axes, panels, strict=True):
-        rows = sel if pv is None else sel[match(sel[panel], panel, pv)]
+        rows = sel if pv is None or panel is None else sel[match(sel[panel], panel, pv)]
         ok = good.loc[good.index.intersection(rows.index)]
-        if pv is not None:
+        if pv is not None and panel is not None:
             ax.set_title(panel_title(panel, pv), loc="left")
         for model, hv in itertools.product(models, sort_values(hue, ok[hue])):
             line = ok[(ok["model"] == model) & (ok[hue] == hv)].sort_values(x)

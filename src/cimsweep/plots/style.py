@@ -11,6 +11,7 @@ import io
 import math
 import os
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import matplotlib as mpl
@@ -120,6 +121,10 @@ def figsize(height: float, width: float = TEXT_WIDTH) -> tuple[float, float]:
     return (width, height)
 
 
+def _write_bytes(tmp: Path, data: bytes) -> None:
+    tmp.write_bytes(data)
+
+
 def save_figure(
     fig: Figure, pdf_path: str | os.PathLike[str], png_path: str | os.PathLike[str]
 ) -> None:
@@ -138,7 +143,7 @@ def save_figure(
             fig.savefig(buf, format=fmt, **extra)
             rendered.append(buf.getvalue())
     for path, data in zip((pdf_path, png_path), rendered, strict=True):
-        write_with(path, lambda tmp, data=data: tmp.write_bytes(data))
+        write_with(path, functools.partial(_write_bytes, data=data))
 
 
 # --- consistent encodings ---------------------------------------------------------------------

@@ -58,7 +58,7 @@ def _range(p: Param) -> str:
 
 
 def _stages(p: Param) -> str:
-    stages = [s for s in ("data", "train", "calib", "infer", "ppa") if s in p.stages]
+    stages: list[str] = [s for s in ("data", "train", "calib", "infer", "ppa") if s in p.stages]
     if p.train_modes:
         stages.append(f"train ({'/'.join(p.train_modes)})")
     return ", ".join(stages) or "run-time setting"

@@ -7,6 +7,7 @@ user page, :mod:`cimsweep.workflow.config_page`); with a path argument, only the
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -28,6 +29,10 @@ def render() -> str:
     return HEADER + yaml.safe_dump(json_schema(), sort_keys=False)
 
 
+def _write_text(tmp: Path, text: str) -> None:
+    tmp.write_text(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write the schema to the given path (default: the schema and the config page)."""
     from cimsweep.workflow import config_page
@@ -42,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         }
     )
     for path, text in outputs.items():
-        write_with(path, lambda tmp, text=text: tmp.write_text(text))
+        write_with(path, functools.partial(_write_text, text=text))
         print(f"wrote {path}")
     return 0
 
