@@ -28,7 +28,7 @@ def workflow_cmd(directory: Path, *args: str) -> list[str]:
     return [
         SNAKEMAKE,
         "--snakefile",
-        str(REPO / "Snakefile"),
+        str(REPO / "workflow" / "Snakefile"),
         "--directory",
         str(directory),
         "--configfile",
@@ -68,11 +68,8 @@ def planned_jobs(directory: Path, *args: str) -> dict[str, int]:
     return counts
 
 
-TINY_CONFIG: dict[str, Any] = {
-    "params": {"epochs": 20, "mc_runs": 2, "calib_samples": 128},
-    "grid": {"model": ["mlp"], "adc_precision": [4, 10], "read_noise": [0.0, 0.1]},
-    "figures": {"draw": ["accuracy_vs_energy", "accuracy_vs_adc", "layer_diagnostics"]},
-}
+# The tiny test config, also run by `snakemake --directory .test`.
+TINY_CONFIG: dict[str, Any] = yaml.safe_load((REPO / ".test/config/config.yaml").read_text())
 
 
 def completed_run(factory: pytest.TempPathFactory, name: str, config: Mapping[str, Any]) -> Path:

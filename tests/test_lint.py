@@ -21,7 +21,7 @@ def test_ruff_clean() -> None:
 
 
 def test_snakefmt_clean() -> None:
-    proc = _run(str(BIN / "snakefmt"), "--check", "Snakefile", "workflow/rules")
+    proc = _run(str(BIN / "snakefmt"), "--check", "workflow/Snakefile", "workflow/rules")
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

@@ -320,3 +320,33 @@ def test_ambiguous_selection_names_other_axes() -> None:
     df = make_table()
     with pytest.raises(ValueError, match=r"also swept: \['adc_precision'\]"):
         accuracy_vs_retention(df, hue="sub_array", x="read_noise")
+
+
+def test_layer_diagnostics_draws_a_lossless_layer_as_n_a(tmp_path: Path) -> None:
+    """A layer without error has a null SNR in its result JSON (issue 20, item 7)."""
+    layers = {**LAYERS, "net.5": {"adc_clip_rate": 0.0, "snr_db": None}}
+    fig = layer_diagnostics(layers)
+    ax_c, ax_s = _data_axes(fig)
+    assert [b.get_height() for b in ax_s.containers[0]] == pytest.approx([24.5, 18.2, 0.0])
+    assert [t.get_text() for t in ax_s.texts][-1] == "n/a"
+    _check_written(fig, tmp_path, "lossless")
+
+
+def test_a_figure_that_fails_to_render_keeps_the_previous_files(tmp_path: Path) -> None:
+    pdf, png = tmp_path / "f.pdf", tmp_path / "f.png"
+    pdf.write_bytes(b"old pdf")
+    png.write_bytes(b"old png")
+    fig = layer_diagnostics(LAYERS)
+    real = fig.savefig
+
+    def fail_on_png(fname, **kw):  # noqa: ANN001, ANN003, ANN202
+        if kw.get("format") == "png":
+            raise RuntimeError("renderer crashed")
+        return real(fname, **kw)
+
+    fig.savefig = fail_on_png  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="renderer crashed"):
+        save_figure(fig, pdf, png)
+    assert pdf.read_bytes() == b"old pdf" and png.read_bytes() == b"old png"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.pdf", "f.png"]
+    plt.close(fig)

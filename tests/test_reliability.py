@@ -296,7 +296,7 @@ def test_unknown_model_or_dataset_is_refused_by_the_config_schema(
     from snakemake.utils import validate
 
     with pytest.raises(WorkflowError) as info:
-        validate(raw, str(REPO / "config" / "schema.yaml"))
+        validate(raw, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
     for fragment in fragments:
         assert fragment in str(info.value)
     # ... and common.smk's check_keys, which runs before the schema, names key and choices

@@ -5,22 +5,24 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from cimsweep.workflow import config as sweep_config
-from cimsweep.workflow.figspec import diagnostics_point, figure_options, figures_to_draw
+from cimsweep.workflow.figspec import check_options, diagnostics_point, figure_options
+from cimsweep.workflow.figspec import figures_to_draw
 from cimsweep.layout import chip_memory_mb
 from cimsweep.workflow.params import PARAMS
 
 # Names first (with "did you mean"), then types and ranges, then cross-parameter rules:
 # all before any job is planned.
 sweep_config.check_keys(config)
+check_options(config.get("figures"))
 
 
-validate(config, "../../config/schema.yaml")
+validate(config, "../schemas/config.schema.yaml")
 
 
 SWEEP = sweep_config.load(config)
 
 RESULTS = "results"
-TECH_DIR = str(Path(workflow.basedir) / "config" / "tech")
+TECH_DIR = str(Path(workflow.basedir).parent / "config" / "tech")
 TABLE_CSV = f"{RESULTS}/tables/sweep.csv"
 TABLE_PARQUET = f"{RESULTS}/tables/sweep.parquet"
 SWEEP_CONFIG = f"{RESULTS}/tables/config.yaml"

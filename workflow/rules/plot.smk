@@ -1,27 +1,38 @@
+# Figures: one job per figure of cimsweep.plots.catalog (its caption goes into the report).
+# Outputs are update(): a failing figure job restores the previous figure instead of deleting it.
+from cimsweep.plots.catalog import FIGURES as FIGURE_SPECS
+
+# Every drawn figure's options, checked against the grid before any job is planned.
+FIGURE_OPTIONS = {f: figure_options(SWEEP, FIGURE_CONFIG, f) for f in FIGURES}
+
+
 rule plot_figure:
     input:
         table=TABLE_PARQUET,
     output:
-        pdf=f"{RESULTS}/figures/{{figure}}.pdf",
-        png=report(
-            f"{RESULTS}/figures/{{figure}}.png",
-            caption="../report/figure.rst",
-            category="Figures",
-            labels={"figure": "{figure}"},
+        pdf=update(f"{RESULTS}/figures/{{figure}}.pdf"),
+        png=update(
+            report(
+                f"{RESULTS}/figures/{{figure}}.png",
+                caption="../report/figure.rst",
+                category="Figures",
+                labels={"figure": "{figure}"},
+            )
         ),
     log:
         f"{RESULTS}/logs/plot/{{figure}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/plot/{{figure}}.tsv"
     wildcard_constraints:
-        figure="|".join(f for f in FIGURES if f != "layer_diagnostics"),
+        figure="|".join(f for f in FIGURES if FIGURE_SPECS[f].source == "table"),
     conda:
         "../envs/cimsweep.yaml"
     resources:
         mem_mb=mem_mb("plot"),
         runtime=runtime("plot"),
     params:
-        options=lambda wildcards: figure_options(SWEEP, FIGURE_CONFIG, wildcards.figure),
+        options=lambda wildcards: FIGURE_OPTIONS[wildcards.figure],
+        caption=lambda wildcards: FIGURE_SPECS[wildcards.figure].caption,
     script:
         "../scripts/plot_figure.py"
 
@@ -32,12 +43,14 @@ rule plot_layer_diagnostics:
             "infer", diagnostics_point(SWEEP, FIGURE_CONFIG), RESULTS
         ),
     output:
-        pdf=f"{RESULTS}/figures/layer_diagnostics.pdf",
-        png=report(
-            f"{RESULTS}/figures/layer_diagnostics.png",
-            caption="../report/figure.rst",
-            category="Figures",
-            labels={"figure": "layer_diagnostics"},
+        pdf=update(f"{RESULTS}/figures/layer_diagnostics.pdf"),
+        png=update(
+            report(
+                f"{RESULTS}/figures/layer_diagnostics.png",
+                caption="../report/figure.rst",
+                category="Figures",
+                labels={"figure": "layer_diagnostics"},
+            )
         ),
     log:
         f"{RESULTS}/logs/plot/layer_diagnostics.log",
@@ -48,5 +61,7 @@ rule plot_layer_diagnostics:
     resources:
         mem_mb=mem_mb("plot"),
         runtime=runtime("plot"),
+    params:
+        caption=FIGURE_SPECS["layer_diagnostics"].caption,
     script:
         "../scripts/plot_layer_diagnostics.py"

@@ -1,26 +1,27 @@
-"""Thesis figures drawn from the tidy results table (see :mod:`cimsweep.results`)."""
+"""Thesis figures drawn from the tidy results table (see :mod:`cimsweep.results`).
 
-from cimsweep.plots.figures import (
-    accuracy_heatmap,
-    accuracy_vs_adc,
-    accuracy_vs_energy,
-    accuracy_vs_noise,
-    accuracy_vs_retention,
-    breakdown,
-    layer_diagnostics,
-    pareto_by_training,
-)
-from cimsweep.plots.style import TEXT_WIDTH, save_figure
+One function per figure, declared in :data:`cimsweep.plots.catalog.FIGURES` and exported here
+by name (imported on first use, so ``import cimsweep.plots.catalog`` stays light).
+"""
 
-__all__ = [
-    "TEXT_WIDTH",
-    "accuracy_heatmap",
-    "accuracy_vs_adc",
-    "accuracy_vs_energy",
-    "accuracy_vs_noise",
-    "accuracy_vs_retention",
-    "breakdown",
-    "layer_diagnostics",
-    "pareto_by_training",
-    "save_figure",
-]
+from __future__ import annotations
+
+from typing import Any
+
+from cimsweep.plots.catalog import FIGURES, FigureSpec
+
+__all__ = ["FIGURES", "TEXT_WIDTH", "FigureSpec", "save_figure", *FIGURES]
+
+
+def __getattr__(name: str) -> Any:
+    if name in FIGURES:
+        return FIGURES[name].load()
+    if name in ("TEXT_WIDTH", "save_figure"):
+        from cimsweep.plots import style
+
+        return getattr(style, name)
+    raise AttributeError(f"module 'cimsweep.plots' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -7,9 +7,11 @@ they can be included at 100 % scale and the fonts keep their nominal size (7-9 p
 from __future__ import annotations
 
 import functools
+import io
 import math
 import os
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import matplotlib as mpl
@@ -119,19 +121,29 @@ def figsize(height: float, width: float = TEXT_WIDTH) -> tuple[float, float]:
     return (width, height)
 
 
+def _write_bytes(tmp: Path, data: bytes) -> None:
+    tmp.write_bytes(data)
+
+
 def save_figure(
     fig: Figure, pdf_path: str | os.PathLike[str], png_path: str | os.PathLike[str]
 ) -> None:
-    """Write ``fig`` as a vector PDF and a 300-dpi PNG, each atomically, reproducibly."""
+    """Write ``fig`` as a vector PDF and a 300-dpi PNG, reproducibly.
+
+    Both are rendered in memory first and then each moved into place atomically: a figure that
+    fails to render leaves the previous PDF and PNG untouched.
+    """
+    rendered = []
     with mpl.rc_context(RC):
-        write_with(
-            pdf_path,
-            lambda tmp: fig.savefig(tmp, format="pdf", metadata={"CreationDate": None}),
-        )
-        write_with(
-            png_path,
-            lambda tmp: fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None}),
-        )
+        for fmt, extra in (
+            ("pdf", {"metadata": {"CreationDate": None}}),
+            ("png", {"dpi": DPI, "metadata": {"Software": None}}),
+        ):
+            buf = io.BytesIO()
+            fig.savefig(buf, format=fmt, **extra)
+            rendered.append(buf.getvalue())
+    for path, data in zip((pdf_path, png_path), rendered, strict=True):
+        write_with(path, functools.partial(_write_bytes, data=data))
 
 
 # --- consistent encodings ---------------------------------------------------------------------

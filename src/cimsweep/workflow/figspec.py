@@ -8,44 +8,23 @@ reference of the retention and noise figures.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
+from cimsweep.plots.catalog import FIGURES as SPECS
 from cimsweep.workflow.config import ConfigError, Sweep, _suggest
 from cimsweep.workflow.params import PARAMS, Value, canonical, token
 
-FIGURES = (
-    "accuracy_vs_energy",
-    "accuracy_vs_adc",
-    "accuracy_heatmap",
-    "accuracy_vs_retention",
-    "accuracy_vs_noise",
-    "pareto_by_training",
-    "breakdown",
-    "layer_diagnostics",
-)
-# Pareto-front figures: hardware axes (those PPA reads) span the front; the rest are pinned.
-_FRONT_FIGURES = {"pareto_by_training"}
-# Figures drawn by default only when the sweep has this axis (a comparison across its values).
-_NEEDS_AXIS = {"accuracy_vs_noise": "read_noise", "pareto_by_training": "training"}
+FIGURES = tuple(SPECS)  # the registered figures' names, in declaration order
 
-# Axes each figure plots itself (besides the model); the others are pinned.
-_DEFAULT_AXES: dict[str, dict[str, str]] = {
-    "accuracy_vs_adc": {"x": "adc_precision", "hue": "sub_array", "panel": "read_noise"},
-    "accuracy_heatmap": {"x": "adc_precision", "y": "sub_array", "panel": "read_noise"},
-    "accuracy_vs_retention": {"x": "t", "hue": "v"},
-    "accuracy_vs_noise": {"x": "read_noise", "hue": "training"},
-    "pareto_by_training": {"hue": "training"},
-}
-_OPTION_KEYS = {
-    "accuracy_vs_energy": {"where", "label_params", "max_labels"},
-    "accuracy_vs_adc": {"where", "x", "hue", "panel"},
-    "accuracy_heatmap": {"where", "x", "y", "panel"},
-    "accuracy_vs_retention": {"where", "x", "hue", "panel"},
-    "accuracy_vs_noise": {"where", "x", "hue", "panel"},
-    "pareto_by_training": {"where", "hue"},
-    "breakdown": {"max_rows"},
-    "layer_diagnostics": {"point"},
+_SCHEMA: dict[str, dict[str, Any]] = {
+    "where": {"type": "object", "description": "pin swept parameters: {name: value or [values]}"},
+    "axis": {"type": "string", "description": "parameter plotted there"},
+    "optional_axis": {"type": ["string", "null"], "description": "parameter or null (none)"},
+    "params": {"type": "array", "items": {"type": "string"}, "description": "parameter names"},
+    "count": {"type": "integer", "minimum": 1, "description": "a count, at least 1"},
+    "point": {"type": "object", "description": "one grid point: {name: value}"},
 }
 
 
@@ -54,18 +33,87 @@ def figures_schema() -> dict[str, Any]:
     props: dict[str, Any] = {
         "draw": {
             "type": "array",
-            "items": {"type": "string", "enum": list(FIGURES)},
+            "items": {"type": "string", "enum": list(SPECS)},
             "uniqueItems": True,
             "description": "figures to draw (default: all)",
         }
     }
-    for name, keys in _OPTION_KEYS.items():
+    for name, spec in SPECS.items():
         props[name] = {
             "type": "object",
             "additionalProperties": False,
-            "properties": {k: {"description": f"option {k} of {name}"} for k in sorted(keys)},
+            "properties": {
+                k: {
+                    **copy.deepcopy(_SCHEMA[kind]),
+                    "description": f"{name}: {_SCHEMA[kind]['description']}",
+                }
+                for k, kind in sorted(spec.options.items())
+            },
         }
     return {"type": "object", "additionalProperties": False, "properties": props}
+
+
+def check_options(raw: Mapping[str, Any] | None) -> None:
+    """Refuse unknown figures, unknown options and options of the wrong type or naming an
+    unknown parameter, with a message naming the figure and the key (before the schema)."""
+    if raw is None:
+        return
+    if not isinstance(raw, Mapping):
+        raise ConfigError("config section 'figures' must be a mapping of figure names")
+    for name, options in raw.items():
+        if name == "draw":
+            _check_draw(options)
+            continue
+        if name not in SPECS:
+            raise ConfigError(
+                f"unknown figure {name!r} in figures{_suggest(str(name), list(SPECS))}; "
+                f"expected one of: {', '.join(SPECS)}"
+            )
+        if options is None:
+            continue
+        if not isinstance(options, Mapping):
+            raise ConfigError(
+                f"figures.{name}: expected a mapping of options, got {type(options).__name__}"
+            )
+        allowed = SPECS[name].options
+        for key, value in options.items():
+            if key not in allowed:
+                raise ConfigError(
+                    f"figures.{name}: unknown option {key!r}{_suggest(str(key), list(allowed))}; "
+                    f"expected one of: {', '.join(sorted(allowed))}"
+                )
+            _check_option(f"figures.{name}.{key}", allowed[key], value)
+
+
+def _check_draw(draw: Any) -> None:
+    if not isinstance(draw, list):
+        raise ConfigError(f"figures.draw: expected a list of figure names, got {draw!r}")
+    for name in draw:
+        if name not in SPECS:
+            raise ConfigError(
+                f"figures.draw: unknown figure {name!r}{_suggest(str(name), list(SPECS))}; "
+                f"expected one of: {', '.join(SPECS)}"
+            )
+
+
+def _check_option(where: str, kind: str, value: Any) -> None:
+    """Type and parameter-name check of one option value."""
+    if kind in ("where", "point"):
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where}: expected a mapping {{parameter: value}}, got {value!r}")
+        _check_names(where, value)
+    elif kind in ("axis", "optional_axis"):
+        if value is None and kind == "optional_axis":
+            return
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a parameter name, got {value!r}")
+        _check_names(where, {value: None})
+    elif kind == "params":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: expected a list of parameter names, got {value!r}")
+        _check_names(where, dict.fromkeys(value))
+    elif kind == "count" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ConfigError(f"{where}: expected an integer >= 1, got {value!r}")
 
 
 def reference_value(sweep: Sweep, name: str) -> Value:
@@ -90,37 +138,63 @@ def figures_to_draw(raw: Mapping[str, Any] | None, sweep: Sweep | None = None) -
     """
     raw = raw or {}
     if "draw" in raw:
-        return [f for f in FIGURES if f in raw["draw"]]
+        return [f for f in SPECS if f in raw["draw"]]
     return [
-        f for f in FIGURES if sweep is None or f not in _NEEDS_AXIS or _NEEDS_AXIS[f] in sweep.grid
+        name
+        for name, spec in SPECS.items()
+        if sweep is None or spec.needs_axis is None or spec.needs_axis in sweep.grid
     ]
 
 
 def figure_options(sweep: Sweep, raw: Mapping[str, Any] | None, name: str) -> dict[str, Any]:
-    """Keyword arguments for the plotting function of figure ``name``."""
+    """Keyword arguments for the plotting function of figure ``name``.
+
+    Raises :class:`ConfigError` naming the figure and the key for an option of the wrong type,
+    an unknown parameter or a ``where`` value that is not on the sweep's grid.
+    """
+    check_options({name: (raw or {}).get(name)})
+    spec = SPECS[name]
     options = dict((raw or {}).get(name) or {})
-    if name == "layer_diagnostics":
+    if spec.source != "table":
         return {}
-    plotted = {**_DEFAULT_AXES.get(name, {}), **{k: v for k, v in options.items() if k != "where"}}
-    if name in _DEFAULT_AXES:
-        where = {
-            axis: reference_value(sweep, axis)
-            for axis in sweep.grid
-            if axis != "model"
-            and axis not in plotted.values()
-            and not (name in _FRONT_FIGURES and "ppa" in PARAMS[axis].stages)
-        }
-        user_where = options.get("where") or {}
-        _check_names(f"figures.{name}.where", user_where)
-        where.update({k: _canonical_list(k, v) for k, v in user_where.items()})
-        options["where"] = {k: _plain(v) for k, v in where.items()}
+    if "where" not in spec.options or not (spec.axes or "where" in options):
+        return options
+    plotted = {**spec.axes, **{k: v for k, v in options.items() if k != "where"}}
+    where = {
+        axis: reference_value(sweep, axis)
+        for axis in sweep.grid
+        if spec.axes  # a figure without plotted axes shows the whole grid
+        and axis != "model"
+        and axis not in plotted.values()
+        and not (spec.front and "ppa" in PARAMS[axis].stages)
+    }
+    user_where = options.get("where") or {}
+    for axis, value in user_where.items():
+        where[axis] = _on_grid(sweep, f"figures.{name}.where.{axis}", axis, value)
+    options["where"] = {k: _plain(v) for k, v in where.items()}
     return options
 
 
-def _canonical_list(name: str, value: Any) -> Any:
-    if isinstance(value, list) and PARAMS[name].kind != "shape":
-        return [canonical(name, v) for v in value]
-    return canonical(name, value)
+def _on_grid(sweep: Sweep, key: str, axis: str, value: Any) -> Any:
+    """``value`` (a list: each value) in canonical form, refused unless the sweep has it.
+
+    A list of a shape parameter is one ``[rows, cols]`` shape.
+    """
+    many = isinstance(value, list) and PARAMS[axis].kind != "shape"
+    grid = sweep.grid.get(axis, [sweep.values[axis]])
+    out = []
+    for v in value if many else [value]:
+        try:
+            c = canonical(axis, v)
+        except (TypeError, ValueError, IndexError):
+            raise ConfigError(f"{key}: {v!r} is not a valid value of {axis}") from None
+        if c not in grid:
+            raise ConfigError(
+                f"{key}: {token(axis, c)} is not on the grid; expected one of "
+                f"{[token(axis, g) for g in grid]}"
+            )
+        out.append(c)
+    return out if many else out[0]
 
 
 def _plain(value: Any) -> Any:
@@ -132,15 +206,15 @@ def _plain(value: Any) -> Any:
 
 def diagnostics_point(sweep: Sweep, raw: Mapping[str, Any] | None) -> dict[str, str]:
     """Path tokens of the grid point whose per-layer diagnostics are drawn (figure 6)."""
+    check_options({"layer_diagnostics": (raw or {}).get("layer_diagnostics")})
     chosen = dict(((raw or {}).get("layer_diagnostics") or {}).get("point") or {})
-    _check_names("figures.layer_diagnostics.point", chosen)
-    point = {}
-    for axis in sweep.grid:
-        value = canonical(axis, chosen[axis]) if axis in chosen else reference_value(sweep, axis)
-        if value not in sweep.grid[axis]:
-            raise ConfigError(
-                f"figures.layer_diagnostics.point: {axis} = {token(axis, value)} is not on the "
-                f"grid; expected one of {[token(axis, v) for v in sweep.grid[axis]]}"
-            )
-        point[axis] = token(axis, value)
-    return point
+    values = {}
+    for axis, value in chosen.items():
+        key = f"figures.layer_diagnostics.point.{axis}"
+        values[axis] = _on_grid(sweep, key, axis, value)
+        if isinstance(values[axis], list):
+            raise ConfigError(f"{key}: expected one value, got {value!r}")
+    return {
+        axis: token(axis, values[axis] if axis in values else reference_value(sweep, axis))
+        for axis in sweep.grid
+    }
