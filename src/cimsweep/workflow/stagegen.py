@@ -110,8 +110,7 @@ def render() -> str:
     lines = [
         '"""Typed values of each workflow stage: one frozen dataclass per stage.',
         "",
-        "Generated from src/cimsweep/workflow/params/ by "
-        "``python -m cimsweep.workflow.stagegen``;",
+        "Generated from src/cimsweep/workflow/params/ by ``python -m cimsweep.workflow.stagegen``;",
         "do not edit. Build one with ``InferValues.from_values(mapping)``.",
         '"""',
         "",
