@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.cimsweep-installed
 CORES ?= 2
 
-.PHONY: setup run test lint dry-run report clean
+.PHONY: setup run test lint dry-run report clean docs
 
 # Snakemake looks up `--profile NAME` in the working directory and in
 # $XDG_CONFIG_HOME/snakemake (default ~/.config/snakemake): link the repo's Slurm profile there
@@ -57,6 +57,11 @@ lint: $(STAMP)
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint --configfile config/config.yaml
 	$(BIN)/python -m mypy
+
+# Documentation site (mkdocs-material) into site/; the parameter reference is rendered from
+# src/cimsweep/workflow/params/ by the hook docs/hooks.py.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf results .snakemake
