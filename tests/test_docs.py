@@ -41,6 +41,8 @@ def test_api_pages_document_the_entry_points(site: Path) -> None:
     assert 'id="cimsweep.ppa.estimate.estimate"' in pages["ppa"]
     assert 'id="cimsweep.plots.accuracy_vs_energy"' in pages["plots"]
     assert (site / "ppa" / "index.html").is_file()
+    typed = (site / "stages" / "index.html").read_text()
+    assert 'id="cimsweep.workflow.stages.InferValues.read_noise"' in typed  # fields documented
     examples = (site / "examples" / "index.html").read_text()
     for script in sorted((REPO / "examples").glob("[0-9][0-9]_*.py")):
         first = script.read_text().splitlines()[0].strip('"')  # the docstring's first line
