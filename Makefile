@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.cimsweep-installed
 CORES ?= 2
 
-.PHONY: setup run test lint dry-run report clean
+.PHONY: setup run test lint dry-run report clean docs
 
 # Snakemake looks up `--profile NAME` in the working directory and in
 # $XDG_CONFIG_HOME/snakemake (default ~/.config/snakemake): link the repo's Slurm profile there
@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,docs]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -56,6 +56,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint --configfile config/config.yaml
+	$(BIN)/python -m mypy
+
+# Documentation site (mkdocs-material) into site/; the parameter reference is rendered from
+# src/cimsweep/workflow/params/ by the hook docs/hooks.py.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf results .snakemake

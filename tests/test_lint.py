@@ -29,3 +29,10 @@ def test_snakemake_lint_clean() -> None:
     proc = _run(str(BIN / "snakemake"), "--lint", "--configfile", "config/config.yaml")
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0 and "Congratulations" in out, out
+
+
+def test_mypy_clean() -> None:
+    """Every def in src/ is annotated and type-checks (settings: [tool.mypy] in pyproject)."""
+    proc = _run(sys.executable, "-m", "mypy")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "Success" in out, out

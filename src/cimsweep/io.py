@@ -68,7 +68,8 @@ def write_npz(path: str | os.PathLike[str], **arrays: np.ndarray) -> None:
 
     def _save(tmp: Path) -> None:
         with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
+            named: dict[str, Any] = dict(arrays)  # names only, no savez option
+            np.savez(fh, **named)
 
     write_with(path, _save)
 

@@ -84,7 +84,7 @@ def _read_columns(path: str | Path, columns: tuple[str, ...]) -> dict[str, list[
             f"file {str(path)!r} has a header but no data rows; expected {expect}"
         )
     out: dict[str, list[float]] = {c: [] for c in columns}
-    lines = []
+    lines: list[float] = []  # line numbers (ints), kept beside the float columns
     for line, row in rows[1:]:
         lines.append(line)
         if len(row) != len(header):

@@ -59,13 +59,13 @@ def find_file(root: Path, stem: str) -> Path | None:
 
 def load_mnist_like(root: Path) -> tuple[np.ndarray, ...]:
     """(x_train, y_train, x_test, y_test): images (N, 1, 28, 28) uint8, labels int64."""
-    arrays = {}
+    arrays: dict[str, np.ndarray] = {}
     for key, stem in FILES.items():
         path = find_file(root, stem)
         if path is None:
             raise FileNotFoundError(f"{root}: missing {stem}[.gz]")
         arrays[key] = read_idx(path)
-    out = []
+    out: list[np.ndarray] = []
     for part in ("train", "test"):
         x, y = arrays[f"{part}_images"], arrays[f"{part}_labels"]
         if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import pickle
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 # (module, name) pairs a CIFAR batch may reference: numpy array reconstruction (numpy 1 and 2
 # module paths, pickle protocols 2-5) and the codec call Python 3 uses to pickle bytes at
@@ -36,7 +36,7 @@ class UnsafePickleError(pickle.UnpicklingError):
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
-    def __init__(self, fh: io.BufferedIOBase, source: str) -> None:
+    def __init__(self, fh: IO[bytes], source: str) -> None:
         super().__init__(fh, encoding="bytes")
         self._source = source
 
@@ -61,4 +61,4 @@ def loads(data: bytes, source: str = "<bytes>") -> Any:
 def load(path: str | Path) -> Any:
     """Unpickle the file at ``path`` allowing only numpy array reconstruction."""
     with open(path, "rb") as fh:
-        return _RestrictedUnpickler(fh, str(path)).load()  # type: ignore[arg-type]
+        return _RestrictedUnpickler(fh, str(path)).load()

@@ -84,7 +84,7 @@ def layer_geometry(model: nn.Module, in_shape: tuple[int, int, int]) -> list[Lay
                     out_hw=(out[2], out[3]),
                 )
             )
-        else:
+        elif isinstance(module, nn.Linear):
             result.append(
                 LayerGeometry(
                     name=name,
@@ -95,4 +95,6 @@ def layer_geometry(model: nn.Module, in_shape: tuple[int, int, int]) -> list[Lay
                     in_channels=module.in_features,
                 )
             )
+        else:  # cim_layers maps only these two
+            raise TypeError(f"{name}: {type(module).__name__} is not a Conv2d or Linear layer")
     return result

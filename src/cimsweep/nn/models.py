@@ -9,7 +9,7 @@ additions stay separate (digital) modules: no fused conv/BN modules.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from typing import Any
 
 import torch
@@ -305,6 +305,7 @@ def cim_layers(
     Layers named by ``digital`` (see :func:`digital_layer_names`), or else those marked by
     :func:`set_digital_layers`, are left out; by default every Conv2d and Linear is mapped.
     """
+    skip: Container[str]
     if digital is None:
         skip = getattr(model, DIGITAL_ATTR, frozenset())
     else:

@@ -12,13 +12,19 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cimsweep.io import read_json, read_npz, write_json, write_npz, write_with
 from cimsweep.workflow.config import derive_seed, point_key
 from cimsweep.workflow.params import PARAMS, Value, conditional_params, parse_token, token
+from cimsweep.workflow.stages import CalibValues, DataValues, InferValues, TrainValues
+
+if TYPE_CHECKING:
+    import torch
+
+    from cimsweep.data import DatasetInfo
 
 log = logging.getLogger("cimsweep")
 
@@ -75,17 +81,12 @@ def prepare_data(out_npz: str, values: Mapping[str, Value], data_dir: str | None
     """Split and normalise the data set named in ``values``; write the ``.npz`` split."""
     from cimsweep.data import prepare
 
-    seed = derive_seed(values["seed"], "split", values["dataset"])
-    arrays = prepare(
-        values["dataset"],
-        values["test_fraction"],
-        seed,
-        data_dir=data_dir,
-        image_size=values.get("image_size", 32),
-    )
+    v = DataValues.from_values(values)
+    seed = derive_seed(v.seed, "split", v.dataset)
+    arrays = prepare(v.dataset, v.test_fraction, seed, data_dir=data_dir, image_size=v.image_size)
     log.info(
         "%s: %d train / %d test samples",
-        values["dataset"],
+        v.dataset,
         len(arrays["y_train"]),
         len(arrays["y_test"]),
     )
@@ -107,30 +108,35 @@ def load_split(path: str) -> dict[str, np.ndarray]:
 
 
 # ---- models ---------------------------------------------------------------------------------
-def _new_model(values: Mapping[str, Value], data_dir: str | None = None, info=None):
+def _new_model(
+    values: Mapping[str, Value], data_dir: str | None = None, info: DatasetInfo | None = None
+) -> tuple[torch.nn.Module, DatasetInfo]:
     """A fresh model and the data set's shape/classes (``info``: from the split file, else
     looked up, which for image folders needs ``data_dir``)."""
     from cimsweep.data import dataset_info
     from cimsweep.nn.models import build_model, load_user_model
 
+    v = TrainValues.from_values(values)
     if info is None:
-        info = dataset_info(values["dataset"], data_dir, values.get("image_size", 32))
-    if values["model"] == "user":
-        kwargs = json.loads(values.get("user_model_kwargs") or "{}")
-        model = load_user_model(values["user_model"], kwargs, values["user_checkpoint"] or None)
+        info = dataset_info(v.dataset, data_dir, v.image_size)
+    if v.model == "user":
+        kwargs = json.loads(v.user_model_kwargs or "{}")
+        model = load_user_model(v.user_model, kwargs, v.user_checkpoint or None)
     else:
-        model = build_model(values["model"], info.in_shape, info.num_classes)
+        model = build_model(v.model, info.in_shape, info.num_classes)
     return model, info
 
 
-def save_checkpoint(path: str, model) -> None:
+def save_checkpoint(path: str, model: torch.nn.Module) -> None:
     """Write a model's state_dict atomically."""
     import torch
 
     write_with(path, lambda tmp: torch.save(model.state_dict(), tmp))
 
 
-def load_model(path: str, values: Mapping[str, Value], info=None):
+def load_model(
+    path: str, values: Mapping[str, Value], info: DatasetInfo | None = None
+) -> torch.nn.Module:
     """Rebuild the zoo model named in ``values`` and load its state_dict (tensors only).
 
     ``info`` (a :class:`cimsweep.data.DatasetInfo`, e.g. :func:`cimsweep.data.split_info`)
@@ -169,13 +175,14 @@ def train(
     from cimsweep.training import qat
     from cimsweep.training.train import resolve_augment, resolve_device, train_model
 
+    v = TrainValues.from_values(values)
     arrays = load_split(split_npz)
-    seed = derive_seed(values["seed"], "train", point_key(values))
+    seed = derive_seed(v.seed, "train", point_key(values))
     torch.manual_seed(seed)
     model, _ = _new_model(values, data_dir, split_info(arrays))
     # Read noise of noise-aware training: its own stream, checkpointed with the others.
     noise_gen = torch.Generator(device=resolve_device(device))
-    noise_gen.manual_seed(derive_seed(values["seed"], "train-noise", point_key(values)))
+    noise_gen.manual_seed(derive_seed(v.seed, "train-noise", point_key(values)))
     training_settings = {k: values[k] for k in sorted(values) if k in conditional_params()}
     wrapped = qat.wrap(model, values, noise_gen)
     checkpoint = Path(out_model).with_name("checkpoint.pt")
@@ -185,23 +192,23 @@ def train(
         arrays["y_train"],
         arrays["x_test"],
         arrays["y_test"],
-        epochs=values["epochs"],
-        lr=values["lr"],
-        batch_size=values["batch_size"],
-        weight_decay=values["weight_decay"],
+        epochs=v.epochs,
+        lr=v.lr,
+        batch_size=v.batch_size,
+        weight_decay=v.weight_decay,
         seed=seed,
-        optimizer=values["optimizer"],
-        momentum=values["momentum"],
-        augment=resolve_augment(values["augment"], values["dataset"]),
+        optimizer=v.optimizer,
+        momentum=v.momentum,
+        augment=resolve_augment(v.augment, v.dataset),
         device=device,
-        amp=bool(values["amp"]),
+        amp=bool(v.amp),
         checkpoint_path=checkpoint,
         generators=[noise_gen],
-        signature_extra={"training": values["training"], **_jsonable(training_settings)},
+        signature_extra={"training": v.training, **_jsonable(training_settings)},
     )
     log.info(
         "%s training: test accuracy %.4f%s",
-        values["training"],
+        v.training,
         metrics["test_accuracy"],
         f" (fake-quantized, {len(wrapped)} layers)" if wrapped else "",
     )
@@ -222,11 +229,12 @@ def geometry(out_json: str, values: Mapping[str, Value], data_dir: str | None = 
 
 
 # ---- calibration and inference --------------------------------------------------------------
-def _calib_subset(arrays: Mapping[str, np.ndarray], values: Mapping[str, Value]):
+def _calib_subset(arrays: Mapping[str, np.ndarray], values: Mapping[str, Value]) -> torch.Tensor:
     import torch
 
-    n = min(values["calib_samples"], len(arrays["x_train"]))
-    rng = np.random.default_rng(derive_seed(values["seed"], "calib", point_key(values)))
+    v = CalibValues.from_values(values)
+    n = min(v.calib_samples, len(arrays["x_train"]))
+    rng = np.random.default_rng(derive_seed(v.seed, "calib", point_key(values)))
     idx = np.sort(rng.choice(len(arrays["x_train"]), size=n, replace=False))
     return torch.from_numpy(arrays["x_train"][idx])
 
@@ -236,16 +244,17 @@ def calibrate(split_npz: str, model_pt: str, out_json: str, values: Mapping[str,
     from cimsweep.data import split_info
     from cimsweep.nn.quant import calibrate as calibrate_ranges
 
+    v = CalibValues.from_values(values)
     arrays = load_split(split_npz)
     model = load_model(model_pt, values, split_info(arrays))
     ranges = calibrate_ranges(
         model,
         _calib_subset(arrays, values),
-        input_precision=values["input_precision"],
-        weight_precision=values["weight_precision"],
-        input_method=values["input_calib_method"],
-        weight_method=values["weight_calib_method"],
-        percentile=values["calib_percentile"],
+        input_precision=v.input_precision,
+        weight_precision=v.weight_precision,
+        input_method=v.input_calib_method,
+        weight_method=v.weight_calib_method,
+        percentile=v.calib_percentile,
     )
     write_json(out_json, {"params": _jsonable(values), "ranges": ranges})
 
@@ -270,10 +279,11 @@ def infer(
     from cimsweep.data import split_info, stratified_head
 
     start = time.perf_counter()
+    v = InferValues.from_values(values)
     arrays = load_split(split_npz)
     model = load_model(model_pt, values, split_info(arrays))
     ranges = read_json(ranges_json)["ranges"]
-    keep = stratified_head(arrays["y_test"], values.get("infer_samples", 0))
+    keep = stratified_head(arrays["y_test"], v.infer_samples)
     capped = len(keep) < len(arrays["y_test"])
     float_accuracy = None if capped else read_json(metrics_json)["test_accuracy"]
     with failure_recorded(out_json, values):
@@ -283,7 +293,7 @@ def infer(
             torch.from_numpy(arrays["x_test"][keep]),
             torch.from_numpy(arrays["y_test"][keep]),
             dict(values),
-            seed=derive_seed(values["seed"], "infer", point_key(values)),
+            seed=derive_seed(v.seed, "infer", point_key(values)),
             x_calib=_calib_subset(arrays, values),
         )
         if float_accuracy is not None:
