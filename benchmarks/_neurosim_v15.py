@@ -88,9 +88,9 @@ def load_backbone(neurosim: Path, scratch: Path = SCRATCH) -> ModuleType:
     for name in [m for m in sys.modules if m.split(".")[0] == "pytorch_quantization"]:
         del sys.modules[name]
     sys.path.insert(0, str(root))
-    import pytorch_quantization  # noqa: PLC0415
-    import pytorch_quantization.cim  # noqa: F401, PLC0415
-    import pytorch_quantization.quant_modules  # noqa: F401, PLC0415
+    import pytorch_quantization  # type: ignore[import-not-found]
+    import pytorch_quantization.cim  # type: ignore[import-not-found]  # noqa: F401
+    import pytorch_quantization.quant_modules  # type: ignore[import-not-found]  # noqa: F401
 
     return pytorch_quantization
 
@@ -205,7 +205,7 @@ def set_amax(quantizer: Any, amax: torch.Tensor) -> None:
 
 def integer_layer(
     pq: ModuleType, kind: str, weight: torch.Tensor, args: SimpleNamespace, **conv: int
-) -> torch.nn.Module:
+) -> Any:
     """A NeuroSim CIMLinear (``kind`` "linear", weight (out, in)) or CIMConv2d ("conv", weight
     (out, in, kh, kw)) holding integer ``weight``, no bias, quantizers calibrated by max on the
     weight and on a probe reaching max |x| = 127, so the quantizers are exact (scale 1)."""

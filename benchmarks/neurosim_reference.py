@@ -81,7 +81,7 @@ def make_layers() -> dict[str, dict[str, Any]]:
     x_pos[0, 0] = 127
     w_pos = torch.randint(1, 128, (128, 256), generator=g)
     w_pos[:, 0] = 127
-    layers = {
+    layers: dict[str, dict[str, Any]] = {
         "linear256x128_signed": {"type": "linear", "x": x_signed, "w": w_lin},
         "linear256x128_relu": {"type": "linear", "x": x_relu, "w": w_lin},
         "linear256x128_positive": {"type": "linear", "x": x_pos, "w": w_pos},
@@ -294,7 +294,9 @@ def case_list(quick: bool) -> list[dict[str, Any]]:
     return out
 
 
-def error_stats(outs: list[np.ndarray], ideal: np.ndarray) -> tuple[dict[str, Any], ...]:
+def error_stats(
+    outs: list[np.ndarray], ideal: np.ndarray
+) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
     """Mean/RMS error vs the ideal product over trials, with standard errors."""
     err = [o - ideal for o in outs]
     m = np.array([e.mean() for e in err])
@@ -391,10 +393,11 @@ def timing(pq: Any, layers: dict[str, Any], quick: bool) -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "cases": {},
     }
-    for name, s in {
+    timed: dict[str, dict[str, Any]] = {
         "adc5": {"adc_precision": 5},
         "adc5_read_noise0.1": {"adc_precision": 5, "read_noise": 0.1},
-    }.items():
+    }
+    for name, s in timed.items():
         layer = ns.integer_layer(pq, "linear", spec["w"], ns.cim_args(**s))
         x = spec["x"].to(torch.float32)
         times = []
@@ -422,7 +425,7 @@ def default_models(out: Path, retrain: bool) -> tuple[dict[str, Any], dict[str, 
     """Train (or load from ``out``) the default sweep's digits MLP and CNN with cimsweep's own
     steps and the default config's values and seeds; returns {model: (values, state)} and the
     split arrays."""
-    import yaml
+    import yaml  # type: ignore[import-untyped]
 
     raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "config/config.yaml").read_text())
     sweep = cfg.load(raw)
@@ -511,6 +514,7 @@ def digits_reference(pq: Any, out: Path, quick: bool, retrain: bool) -> tuple[di
 
     models, arrays = default_models(out, retrain)
     info = split_info(arrays)
+    assert info is not None, "split file without num_classes"
     x_tr = torch.as_tensor(arrays["x_train"], dtype=torch.float32)
     x_te = torch.as_tensor(arrays["x_test"], dtype=torch.float32)
     y_te = torch.as_tensor(arrays["y_test"], dtype=torch.int64)
@@ -622,7 +626,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def save(tmp: Path) -> None:
         with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
+            np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
 
     write_with(args.out / NPZ_NAME, save)
     write_json(args.out / JSON_NAME, doc)
