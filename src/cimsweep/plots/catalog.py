@@ -76,7 +76,7 @@ class FigureSpec:
         """The plotting function (imports its module)."""
         module, _, attr = self.function.partition(":")
         path = module if "." in module else f"cimsweep.plots.{module}"
-        return getattr(importlib.import_module(path), attr)  # type: ignore[no-any-return]
+        return getattr(importlib.import_module(path), attr)
 
 
 def register(*specs: FigureSpec) -> dict[str, FigureSpec]:

@@ -120,7 +120,8 @@ def breakdown(
         for k, (_, r) in zip(letters, chosen.iterrows(), strict=True)
     ]
     fig = plt.figure(figsize=figsize(1.6 + 0.32 * len(chosen) + 2.3))
-    top, bottom = fig.subfigures(2, 1, height_ratios=[0.6 + 0.32 * len(chosen), 2.3])
+    subfigs = fig.subfigures(2, 1, height_ratios=[0.6 + 0.32 * len(chosen), 2.3])
+    top, bottom = subfigs  # type: ignore[misc]  # an array of two subfigures
     ax_e, ax_a = top.subplots(1, 2, sharey=True)
     _stacked(ax_e, chosen, "energy", "J", "energy_J", "J", si=True)
     _stacked(ax_a, chosen, "area", "mm2", "area_mm2", "mm²", si=False)

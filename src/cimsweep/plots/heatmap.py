@@ -117,5 +117,6 @@ def accuracy_heatmap(
             ax.set_xlabel(param_label(x))
         if c == 0:
             ax.set_ylabel(param_label(y))
+    assert image is not None, "a heatmap panel was drawn"
     fig.colorbar(image, ax=grid.ravel().tolist(), label="Accuracy (%)", shrink=0.9, pad=0.02)
     return fig

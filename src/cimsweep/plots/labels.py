@@ -101,7 +101,7 @@ def place_labels(
     draw so that the layout, and thus the data-to-pixel transform, is final.
     """
     fig = ax.figure
-    renderer = fig.canvas.get_renderer()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # Agg canvases have it
     frame = ax.get_window_extent(renderer)
     scale = fig.dpi / 72.0
     r = 2.5 * scale  # marker half size in pixels

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import matplotlib as mpl
 import numpy as np
+from cycler import cycler
 from matplotlib.axis import Axis
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
@@ -65,7 +66,7 @@ COMPONENT_LABELS: dict[str, str] = {
     "other": "Other",
 }
 
-RC: dict[str, Any] = {
+RC: dict[Any, Any] = {
     "font.family": "sans-serif",
     "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica"],
     "mathtext.fontset": "dejavusans",
@@ -84,7 +85,7 @@ RC: dict[str, Any] = {
     "axes.grid": True,
     "grid.linewidth": 0.4,
     "grid.alpha": 0.35,
-    "axes.prop_cycle": mpl.cycler(color=list(PALETTE)),
+    "axes.prop_cycle": cycler(color=list(PALETTE)),
     "lines.linewidth": 1.2,
     "lines.markersize": 4,
     "errorbar.capsize": 1.5,
