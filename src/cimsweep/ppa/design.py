@@ -1,0 +1,99 @@
+"""Derived constants of one analytical design point, shared by the area/energy/latency parts."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cimsweep.layout import n_input_slices, n_weight_slices
+
+BREAKDOWN_KEYS = ("array", "adc", "accumulation", "buffer", "interconnect", "other")
+
+
+def zeros() -> dict[str, float]:
+    """A breakdown dictionary with every component at 0."""
+    return dict.fromkeys(BREAKDOWN_KEYS, 0.0)
+
+
+@dataclass(frozen=True)
+class Design:
+    """The normalized hardware point, its technology and the counts derived from them.
+
+    sr, sc: subarray rows/columns; cm: columns per ADC; slices: cells per weight; cycles: input
+    slices per input; n_adc: ADCs per subarray; w_ws, w_sa: weight-slice and input shift-add
+    widths (bit); alpha, zeta: wiring-area and energy fit factors; tile_buffer (bytes).
+    """
+
+    hw: Mapping[str, Any]
+    tech: Mapping[str, Any]
+    spp: int
+    ppt: int
+    sr: int
+    sc: int
+    wp: int
+    ip: int
+    adc_bits: int
+    adc_type: str
+    cell_type: str
+    cm: int
+    slices: int
+    cycles: int
+    n_adc: int
+    w_ws: int
+    w_sa: int
+    alpha: float
+    zeta: float
+    tile_buffer: float
+    bus_bits: int
+
+    @property
+    def logic(self) -> Mapping[str, Any]:
+        """The technology file's ``logic`` section."""
+        return self.tech["logic"]
+
+    def psum_width(self, row_tiles: int) -> int:
+        """Width (bit) of a row-tile partial sum."""
+        return self.w_sa + math.ceil(math.log2(row_tiles)) if row_tiles > 1 else self.w_sa
+
+
+def design(hw: Mapping[str, Any], tech: Mapping[str, Any]) -> Design:
+    """The :class:`Design` of a normalized ``hw`` in ``tech``."""
+    arch = tech["arch"]
+    sr, sc = hw["sub_array"]
+    wp, ip = hw["weight_precision"], hw["input_precision"]
+    adc_bits = hw["adc_precision"]
+    cm = min(hw["column_mux"], sc)
+    return Design(
+        hw=hw,
+        tech=tech,
+        spp=int(arch["subarrays_per_pe"]),
+        ppt=int(arch["pes_per_tile"]),
+        sr=sr,
+        sc=sc,
+        wp=wp,
+        ip=ip,
+        adc_bits=adc_bits,
+        adc_type=hw["adc_type"],
+        cell_type=hw["cell_type"],
+        cm=cm,
+        # cells per weight and array, as the simulator maps them (cimsweep.cim.mapping)
+        slices=n_weight_slices(wp, hw["bitcell"], hw["signed_mapping"]),
+        cycles=n_input_slices(ip, hw["dac_precision"]),
+        n_adc=math.ceil(sc / cm),
+        w_ws=adc_bits + wp,
+        w_sa=adc_bits + wp + ip,
+        alpha=float(arch["wiring_area_factor"]),
+        zeta=float(arch["zeta"]),
+        tile_buffer=float(tech["sram_buffer"]["tile_buffer_bytes"]),
+        bus_bits=int(tech["wire"]["bus_bits"]),
+    )
+
+
+def unique_inputs(v: Mapping[str, Any]) -> float:
+    """Distinct input values of a layer (a conv layer's feature map, not its im2col rows)."""
+    if v["kind"].startswith("conv"):
+        kh, kw = v["kernel"]
+        return v["vectors"] * v["rows"] / (kh * kw)
+    return float(v["rows"])
