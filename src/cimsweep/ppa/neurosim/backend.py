@@ -36,6 +36,10 @@ ENERGY_CONVENTION = (
 class NeuroSimError(RuntimeError):
     """NeuroSim failed (build, run or report); the message carries NeuroSim's own output."""
 
+    def __init__(self, message: str, output: str = "") -> None:
+        super().__init__(message)
+        self.output = output
+
 
 @dataclass(frozen=True)
 class LayerTrace:
@@ -67,7 +71,7 @@ def run_neurosim(
     errors = [line for line in out.splitlines() if "ERROR" in line or "Error" in line]
     if proc.returncode != 0 or errors:
         msg = "; ".join(errors or out.strip().splitlines()[-1:] or ["no output"])
-        raise NeuroSimError(f"NeuroSim main exited {proc.returncode}: {msg[:1500]}")
+        raise NeuroSimError(f"NeuroSim main exited {proc.returncode}: {msg[:1500]}", out)
     return proc.stdout
 
 
@@ -103,7 +107,11 @@ class NeuroSimBackend:
             raise ValueError(f"digital_layers = {hw['digital_layers']!r} leaves no layer")
         binary = build(self.neurosim_dir, hw)
         with tempfile.TemporaryDirectory(prefix="cimsweep-neurosim-") as tmp:
-            self.stdout = run_neurosim(binary, traces, hw, Path(tmp))
+            try:
+                self.stdout = run_neurosim(binary, traces, hw, Path(tmp))
+            except NeuroSimError as exc:
+                self.stdout = exc.output
+                raise
         parsed = parse_report(self.stdout)
         if len(parsed["layers"]) != len(traces):
             raise NeuroSimError(
@@ -113,19 +121,15 @@ class NeuroSimBackend:
         ops = 0
         for t, r in zip(traces, parsed["layers"], strict=True):
             g = geo.get(t.name)
-            get = (
-                (g.get if isinstance(g, Mapping) else lambda k, d=None: getattr(g, k, d))
-                if g
-                else None
-            )
+            view = dict(g) if isinstance(g, Mapping) else (g.to_dict() if g is not None else {})
             rows, cols = t.weights.shape
-            vec = int(get("vectors", t.inputs.shape[1])) if get else int(t.inputs.shape[1])
+            vec = int(view.get("vectors", t.inputs.shape[1]))
             ops += 2 * rows * cols * vec
             stats = trace_stats(t.inputs, int(hw["input_precision"]))
             layer_results.append(
                 {
                     "name": t.name,
-                    "kind": str(get("kind", "")) if get else "",
+                    "kind": str(view.get("kind", "")),
                     "rows": rows,
                     "cols": cols,
                     "vectors": vec,

@@ -15,6 +15,7 @@ from typing import Any
 from cimsweep.ppa.design import zeros
 
 _NUM = r"([-+0-9.eE]+|nan|-?inf)"
+_PI = r"(?: \(per image\))?"
 _UNIT = {"ns": 1e-9, "pJ": 1e-12, "uW": 1e-6, "um^2": 1e-12}
 
 _SUMMARY = {
@@ -25,14 +26,15 @@ _SUMMARY = {
     "area_accum": rf"Total Accumulation Circuits \(.*?\) on chip : {_NUM}um\^2",
     "area_other": rf"Other Peripheries \(.*?\) : {_NUM}um\^2",
     "clock": rf"Chip clock period is: {_NUM}ns",
-    "latency": rf"Chip (?:layer-by-layer readLatency|pipeline-system-clock-cycle) \(per image\) is: {_NUM}ns",
-    "dynamic": rf"Chip (?:total|pipeline-system) readDynamicEnergy(?: \(per image\))? is: {_NUM}pJ",
-    "leak_energy": rf"Chip (?:total|pipeline-system) leakage Energy(?: \(per image\))? is: {_NUM}pJ",
-    "leak_power": rf"Chip (?:total|pipeline-system) leakage Power(?: \(per image\))? is: {_NUM}uW",
-    "buffer_latency": rf"Chip (?:pipeline-system )?buffer readLatency(?: \(per image\))? is: {_NUM}ns",
-    "buffer_energy": rf"Chip (?:pipeline-system )?buffer readDynamicEnergy(?: \(per image\))? is: {_NUM}pJ",
-    "ic_latency": rf"Chip (?:pipeline-system )?ic readLatency(?: \(per image\))? is: {_NUM}ns",
-    "ic_energy": rf"Chip (?:pipeline-system )?ic readDynamicEnergy(?: \(per image\))? is: {_NUM}pJ",
+    "latency": r"Chip (?:layer-by-layer readLatency|pipeline-system-clock-cycle)"
+    rf" \(per image\) is: {_NUM}ns",
+    "dynamic": rf"Chip (?:total|pipeline-system) readDynamicEnergy{_PI} is: {_NUM}pJ",
+    "leak_energy": rf"Chip (?:total|pipeline-system) leakage Energy{_PI} is: {_NUM}pJ",
+    "leak_power": rf"Chip (?:total|pipeline-system) leakage Power{_PI} is: {_NUM}uW",
+    "buffer_latency": rf"Chip (?:pipeline-system )?buffer readLatency{_PI} is: {_NUM}ns",
+    "buffer_energy": rf"Chip (?:pipeline-system )?buffer readDynamicEnergy{_PI} is: {_NUM}pJ",
+    "ic_latency": rf"Chip (?:pipeline-system )?ic readLatency{_PI} is: {_NUM}ns",
+    "ic_energy": rf"Chip (?:pipeline-system )?ic readDynamicEnergy{_PI} is: {_NUM}pJ",
     "tops_per_w": rf"Energy Efficiency TOPS/W \(.*?\): {_NUM}",
     "tops": rf"Throughput TOPS \(.*?\): {_NUM}",
 }
@@ -70,7 +72,8 @@ def _scale(pattern: str) -> float:
 def _get(pattern: str, text: str, what: str) -> float:
     m = re.search(pattern, text)
     if m is None:
-        raise NeuroSimParseError(f"NeuroSim output has no {what!r} line")
+        start = pattern.split("(", 1)[0].replace("\\", "").strip()
+        raise NeuroSimParseError(f"NeuroSim output has no {what!r} line (expected {start!r}...)")
     return float(m.group(1)) * _scale(pattern)
 
 

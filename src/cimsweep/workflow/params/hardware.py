@@ -32,4 +32,21 @@ PARAMS: list[Param] = [
         "Latency model: layer-by-layer or pipelined across layers.",
         choices=("layer", "pipeline"),
     ),
+    declare(
+        "ppa_backend",
+        "str",
+        "analytical",
+        "ppa",
+        "PPA model: the built-in analytical estimate, or NeuroSim's C++ built from neurosim_dir "
+        "and run on the trained model's traces.",
+        choices=("analytical", "neurosim"),
+    ),
+    declare(
+        "neurosim_dir",
+        "path",
+        "",
+        "ppa",
+        "NeuroSim source tree for ppa_backend: neurosim (V1.4's Inference_pytorch/NeuroSIM or "
+        "a checkout holding it); its Param.cpp is the base that gets patched.",
+    ),
 ]
