@@ -180,3 +180,76 @@ def test_build_is_cached_per_patched_source(neurosim_run: tuple) -> None:
 def test_parse_rejects_an_unfinished_run() -> None:
     with pytest.raises(ValueError, match="ChipArea|Summary"):
         parse_report("------------------------------ FloorPlan ---\n")
+
+
+def test_sweep_draws_both_backends(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """``ppa_backend: [analytical, neurosim]`` through the workflow: one table row per backend,
+    NeuroSim's report in the job's log, the figure drawn; analytical paths unchanged."""
+    _need(V14 / "NeuroSIM" / "Param.cpp", "compiler")
+    import pandas as pd
+
+    from tests.conftest import completed_run
+
+    config = {
+        "params": {
+            "epochs": 2,
+            "mc_runs": 1,
+            "calib_samples": 32,
+            "sub_array": [32, 32],
+            "neurosim_dir": str(V14 / "NeuroSIM"),
+        },
+        "grid": {"model": ["cnn"], "ppa_backend": ["analytical", "neurosim"]},
+        "figures": {"draw": ["accuracy_vs_energy"]},
+    }
+    run = completed_run(tmp_path_factory, "neurosim_sweep", config)
+    table = pd.read_csv(run / "results" / "tables" / "sweep.csv")
+    assert sorted(table["ppa_backend"]) == ["analytical", "neurosim"]
+    assert (table["status"] == "ok").all()
+    ns = table.set_index("ppa_backend").loc["neurosim"]
+    assert ns["area_mm2"] > 0 and ns["energy_J"] > 0 and ns["latency_s"] > 0
+    log = run / "results/logs/digits/ppa/cnn/ppa_backend~neurosim/ppa.log"
+    assert "Summary" in log.read_text()
+    assert (run / "results" / "figures" / "accuracy_vs_energy.png").is_file()
+
+
+def test_failing_run_is_a_failed_row_with_neurosims_message(tmp_path: Path) -> None:
+    """NeuroSim refuses 128x128 subarrays for the tiny CNN: ppa.json is a failed row quoting it."""
+    _need(V14 / "NeuroSIM" / "Param.cpp", "compiler")
+    import torch
+
+    from cimsweep.io import read_json, write_json
+    from cimsweep.nn.geometry import layer_geometry
+    from cimsweep.nn.models import build_model
+    from cimsweep.workflow import steps
+
+    torch.manual_seed(0)
+    model = build_model("cnn", (1, 8, 8), 10).eval()
+    geometry = tmp_path / "geometry.json"
+    write_json(geometry, {"layers": [g.to_dict() for g in layer_geometry(model, (1, 8, 8))]})
+    split = tmp_path / "split.npz"
+    x = np.random.default_rng(0).random((4, 1, 8, 8), dtype=np.float32)
+    y = np.arange(4) % 10
+    from cimsweep.io import write_npz
+
+    write_npz(split, x_train=x, y_train=y, x_test=x, y_test=y)
+    model_pt = tmp_path / "model.pt"
+    steps.save_checkpoint(str(model_pt), model)
+    values = {
+        "dataset": "digits",
+        "model": "cnn",
+        "ppa_backend": "neurosim",
+        "neurosim_dir": str(V14),
+        "sub_array": (128, 128),
+    }
+    out = tmp_path / "ppa.json"
+    steps.ppa(
+        str(geometry),
+        str(REPO / "config/tech/22nm.yaml"),
+        str(out),
+        values,
+        split_npz=str(split),
+        model_pt=str(model_pt),
+    )
+    result = read_json(out)
+    assert result["status"] == "failed"
+    assert "SubArray Size is too large" in result["error"]

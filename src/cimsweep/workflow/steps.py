@@ -334,6 +334,7 @@ def _neurosim_backend(split_npz: str | None, model_pt: str | None, values: Mappi
     import torch
 
     from cimsweep.data import split_info
+    from cimsweep.ppa import normalize_hw
     from cimsweep.ppa.neurosim import NeuroSimBackend
     from cimsweep.ppa.neurosim.model import model_traces
 
@@ -342,7 +343,8 @@ def _neurosim_backend(split_npz: str | None, model_pt: str | None, values: Mappi
     arrays = load_split(split_npz)
     model = load_model(model_pt, values, split_info(arrays))
     image = torch.from_numpy(arrays["x_train"][0])
-    traces = model_traces(model, image, values["weight_precision"], values["input_precision"])
+    hw = normalize_hw(values)
+    traces = model_traces(model, image, hw["weight_precision"], hw["input_precision"])
     backend = NeuroSimBackend(str(values["neurosim_dir"]), traces)
     return _LoggedBackend(backend)
 
