@@ -12,7 +12,7 @@ PARAMS: list[Param] = [
         "ppa",
         "Technology node.",
         unit="nm",
-        choices=(130, 65, 45, 32, 22, 14, 7),
+        choices=(130, 65, 45, 32, 22, 14, 7, 5, 3, 2, 1),
     ),
     declare("adc_type", "str", "sar", "ppa", "ADC architecture.", choices=("sar", "flash")),
     declare("column_mux", "int", 8, "ppa", "Columns sharing one ADC.", minimum=1),

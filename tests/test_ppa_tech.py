@@ -1,0 +1,49 @@
+"""The 5/3/2/1 nm technology files: their NeuroSim V1.4 values match NeuroSim's own tables."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from cimsweep.ppa import estimate, load_tech, tech_file
+from cimsweep.ppa.reference import NEUROSIM_HW, vgg8_geometry
+
+REPO = Path(__file__).resolve().parents[1]
+ROOT = Path(os.environ.get("CIMSWEEP_NEUROSIM_DIR", REPO.parent / "shared" / "neurosim"))
+TECH_CPP = ROOT / "v1.4" / "Inference_pytorch" / "NeuroSIM" / "Technology.cpp"
+NEW_NODES = (5, 3, 2, 1)
+
+
+@pytest.mark.parametrize("node", NEW_NODES)
+def test_new_node_estimates(node: int) -> None:
+    tech = load_tech(tech_file(node, REPO / "config" / "tech"))
+    hw = {**NEUROSIM_HW, "tech_node": node, "cell_type": "SRAM6T"}
+    t = estimate(vgg8_geometry(), hw, tech)["total"]
+    assert t["area_mm2"] > 0 and t["energy_J"] > 0 and t["latency_s"] > 0
+
+
+@pytest.mark.parametrize("node", NEW_NODES)
+def test_new_node_values_are_neurosim_v14s(node: int) -> None:
+    if not TECH_CPP.is_file():
+        if os.environ.get("REQUIRE_NEUROSIM") == "1":
+            pytest.fail(f"REQUIRE_NEUROSIM=1 but {TECH_CPP} is missing")
+        pytest.skip(f"{TECH_CPP} missing")
+    text = TECH_CPP.read_text()
+    lists = {
+        name: [
+            float(x)
+            for x in re.search(rf"double {name} \[7\] = \{{([^}}]*)\}}", text).group(1).split(",")
+        ]
+        for name in ("currentlist", "currentlist_off")
+    }
+    start = text.index(f"featureSizeInNano == {node})")
+    vdd = float(re.search(r"vdd = ([0-9.]+);", text[start:]).group(1))
+    tech = load_tech(tech_file(node, REPO / "config" / "tech"))
+    index = {5: 3, 3: 4, 2: 5, 1: 6}[node]
+    assert tech["device"]["vdd_V"] == vdd
+    assert tech["device"]["ion_A_per_m"] == pytest.approx(lists["currentlist"][index])
+    assert tech["device"]["ioff_A_per_m"] == pytest.approx(lists["currentlist_off"][index])
+    assert tech["device"]["feature_size_m"] == pytest.approx(node * 1e-9)
