@@ -230,16 +230,17 @@ def ratios(
         a = analytical(r, tech_dir)
         if a is None:
             continue
+        raw = a["total"]  # shares: a uniform calibration does not move them
         t = (apply_calibration(a, calib) if calib else a)["total"]
         rec: dict[str, Any] = {"id": r["id"], "fold": r["fold"], "axis": r["axis"]}
         for m in METRICS:
             rec[m] = _metric(t, m) / (float(r[m]) * POST_LAYOUT.get(m, 1.0))
         for name, parts in ENERGY_SHARES.items():
-            e_ours = sum(t["energy_breakdown_J"][p] for p in parts) / t["dynamic_energy_J"]
+            e_ours = sum(raw["energy_breakdown_J"][p] for p in parts) / raw["dynamic_energy_J"]
             e_ns = sum(float(r[f"energy_{p}_J"]) for p in parts) / float(r["dynamic_energy_J"])
             rec[f"energy_share_{name}_pp"] = 100 * (e_ours - e_ns)
         for part in SHARES:
-            a_ours = t["area_breakdown_mm2"][part] / t["area_mm2"]
+            a_ours = raw["area_breakdown_mm2"][part] / raw["area_mm2"]
             a_ns = float(r[f"area_{part}_mm2"]) / float(r["area_mm2"])
             rec[f"area_share_{part}_pp"] = 100 * (a_ours - a_ns)
         out.append(rec)
