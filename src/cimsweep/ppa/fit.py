@@ -332,6 +332,33 @@ def _print_report(
     return report
 
 
+def write_meta(path: Path, rows: Sequence[Mapping[str, Any]], version: str, commit: str) -> None:
+    """The facts a DOE table comes from: NeuroSim version and commit, network, traces."""
+    from cimsweep.io import write_json
+
+    ok = [r for r in rows if r["status"] == "ok"]
+    write_json(
+        path,
+        {
+            "neurosim_version": version,
+            "neurosim_commit": commit,
+            "points": len(rows),
+            "ok_points": len(ok),
+            "network": "cimsweep.ppa.fit.doe_network(): conv3x3 3-64, 64-64 + pool, 64-128 + pool, "
+            "FC 2048-128, 128-10 on 3x16x16; torch.manual_seed(0) weights",
+            "traces": "one input image torch.rand(3, 16, 16) after torch.manual_seed(1); weights "
+            "and inputs scaled by their max magnitude to 8-bit two's-complement codes",
+            "weight_bits": 8,
+            "input_bits": 8,
+            "mean_input_one_bit_fraction": (
+                sum(r["trace_one_bit_fraction"] for r in ok) / len(ok) if ok else None
+            ),
+            "energy_convention": "energies as NeuroSim prints them (before its 1.22 post-layout "
+            "factor); tops_per_w as it prints it (including the factor)",
+        },
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line: run the DOE (``--neurosim``), fit, and print the ratio table."""
     ap = argparse.ArgumentParser(prog="python -m cimsweep.ppa.fit", description=__doc__)
@@ -341,11 +368,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--tech-dir", default="config/tech")
     ap.add_argument("--version", default="1.4", help="NeuroSim version the fit is for")
     ap.add_argument("--random", type=int, default=12, help="random DOE points")
+    ap.add_argument("--commit", default="", help="NeuroSim commit, recorded with the table")
     args = ap.parse_args(argv)
     table = Path(args.table)
     if args.neurosim:
         run_doe(args.neurosim, table, doe(args.random))
     rows = read_table(table)
+    if args.neurosim or args.commit:
+        write_meta(table.with_suffix(".json"), rows, args.version, args.commit)
     calib = fit(rows, Path(args.tech_dir))
     report = _print_report(rows, Path(args.tech_dir), calib)
     import yaml
