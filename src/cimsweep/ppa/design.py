@@ -97,3 +97,20 @@ def unique_inputs(v: Mapping[str, Any]) -> float:
         kh, kw = v["kernel"]
         return v["vectors"] * v["rows"] / (kh * kw)
     return float(v["rows"])
+
+
+def pipeline_duplication(views: list[dict[str, Any]], d: Design) -> list[int]:
+    """Weight copies per layer in pipeline mode, NeuroSim V1.4's rule (``Chip.cpp``
+    ``ChipDesignInitialize``): with the largest input map ``S_max``, the smallest conv input map
+    ``S_min`` and ``k = min(speed_up_degree, S_max // S_min)``, a layer with input map ``S``
+    gets ``ceil((S / ceil(S_max / k))^2)`` copies (FC layers: input map 1). The technology
+    file's optional ``arch.pipeline_speedup_degree`` sets the degree: absent = 1 (no copies);
+    NeuroSim V1.4's default is 8 (``Param.cpp:108`` ``speedUpDegree``)."""
+    degree = int(d.tech["arch"].get("pipeline_speedup_degree", 1))
+    sizes = [int(v["out_hw"][0]) if v["kind"].startswith("conv") else 1 for v in views]
+    convs = [s for s, v in zip(sizes, views, strict=True) if tuple(v["kernel"]) != (1, 1)]
+    s_max = max(sizes)
+    s_min = min(convs) if convs else s_max
+    k = max(1, min(degree, s_max // max(1, s_min)))
+    bound = math.ceil(s_max / k)
+    return [max(1, math.ceil((s / bound) ** 2)) for s in sizes]

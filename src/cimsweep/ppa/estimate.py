@@ -9,6 +9,7 @@ the union of every layer's tiles plus a global buffer and bus. See ``docs/ppa.md
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -16,7 +17,7 @@ from cimsweep.layout import digital_names
 from cimsweep.ppa import components as comp
 from cimsweep.ppa.area import chip_area as chip_area_of
 from cimsweep.ppa.area import layer_area, map_view
-from cimsweep.ppa.design import BREAKDOWN_KEYS, Design, design, zeros
+from cimsweep.ppa.design import BREAKDOWN_KEYS, Design, design, pipeline_duplication, zeros
 from cimsweep.ppa.energy import layer_energy, layer_events, unit_energies, wire_bit_m
 from cimsweep.ppa.latency import clock, layer_latency
 from cimsweep.ppa.mapping import LayerMapping
@@ -82,6 +83,7 @@ def _layer_view(layer: Any) -> dict[str, Any]:
         "cols": int(get("cols")),
         "vectors": int(get("vectors", 1)),
         "kernel": tuple(get("kernel", (1, 1)) or (1, 1)),
+        "out_hw": tuple(get("out_hw", (1, 1)) or (1, 1)),
     }
     for key in ("rows", "cols", "vectors"):
         if view[key] < 1:
@@ -180,7 +182,13 @@ class AnalyticalBackend:
 
         # ---- mapping and per-layer (allocated) area ----------------------------------------
         maps = [map_view(v, d) for v in views]
-        areas = [layer_area(m, d) for m in maps]
+        # pipeline mode: small-feature-map layers' weights are duplicated into extra tiles
+        # (NeuroSim's per-layer speed-up), layer-by-layer mode uses one copy
+        dups = pipeline_duplication(views, d) if hw["ppa_mode"] == "pipeline" else [1] * len(views)
+        areas = [
+            {k: x * dup for k, x in layer_area(m, d).items()}
+            for m, dup in zip(maps, dups, strict=True)
+        ]
 
         # ---- chip-level buffer and bus ------------------------------------------------------
         chip_area = chip_area_of(views, areas, d)
@@ -192,13 +200,14 @@ class AnalyticalBackend:
         clk = clock(d, l_chip)
         t_clk, t_read = clk.t_clk, clk.t_read
         layer_results: list[dict[str, Any]] = []
-        for v, m, a in zip(views, maps, areas, strict=True):
+        for v, m, a, dup in zip(views, maps, areas, dups, strict=True):
             ev = layer_events(v, m, d)
-            tile_side = comp.htree_length(sum(a.values()) / m.tiles)
+            tile_side = comp.htree_length(sum(a.values()) / (m.tiles * dup))
             bit_m = wire_bit_m(v, m, d, tile_side, l_chip)
             e = layer_energy(ev, bit_m, m, d, u)
-            t = layer_latency(v, m, d, clk, tile_side)
-            layer_results.append(_layer_record(v, m, d, ev, bit_m, e, t, a))
+            # each copy takes 1/dup of the vectors
+            t = layer_latency({**v, "vectors": math.ceil(v["vectors"] / dup)}, m, d, clk, tile_side)
+            layer_results.append({**_layer_record(v, m, d, ev, bit_m, e, t, a), "duplication": dup})
 
         # ---- chip totals --------------------------------------------------------------------
         periphery = total_area - chip_area["array"]

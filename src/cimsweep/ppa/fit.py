@@ -48,6 +48,8 @@ FITTED = METRICS[:4]  # TOPS/W follows from energy and latency
 # NeuroSim prints energies before its post-layout factor and divides TOPS/W by it: its
 # energies are compared post-layout (x 1.22), like its TOPS/W and like the analytical model's
 NEUROSIM_ZETA = 1.22
+# weight duplication in pipeline mode as NeuroSim V1.4 does it (Param.cpp:108 speedUpDegree)
+NEUROSIM_SPEEDUP_DEGREE = 8
 POST_LAYOUT = {"dynamic_energy_J": NEUROSIM_ZETA, "leakage_power_W": NEUROSIM_ZETA}
 SHARES = ("adc", "array", "accumulation")
 # NeuroSim books the array's read energy inside its "ADC (or S/As)" energy
@@ -197,8 +199,10 @@ def analytical(row: Mapping[str, Any], tech_dir: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     geo = _geometry()
+    tech = load_tech(path)
+    tech["arch"]["pipeline_speedup_degree"] = NEUROSIM_SPEEDUP_DEGREE
     try:
-        return estimate(geo, _hw(row), load_tech(path))
+        return estimate(geo, _hw(row), tech)
     except ValueError:
         return None
 
