@@ -47,3 +47,21 @@ def test_new_node_values_are_neurosim_v14s(node: int) -> None:
     assert tech["device"]["ion_A_per_m"] == pytest.approx(lists["currentlist"][index])
     assert tech["device"]["ioff_A_per_m"] == pytest.approx(lists["currentlist_off"][index])
     assert tech["device"]["feature_size_m"] == pytest.approx(node * 1e-9)
+
+
+def test_pipeline_duplication_follows_neurosims_rule() -> None:
+    """VGG8: input maps 32, 32, 16, 16, 8, 8 (conv) and FC; S_max/S_min = 4 < 8, so the bound is
+    8 px and the copies are (S/8)^2 = 16, 16, 4, 4, 1, 1, 1, 1; more copies, more area, less
+    latency; layer-by-layer mode never duplicates."""
+    tech = load_tech(tech_file(22, REPO / "config" / "tech"))
+    plain = estimate(vgg8_geometry(), {**NEUROSIM_HW, "ppa_mode": "pipeline"}, tech)
+    tech["arch"]["pipeline_speedup_degree"] = 8
+    dup = estimate(vgg8_geometry(), {**NEUROSIM_HW, "ppa_mode": "pipeline"}, tech)
+    layer = estimate(vgg8_geometry(), NEUROSIM_HW, tech)
+    assert [r["duplication"] for r in dup["layers"]] == [16, 16, 4, 4, 1, 1, 1, 1]
+    assert [r["duplication"] for r in plain["layers"]] == [1] * 8
+    assert [r["duplication"] for r in layer["layers"]] == [1] * 8
+    assert dup["total"]["area_mm2"] > plain["total"]["area_mm2"]
+    assert dup["total"]["latency_s"] < plain["total"]["latency_s"]
+    first = dup["layers"][0]["area_mm2"] / plain["layers"][0]["area_mm2"]
+    assert first == pytest.approx(16, rel=1e-9)
