@@ -65,3 +65,24 @@ def test_pipeline_duplication_follows_neurosims_rule() -> None:
     assert dup["total"]["latency_s"] < plain["total"]["latency_s"]
     first = dup["layers"][0]["area_mm2"] / plain["layers"][0]["area_mm2"]
     assert first == pytest.approx(16, rel=1e-9)
+
+
+def test_access_transistor_is_sized_from_the_on_resistance() -> None:
+    """W ~ 1/R_on (NeuroSim's IR-drop rule): 12 kOhm cells get half the 6 kOhm width, a
+    lighter word line and less array energy; SRAM cells keep the tech file's width."""
+    from cimsweep.ppa.design import size_access_transistor
+    from cimsweep.ppa.estimate import normalize_hw
+
+    tech = load_tech(tech_file(22, REPO / "config" / "tech"))
+    base = tech["cells"]["access_gate_width_F"]
+    hw6 = normalize_hw({**NEUROSIM_HW, "on_state": 1 / 6e3})
+    hw12 = normalize_hw({**NEUROSIM_HW, "on_state": 1 / 12e3})
+    assert size_access_transistor(tech, hw6)["cells"]["access_gate_width_F"] == base
+    assert size_access_transistor(tech, hw12)["cells"]["access_gate_width_F"] == base / 2
+    sram = normalize_hw({**NEUROSIM_HW, "cell_type": "SRAM6T", "on_state": 1 / 12e3})
+    assert size_access_transistor(tech, sram) is tech
+    e6, e12 = (
+        estimate(vgg8_geometry(), h, tech)["total"]["energy_breakdown_J"]["array"]
+        for h in (hw6, hw12)
+    )
+    assert e12 < e6

@@ -114,3 +114,23 @@ def pipeline_duplication(views: list[dict[str, Any]], d: Design) -> list[int]:
     k = max(1, min(degree, s_max // max(1, s_min)))
     bound = math.ceil(s_max / k)
     return [max(1, math.ceil((s / bound) ** 2)) for s in sizes]
+
+
+# the tech files' access_gate_width_F is sized for this on-resistance (docs/ppa.md)
+ACCESS_SIZED_FOR_OHM = 6e3
+
+
+def size_access_transistor(tech: Mapping[str, Any], hw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``tech`` with the 1T1R access transistor sized for the point's on-resistance.
+
+    NeuroSim's rule (``SubArray.cpp``: linear-region resistance <= 0.25 R_on) makes the width
+    inversely proportional to R_on = 1 / on_state; the tech file's width is the one for 6 kOhm.
+    Other cells (SRAM) and capacitive devices keep the tech file's value. Width >= 1 F.
+    """
+    if hw["cell_type"] != "1T1R" or hw["mem_type"] != "resistive":
+        return tech
+    base = float(tech["cells"]["access_gate_width_F"])
+    width = max(1.0, base * ACCESS_SIZED_FOR_OHM * float(hw["on_state"]))
+    if width == base:
+        return tech
+    return {**tech, "cells": {**tech["cells"], "access_gate_width_F": width}}

@@ -17,7 +17,14 @@ from cimsweep.layout import digital_names
 from cimsweep.ppa import components as comp
 from cimsweep.ppa.area import chip_area as chip_area_of
 from cimsweep.ppa.area import layer_area, map_view
-from cimsweep.ppa.design import BREAKDOWN_KEYS, Design, design, pipeline_duplication, zeros
+from cimsweep.ppa.design import (
+    BREAKDOWN_KEYS,
+    Design,
+    design,
+    pipeline_duplication,
+    size_access_transistor,
+    zeros,
+)
 from cimsweep.ppa.energy import layer_energy, layer_events, unit_energies, wire_bit_m
 from cimsweep.ppa.latency import clock, layer_latency
 from cimsweep.ppa.mapping import LayerMapping
@@ -177,6 +184,7 @@ class AnalyticalBackend:
             raise ValueError(
                 f"digital_layers = {hw['digital_layers']!r} leaves no layer on the crossbars"
             )
+        tech = size_access_transistor(tech, hw)
         d = design(hw, tech)
         sr, sc, n_adc, cell_type = d.sr, d.sc, d.n_adc, d.cell_type
 
