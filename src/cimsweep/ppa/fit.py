@@ -321,7 +321,11 @@ def _print_report(
 ) -> dict:
     held = [r for r in ratios(rows, tech_dir, calib) if r["fold"] == 0]
     train = [r for r in ratios(rows, tech_dir, calib) if r["fold"] != 0]
-    report = {"held_out": summary(held), "train": summary(train), "trends": trends(rows, tech_dir)}
+    report: dict[str, Any] = {
+        "held_out": summary(held),
+        "train": summary(train),
+        "trends": trends(rows, tech_dir),
+    }
     print(f"held-out points: {len(held)}, training points: {len(train)}")
     print(f"{'metric':<22}{'held-out geomean':>18}{'held-out worst':>16}{'train geomean':>15}")
     for m in METRICS:

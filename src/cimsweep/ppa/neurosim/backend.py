@@ -121,7 +121,9 @@ class NeuroSimBackend:
         ops = 0
         for t, r in zip(traces, parsed["layers"], strict=True):
             g = geo.get(t.name)
-            view = dict(g) if isinstance(g, Mapping) else (g.to_dict() if g is not None else {})
+            view: dict[str, Any] = (
+                dict(g) if isinstance(g, Mapping) else (g.to_dict() if g is not None else {})
+            )
             rows, cols = t.weights.shape
             vec = int(view.get("vectors", t.inputs.shape[1]))
             ops += 2 * rows * cols * vec

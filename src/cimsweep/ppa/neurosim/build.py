@@ -90,7 +90,7 @@ def patch_param_cpp(text: str, values: Mapping[str, str], where: str = "Param.cp
     """
     for name, value in values.items():
         pattern = re.compile(rf"^(\s*{re.escape(name)}\s*=\s*)([^;]*)(;)", re.MULTILINE)
-        text, n = pattern.subn(lambda m, v=value: f"{m.group(1)}{v}{m.group(3)}", text, count=1)
+        text, n = pattern.subn(rf"\g<1>{value.replace(chr(92), chr(92) * 2)}\g<3>", text, count=1)
         if n != 1:
             raise NeuroSimBuildError(f"{where}: no assignment '{name} = ...;' to patch")
     return text

@@ -26,10 +26,12 @@ def model_traces(model: Any, image: Any, weight_bits: int, input_bits: int) -> l
     out: list[LayerTrace] = []
     for i, (name, mod) in enumerate(layers):
         x = inputs[name][0]
-        w = mod.weight.detach().cpu().numpy()
+        w = np.asarray(mod.weight.detach().cpu().numpy())
         if isinstance(mod, torch.nn.Conv2d):
             k_h, k_w = mod.kernel_size
-            stride, pad = mod.stride[0], mod.padding
+            if isinstance(mod.padding, str):
+                raise ValueError(f"layer {name!r}: padding={mod.padding!r}; give it in pixels")
+            stride, pad = mod.stride[0], (int(mod.padding[0]), int(mod.padding[1]))
             cols = F.unfold(x.unsqueeze(0), (k_h, k_w), padding=pad, stride=mod.stride)[0]
             h, wd = int(x.shape[-2]), int(x.shape[-1])
             out_h = (h + 2 * pad[0] - k_h) // stride + 1
