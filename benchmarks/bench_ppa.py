@@ -4,6 +4,12 @@ Target (issue 4): one VGG8 estimate in under 20 ms, pure Python (no torch import
 import time of ``cimsweep.ppa``, the per-estimate time, our VGG8 / 22 nm figures next to the
 NeuroSim manual's with their ratios, and VGG8 across every technology node.
 
+Then (issue 18) the agreement with NeuroSim V1.4's own C++ on the committed design of
+experiments (``tests/data/neurosim_v1.4_ppa.csv``, written by ``python -m cimsweep.ppa.fit``):
+the ratio table cimsweep / NeuroSim per metric on the held-out fifth and the training folds,
+uncalibrated and with the committed calibration factors, the share differences and the
+one-axis trends.
+
     python benchmarks/bench_ppa.py [--repeat 200]
 """
 
@@ -33,6 +39,39 @@ def import_time() -> dict[str, float | bool]:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     seconds, torch = out.stdout.split()
     return {"import_s": float(seconds), "torch_imported": torch == "True"}
+
+
+def neurosim_doe() -> dict:
+    """Ratio and trend tables against the committed NeuroSim V1.4 DOE table (printed)."""
+    import yaml
+
+    from cimsweep.ppa import fit
+
+    table = REPO / "tests" / "data" / "neurosim_v1.4_ppa.csv"
+    calib_file = TECH_DIR / "calibration_neurosim_v1.4.yaml"
+    if not table.is_file():
+        return {"missing": str(table)}
+    rows = fit.read_table(table)
+    factors = yaml.safe_load(calib_file.read_text())["factors"] if calib_file.is_file() else {}
+    out: dict = {"table": str(table.relative_to(REPO)), "points": len(rows)}
+    for label, calib in (("uncalibrated", None), ("calibrated", factors)):
+        rs = fit.ratios(rows, TECH_DIR, calib)
+        held = [r for r in rs if r["fold"] == 0]
+        train = [r for r in rs if r["fold"] != 0]
+        out[label] = {"held_out": fit.summary(held), "train": fit.summary(train)}
+        print(f"--- cimsweep / NeuroSim V1.4, {label} ({len(held)} held-out, {len(train)} train)")
+        print(f"{'metric':<20}{'held geomean':>14}{'held worst':>12}{'train geomean':>15}")
+        for m in fit.METRICS:
+            h, t = out[label]["held_out"][m], out[label]["train"][m]
+            print(f"{m:<20}{h['geomean']:>14.3f}{h['worst']:>12.3f}{t['geomean']:>15.3f}")
+    for key, v in out["uncalibrated"]["held_out"].items():
+        if key.endswith("_pp"):
+            print(f"{key:<30} held-out mean |pp| {v['mean_abs']:6.1f}  max {v['max_abs']:6.1f}")
+    out["trends"] = fit.trends(rows, TECH_DIR)
+    print("one-axis trend in NeuroSim's direction:")
+    for axis, res in out["trends"].items():
+        print(f"  {axis:<14}" + " ".join(f"{m}={'yes' if ok else 'NO'}" for m, ok in res.items()))
+    return out
 
 
 def main() -> None:
@@ -69,7 +108,7 @@ def main() -> None:
         k: {"ours": ours[k], "neurosim": v, "ratio": ours[k] / v} for k, v in NEUROSIM.items()
     }
     nodes = {}
-    for node in (130, 65, 45, 32, 22, 14, 7):
+    for node in (130, 65, 45, 32, 22, 14, 7, 5, 3, 2, 1):
         r = estimate(
             layers, {**NEUROSIM_HW, "tech_node": node}, load_tech(tech_file(node, TECH_DIR))
         )
@@ -105,6 +144,7 @@ def main() -> None:
         "timing": timing,
         "neurosim_vgg8_22nm": comparison,
         "vgg8_by_node": nodes,
+        "neurosim_v14_doe": neurosim_doe(),
     }
     save("bench_ppa", report)
 

@@ -1,7 +1,9 @@
+include: "ppa_common.smk"
+
+
 rule ppa:
     input:
-        geometry=f"{RESULTS}/{{dataset}}/geometry/{{model}}.json",
-        tech=tech_path,
+        unpack(ppa_inputs),
     output:
         result=stage_path("ppa", "ppa.json"),
     log:
@@ -13,8 +15,8 @@ rule ppa:
     conda:
         "../envs/cimsweep.yaml"
     resources:
-        mem_mb=mem_mb("ppa"),
-        runtime=runtime("ppa"),
+        mem_mb=ppa_mem_mb,
+        runtime=ppa_runtime,
     params:
         values=stage_values("ppa"),
     script:

@@ -7,9 +7,10 @@ constants it reads, and their sources, are in ``config/tech/<node>nm.yaml`` and 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
-Tech = dict[str, Any]
+Tech = Mapping[str, Any]
 
 # Access-transistor gates on a word line, per cell: 1T1R one, 6T SRAM two (pass gates), 8T
 # SRAM one (decoupled read port).

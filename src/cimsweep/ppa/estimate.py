@@ -13,18 +13,23 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from cimsweep.layout import (
-    column_tiles,
-    crossbar_columns,
-    digital_names,
-    n_input_slices,
-    n_weight_slices,
-)
+from cimsweep.layout import digital_names
 from cimsweep.ppa import components as comp
-from cimsweep.ppa.mapping import LayerMapping, map_layer
+from cimsweep.ppa.area import chip_area as chip_area_of
+from cimsweep.ppa.area import layer_area, map_view
+from cimsweep.ppa.design import (
+    BREAKDOWN_KEYS,
+    Design,
+    design,
+    pipeline_duplication,
+    size_access_transistor,
+    zeros,
+)
+from cimsweep.ppa.energy import layer_energy, layer_events, unit_energies, wire_bit_m
+from cimsweep.ppa.latency import clock, layer_latency
+from cimsweep.ppa.mapping import LayerMapping
 from cimsweep.workflow.params import PARAMS, canonical, stage_params
 
-BREAKDOWN_KEYS = ("array", "adc", "accumulation", "buffer", "interconnect", "other")
 PPA_PARAMS = tuple(stage_params("ppa"))
 
 
@@ -85,6 +90,7 @@ def _layer_view(layer: Any) -> dict[str, Any]:
         "cols": int(get("cols")),
         "vectors": int(get("vectors", 1)),
         "kernel": tuple(get("kernel", (1, 1)) or (1, 1)),
+        "out_hw": tuple(get("out_hw", (1, 1)) or (1, 1)),
     }
     for key in ("rows", "cols", "vectors"):
         if view[key] < 1:
@@ -92,8 +98,64 @@ def _layer_view(layer: Any) -> dict[str, Any]:
     return view
 
 
-def _zeros() -> dict[str, float]:
-    return dict.fromkeys(BREAKDOWN_KEYS, 0.0)
+def _layer_record(
+    v: Mapping[str, Any],
+    m: LayerMapping,
+    d: Design,
+    ev: Mapping[str, float],
+    bit_m: float,
+    e: dict[str, float],
+    t: Mapping[str, float],
+    a: Mapping[str, float],
+) -> dict[str, Any]:
+    """The result entry of one layer (counts, latency s, energy J, area mm²)."""
+    vec, rows, cols = v["vectors"], v["rows"], v["cols"]
+    read_bytes, write_bytes = ev["buffer_read_bytes"], ev["buffer_write_bytes"]
+    latency = sum(t.values())
+    return {
+        "name": v["name"],
+        "kind": v["kind"],
+        "rows": rows,
+        "cols": cols,
+        "vectors": vec,
+        "macs": rows * cols * vec,
+        "ops": 2 * rows * cols * vec,
+        "crossbar_rows": m.rows,
+        "crossbar_cols": m.cols,
+        "weight_slices": d.slices,
+        "input_cycles": d.cycles,
+        "parallel_read": m.parallel_read,
+        "row_tiles": m.row_tiles,
+        "col_tiles": m.col_tiles,
+        "arrays": m.arrays,
+        "allocated_arrays": m.allocated_arrays,
+        "pes": m.pes,
+        "tiles": m.tiles,
+        "adcs": m.allocated_arrays * d.n_adc,
+        "utilization": m.utilization,
+        "array_utilization": m.array_utilization,
+        "row_activations": ev["row_activations"],
+        "cell_reads": ev["cell_reads"],
+        "adc_conversions": ev["adc_conversions"],
+        "shift_adds": ev["weight_shift_adds"] + ev["input_shift_adds"],
+        "psum_adds": ev["psum_adds"],
+        "buffer_read_bytes": read_bytes,
+        "buffer_write_bytes": write_bytes,
+        "buffer_bytes": read_bytes + write_bytes,
+        "interconnect_bit_mm": bit_m * 1e3,
+        "latency_s": latency,
+        "latency_breakdown_s": {
+            "compute": t["compute"],
+            "accumulation": t["accumulation"],
+            "io": t["buffer"] + t["interconnect"],
+        },
+        "buffer_latency_s": t["buffer"],
+        "interconnect_latency_s": t["interconnect"],
+        "dynamic_energy_J": sum(e.values()),
+        "energy_breakdown_J": e,
+        "area_mm2": sum(a.values()) * 1e6,
+        "area_breakdown_mm2": {k: x * 1e6 for k, x in a.items()},
+    }
 
 
 class AnalyticalBackend:
@@ -122,224 +184,38 @@ class AnalyticalBackend:
             raise ValueError(
                 f"digital_layers = {hw['digital_layers']!r} leaves no layer on the crossbars"
             )
-        arch = tech["arch"]
-        spp, ppt = int(arch["subarrays_per_pe"]), int(arch["pes_per_tile"])
-        sr, sc = hw["sub_array"]
-        wp, ip = hw["weight_precision"], hw["input_precision"]
-        adc_bits, adc_type = hw["adc_precision"], hw["adc_type"]
-        cell_type, cm = hw["cell_type"], min(hw["column_mux"], sc)
-        # cells per weight and array, as the simulator maps them (cimsweep.cim.mapping)
-        slices = n_weight_slices(wp, hw["bitcell"], hw["signed_mapping"])
-        cycles = n_input_slices(ip, hw["dac_precision"])
-        n_adc = math.ceil(sc / cm)
-        w_ws = adc_bits + wp  # weight-slice shift-add width (bit)
-        w_sa = adc_bits + wp + ip  # input-bit shift-add (accumulator) width (bit)
-        alpha = float(arch["wiring_area_factor"])
-        zeta = float(arch["zeta"])
-        logic = tech["logic"]
-        tile_buffer = float(tech["sram_buffer"]["tile_buffer_bytes"])
+        tech = size_access_transistor(tech, hw)
+        d = design(hw, tech)
+        sr, sc, n_adc, cell_type = d.sr, d.sc, d.n_adc, d.cell_type
 
         # ---- mapping and per-layer (allocated) area ----------------------------------------
-        maps: list[LayerMapping] = []
-        areas: list[dict[str, float]] = []
-        for v in views:
-            # whole weights per subarray, one reference group per tile (offset), as the
-            # simulator places them (cimsweep.layout.column_tiles)
-            m = map_layer(
-                v["rows"],
-                crossbar_columns(v["cols"], sc, slices, hw["signed_mapping"]),
-                (sr, sc),
-                hw["parallel_read"],
-                spp,
-                ppt,
-                col_tiles=column_tiles(v["cols"], sc, slices, hw["signed_mapping"])[1],
-            )
-            maps.append(m)
-            w_ps = w_sa + math.ceil(math.log2(m.row_tiles)) if m.row_tiles > 1 else w_sa
-            a = _zeros()
-            na = m.allocated_arrays
-            a["array"] = na * sr * sc * comp.cell_area(tech, cell_type)
-            a["adc"] = na * n_adc * comp.adc_area(tech, adc_bits, adc_type)
-            periph_f2 = sr * float(logic["wl_driver_area_F2"])
-            if cm > 1:
-                periph_f2 += sc * float(logic["mux_area_F2"])
-            a["other"] = alpha * na * comp.f2(tech, periph_f2)
-            a["accumulation"] = alpha * (
-                na * n_adc * (comp.adder_area(tech, w_ws) + comp.adder_area(tech, w_sa))
-                + (m.pes * (spp - 1) + m.tiles * (ppt - 1)) * n_adc * comp.adder_area(tech, w_ps)
-            )
-            a["buffer"] = m.tiles * comp.sram_area(tech, tile_buffer)
-            tile_area = sum(a.values()) / m.tiles
-            a["interconnect"] = m.tiles * comp.bus_area(tech, sc, comp.htree_length(tile_area))
-            areas.append(a)
+        maps = [map_view(v, d) for v in views]
+        # pipeline mode: small-feature-map layers' weights are duplicated into extra tiles
+        # (NeuroSim's per-layer speed-up), layer-by-layer mode uses one copy
+        dups = pipeline_duplication(views, d) if hw["ppa_mode"] == "pipeline" else [1] * len(views)
+        areas = [
+            {k: x * dup for k, x in layer_area(m, d).items()}
+            for m, dup in zip(maps, dups, strict=True)
+        ]
 
         # ---- chip-level buffer and bus ------------------------------------------------------
-        def unique_inputs(v: dict[str, Any]) -> float:
-            kh, kw = v["kernel"]
-            per_vec = v["rows"] / (kh * kw) if v["kind"].startswith("conv") else v["rows"]
-            return v["vectors"] * per_vec if v["kind"].startswith("conv") else per_vec
-
-        act_bytes = max((unique_inputs(v) + v["vectors"] * v["cols"]) * ip / 8 for v in views)
-        chip_area = _zeros()
-        for a in areas:
-            for k in BREAKDOWN_KEYS:
-                chip_area[k] += a[k]
-        chip_area["buffer"] += comp.sram_area(tech, act_bytes)
-        bus_bits = int(tech["wire"]["bus_bits"])
-        side = comp.htree_length(sum(chip_area.values()))
-        chip_area["interconnect"] += comp.bus_area(tech, bus_bits, 2 * side)
+        chip_area = chip_area_of(views, areas, d)
         total_area = sum(chip_area.values())
         l_chip = comp.htree_length(total_area)
 
         # ---- per-layer events, energy and latency -------------------------------------------
-        e_cell = comp.cell_read_energy(tech, hw["mem_type"], hw["on_state"], hw["off_state"])
-        e_bl = comp.bitline_energy(tech, sr, cell_type)
-        e_wl = comp.wordline_energy(tech, sc, cell_type)
-        e_drv = comp.driver_energy(tech, hw["dac_precision"])
-        e_mux = comp.mux_energy(tech) if cm > 1 else 0.0
-        e_adc = comp.adc_energy(tech, adc_bits, adc_type)
-        # ---- read cycle and clock: the analog sensing cycle is the critical path (WL/BL
-        # turn-on, column current settling, ADC), NeuroSim V1.3 synchronous mode ------------
-        activity = float(tech["cells"]["input_activity"])
-        cells = tech["cells"]
-        if hw["mem_type"] == "resistive":
-            g_mean = hw["off_state"] + float(cells["mean_level"]) * (
-                hw["on_state"] - hw["off_state"]
-            )
-        else:
-            g_mean = 0.0
-        rows_per_read = min(sr, hw["parallel_read"]) if hw["parallel_read"] > 0 else sr
-        t_wl = comp.wordline_settle_time(tech, sc, cell_type, adc_bits)
-        t_mux = comp.mux_select_time(tech, cm)
-        t_bl = comp.bitline_settle_time(
-            tech, sr, cell_type, rows_per_read * activity, g_mean, adc_bits
-        )
-        t_adc = comp.adc_time(tech, adc_bits, adc_type)
-        t_read = float(arch["beta"]) * (max(t_wl, t_mux) + t_bl + t_adc)
-        # one synchronous clock; it cannot be faster than the digital logic allows
-        t_clk = max(t_read, 1.0 / float(tech["device"]["clock_Hz"]))
-        # output words per array (one per weight = `slices` columns, x2 for differential),
-        # drained through the array's n_adc shift-add lanes
-        words = math.ceil(sc / (slices * (2 if hw["signed_mapping"] == "differential" else 1)))
-        passes = math.ceil(words / n_adc)
-        t_chip_wire = comp.repeated_wire_delay(tech, l_chip)
-        control = float(logic["control_overhead"])
-
+        u = unit_energies(d)
+        clk = clock(d, l_chip)
+        t_clk, t_read = clk.t_clk, clk.t_read
         layer_results: list[dict[str, Any]] = []
-        for v, m, a in zip(views, maps, areas, strict=True):
-            vec, rows, cols = v["vectors"], v["rows"], v["cols"]
-            w_ps = w_sa + math.ceil(math.log2(m.row_tiles)) if m.row_tiles > 1 else w_sa
-            row_act = vec * cycles * rows * m.col_tiles
-            cell_reads = vec * cycles * rows * m.cols
-            conversions = vec * cycles * m.read_groups * m.cols
-            shift_adds = conversions  # one weight-slice shift-add per ADC output
-            input_shift_adds = vec * cycles * m.read_groups * cols  # one per output word
-            psum_adds = vec * cols * m.row_tiles  # (row_tiles - 1) merges + 1 signed subtraction
-            uniq = unique_inputs(v)
-            read_bytes = (vec * rows + uniq) * ip / 8
-            write_bytes = (uniq + vec * cols) * ip / 8
-            tile_side = comp.htree_length(sum(a.values()) / m.tiles)
-            # inputs are broadcast once per row tile over the tile H-tree (shared wire);
-            # partial sums travel from every row tile to the tile adder tree
-            bits_tile = vec * rows * ip + vec * cols * m.row_tiles * w_ps
-            bits_chip = (uniq + vec * cols) * ip
-            bit_m = bits_tile * tile_side + bits_chip * l_chip
-
-            e = _zeros()
-            e["array"] = cell_reads * activity * e_cell + zeta * (
-                conversions * e_bl + row_act * e_wl
-            )
-            e["adc"] = zeta * conversions * e_adc
-            e["accumulation"] = zeta * (
-                shift_adds * comp.add_energy(tech, w_ws)
-                + input_shift_adds * comp.add_energy(tech, w_sa)
-                + psum_adds * comp.add_energy(tech, w_ps)
-            )
-            e["buffer"] = zeta * comp.sram_energy(tech, read_bytes + write_bytes)
-            e["interconnect"] = zeta * comp.wire_energy(tech, bit_m)
-            e["other"] = zeta * (
-                row_act * e_drv
-                + conversions * e_mux
-                + control * (e["adc"] + e["accumulation"]) / zeta
-            )
-
-            # --- latency (clock cycles of t_clk) ---
-            # per input bit: `reads` sensing cycles (read groups x mux), each ADC word
-            # shift-added in its own cycle (NeuroSim synchronous ShiftAdd: not overlapped),
-            # then the input shift-add drains `passes` words per read group
-            reads = m.max_read_groups * cm
-            n_compute = vec * cycles * (2 * reads + m.max_read_groups * passes)
-            # row-tile partial sums: `passes` words through a pipelined adder tree, plus
-            # the signed (offset) subtraction / output register
-            n_accum = vec * (passes + math.ceil(math.log2(m.row_tiles)) + 1)
-            # tile buffer (SRAM, sub_cols-bit port): write unique inputs, read im2col vectors
-            # for this tile's row tiles, write outputs; the tile H-tree (sub_cols bits) moves
-            # the same vectors to the arrays and partial sums to the adder tree
-            rows_tile = min(rows, math.ceil(m.row_tiles / m.tiles) * sr)
-            cols_tile = math.ceil(cols / max(1, m.tiles // m.row_tiles))
-            in_bits = vec * rows_tile * ip
-            out_bits = vec * cols_tile * ip
-            uniq_bits = uniq * ip * rows_tile / rows
-            n_tile_buf = math.ceil((uniq_bits + in_bits + out_bits) / sc)
-            tile_wire = comp.repeated_wire_delay(tech, tile_side)
-            n_tile_bus = math.ceil((in_bits + vec * cols_tile * w_ps) / sc) + math.ceil(
-                tile_wire / t_clk
-            )
-            # global buffer (bus_bits port) and chip H-tree: unique inputs in, outputs out
-            chip_bits = (uniq + vec * cols) * ip
-            n_glb = math.ceil(chip_bits / bus_bits)
-            n_chip_bus = n_glb + math.ceil(t_chip_wire / t_clk)
-            t_compute = n_compute * t_clk
-            t_accum = n_accum * t_clk
-            t_buffer = (n_tile_buf + n_glb) * t_clk
-            t_ic = (n_tile_bus + n_chip_bus) * t_clk
-            latency = t_compute + t_accum + t_buffer + t_ic
-            layer_results.append(
-                {
-                    "name": v["name"],
-                    "kind": v["kind"],
-                    "rows": rows,
-                    "cols": cols,
-                    "vectors": vec,
-                    "macs": rows * cols * vec,
-                    "ops": 2 * rows * cols * vec,
-                    "crossbar_rows": m.rows,
-                    "crossbar_cols": m.cols,
-                    "weight_slices": slices,
-                    "input_cycles": cycles,
-                    "parallel_read": m.parallel_read,
-                    "row_tiles": m.row_tiles,
-                    "col_tiles": m.col_tiles,
-                    "arrays": m.arrays,
-                    "allocated_arrays": m.allocated_arrays,
-                    "pes": m.pes,
-                    "tiles": m.tiles,
-                    "adcs": m.allocated_arrays * n_adc,
-                    "utilization": m.utilization,
-                    "array_utilization": m.array_utilization,
-                    "row_activations": row_act,
-                    "cell_reads": cell_reads,
-                    "adc_conversions": conversions,
-                    "shift_adds": shift_adds + input_shift_adds,
-                    "psum_adds": psum_adds,
-                    "buffer_read_bytes": read_bytes,
-                    "buffer_write_bytes": write_bytes,
-                    "buffer_bytes": read_bytes + write_bytes,
-                    "interconnect_bit_mm": bit_m * 1e3,
-                    "latency_s": latency,
-                    "latency_breakdown_s": {
-                        "compute": t_compute,
-                        "accumulation": t_accum,
-                        "io": t_buffer + t_ic,
-                    },
-                    "buffer_latency_s": t_buffer,
-                    "interconnect_latency_s": t_ic,
-                    "dynamic_energy_J": sum(e.values()),
-                    "energy_breakdown_J": e,
-                    "area_mm2": sum(a.values()) * 1e6,
-                    "area_breakdown_mm2": {k: x * 1e6 for k, x in a.items()},
-                }
-            )
+        for v, m, a, dup in zip(views, maps, areas, dups, strict=True):
+            ev = layer_events(v, m, d)
+            tile_side = comp.htree_length(sum(a.values()) / (m.tiles * dup))
+            bit_m = wire_bit_m(v, m, d, tile_side, l_chip)
+            e = layer_energy(ev, bit_m, m, d, u)
+            # each copy takes 1/dup of the vectors
+            t = layer_latency({**v, "vectors": math.ceil(v["vectors"] / dup)}, m, d, clk, tile_side)
+            layer_results.append({**_layer_record(v, m, d, ev, bit_m, e, t, a), "duplication": dup})
 
         # ---- chip totals --------------------------------------------------------------------
         periphery = total_area - chip_area["array"]
@@ -357,7 +233,7 @@ class AnalyticalBackend:
             r["leakage_energy_J"] = leak_e * r["latency_s"] / sum_lat
             r["energy_J"] = r["dynamic_energy_J"] + r["leakage_energy_J"]
 
-        energy_bd = _zeros()
+        energy_bd = zeros()
         for r in layer_results:
             for k in BREAKDOWN_KEYS:
                 energy_bd[k] += r["energy_breakdown_J"][k]
@@ -396,8 +272,8 @@ class AnalyticalBackend:
             "utilization": mapped / allocated,
             "hierarchy": {
                 "sub_array": [sr, sc],
-                "subarrays_per_pe": spp,
-                "pes_per_tile": ppt,
+                "subarrays_per_pe": d.spp,
+                "pes_per_tile": d.ppt,
                 "adcs_per_subarray": n_adc,
                 "tiles": sum(m.tiles for m in maps),
             },

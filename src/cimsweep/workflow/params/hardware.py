@@ -12,7 +12,7 @@ PARAMS: list[Param] = [
         "ppa",
         "Technology node.",
         unit="nm",
-        choices=(130, 65, 45, 32, 22, 14, 7),
+        choices=(130, 65, 45, 32, 22, 14, 7, 5, 3, 2, 1),
     ),
     declare("adc_type", "str", "sar", "ppa", "ADC architecture.", choices=("sar", "flash")),
     declare("column_mux", "int", 8, "ppa", "Columns sharing one ADC.", minimum=1),
@@ -31,5 +31,22 @@ PARAMS: list[Param] = [
         "ppa",
         "Latency model: layer-by-layer or pipelined across layers.",
         choices=("layer", "pipeline"),
+    ),
+    declare(
+        "ppa_backend",
+        "str",
+        "analytical",
+        "ppa",
+        "PPA model: the built-in analytical estimate, or NeuroSim's C++ built from neurosim_dir "
+        "and run on the trained model's traces.",
+        choices=("analytical", "neurosim"),
+    ),
+    declare(
+        "neurosim_dir",
+        "path",
+        "",
+        "ppa",
+        "NeuroSim source tree for ppa_backend: neurosim (V1.4's Inference_pytorch/NeuroSIM or "
+        "a checkout holding it); its Param.cpp is the base that gets patched.",
     ),
 ]

@@ -1,0 +1,93 @@
+"""Event counts of one inference of a layer and their dynamic energy (J)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cimsweep.ppa import components as comp
+from cimsweep.ppa.design import Design, unique_inputs, zeros
+from cimsweep.ppa.mapping import LayerMapping
+
+
+@dataclass(frozen=True)
+class UnitEnergies:
+    """Energy (J) of one cell read, bit-line, word-line, driver, mux and ADC event."""
+
+    cell: float
+    bitline: float
+    wordline: float
+    driver: float
+    mux: float
+    adc: float
+
+
+def unit_energies(d: Design) -> UnitEnergies:
+    """Per-event energies of the design point."""
+    tech, hw = d.tech, d.hw
+    return UnitEnergies(
+        cell=comp.cell_read_energy(tech, hw["mem_type"], hw["on_state"], hw["off_state"]),
+        bitline=comp.bitline_energy(tech, d.sr, d.cell_type),
+        wordline=comp.wordline_energy(tech, d.sc, d.cell_type),
+        driver=comp.driver_energy(tech, hw["dac_precision"]),
+        mux=comp.mux_energy(tech) if d.cm > 1 else 0.0,
+        adc=comp.adc_energy(tech, d.adc_bits, d.adc_type),
+    )
+
+
+def layer_events(v: Mapping[str, Any], m: LayerMapping, d: Design) -> dict[str, float]:
+    """Event counts of one inference of a layer (row activations, reads, conversions, adds,
+    buffer bytes)."""
+    vec, rows, cols = v["vectors"], v["rows"], v["cols"]
+    conversions = vec * d.cycles * m.read_groups * m.cols
+    uniq = unique_inputs(v)
+    return {
+        "row_activations": vec * d.cycles * rows * m.col_tiles,
+        "cell_reads": vec * d.cycles * rows * m.cols,
+        "adc_conversions": conversions,
+        "weight_shift_adds": conversions,  # one weight-slice shift-add per ADC output
+        "input_shift_adds": vec * d.cycles * m.read_groups * cols,  # one per output word
+        "psum_adds": vec * cols * m.row_tiles,  # (row_tiles - 1) merges + 1 subtraction
+        "unique_inputs": uniq,
+        "buffer_read_bytes": (vec * rows + uniq) * d.ip / 8,
+        "buffer_write_bytes": (uniq + vec * cols) * d.ip / 8,
+    }
+
+
+def wire_bit_m(
+    v: Mapping[str, Any], m: LayerMapping, d: Design, tile_side: float, l_chip: float
+) -> float:
+    """Bit-metres a layer moves: inputs broadcast once per row tile over the tile H-tree
+    (shared wire), partial sums from every row tile to the tile adder tree, unique inputs and
+    outputs over the chip H-tree."""
+    vec, rows, cols = v["vectors"], v["rows"], v["cols"]
+    bits_tile = vec * rows * d.ip + vec * cols * m.row_tiles * d.psum_width(m.row_tiles)
+    bits_chip = (unique_inputs(v) + vec * cols) * d.ip
+    return bits_tile * tile_side + bits_chip * l_chip
+
+
+def layer_energy(
+    ev: Mapping[str, float], bit_m: float, m: LayerMapping, d: Design, u: UnitEnergies
+) -> dict[str, float]:
+    """Dynamic energy breakdown (J) of one layer from its event counts."""
+    tech, zeta = d.tech, d.zeta
+    activity = float(tech["cells"]["input_activity"])
+    conversions, row_act = ev["adc_conversions"], ev["row_activations"]
+    e = zeros()
+    e["array"] = ev["cell_reads"] * activity * u.cell + zeta * (
+        conversions * u.bitline + row_act * u.wordline
+    )
+    e["adc"] = zeta * conversions * u.adc
+    e["accumulation"] = zeta * (
+        ev["weight_shift_adds"] * comp.add_energy(tech, d.w_ws)
+        + ev["input_shift_adds"] * comp.add_energy(tech, d.w_sa)
+        + ev["psum_adds"] * comp.add_energy(tech, d.psum_width(m.row_tiles))
+    )
+    e["buffer"] = zeta * comp.sram_energy(tech, ev["buffer_read_bytes"] + ev["buffer_write_bytes"])
+    e["interconnect"] = zeta * comp.wire_energy(tech, bit_m)
+    control = float(d.logic["control_overhead"])
+    e["other"] = zeta * (
+        row_act * u.driver + conversions * u.mux + control * (e["adc"] + e["accumulation"]) / zeta
+    )
+    return e

@@ -1,0 +1,23 @@
+"""DNN+NeuroSim's own C++ as a PPA backend: a user's NeuroSim tree driven by path.
+
+NeuroSim (Georgia Tech, CC BY-NC 4.0) is never vendored: :mod:`.build` patches a copy of the
+user's ``Param.cpp`` and builds it in a cache, :mod:`.traces` writes the network CSV and the
+trace files in the format NeuroSim's Python hook writes, :mod:`.parse` reads its report into the
+analytical backend's result schema, and :mod:`.backend` runs it. Importing this package does not
+import torch.
+"""
+
+from cimsweep.ppa.neurosim.backend import NeuroSimBackend, NeuroSimError, run_neurosim
+from cimsweep.ppa.neurosim.build import build, neurosim_version, patch_param_cpp, patched_values
+from cimsweep.ppa.neurosim.parse import parse_report
+
+__all__ = [
+    "NeuroSimBackend",
+    "NeuroSimError",
+    "build",
+    "neurosim_version",
+    "parse_report",
+    "patch_param_cpp",
+    "patched_values",
+    "run_neurosim",
+]

@@ -1,0 +1,80 @@
+"""The committed NeuroSim V1.4 outputs on the design of experiments, and the estimator against them.
+
+``tests/data/neurosim_v1.4_ppa.csv`` holds NeuroSim V1.4's printed figures (facts: the commit
+and the trace statistics are in ``neurosim_v1.4_ppa.json``), written by
+``python -m cimsweep.ppa.fit --neurosim DIR``. The issue-18 agreement targets on the held-out
+fifth are asserted as strict expected failures: the analytical model does not meet them yet,
+and the marks must go when it does.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cimsweep.ppa import fit
+
+REPO = Path(__file__).resolve().parents[1]
+TABLE = REPO / "tests" / "data" / "neurosim_v1.4_ppa.csv"
+META = REPO / "tests" / "data" / "neurosim_v1.4_ppa.json"
+CALIB = REPO / "config" / "tech" / "calibration_neurosim_v1.4.yaml"
+TECH = REPO / "config" / "tech"
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[dict]:
+    return fit.read_table(TABLE)
+
+
+@pytest.fixture(scope="module")
+def held_out(rows: list[dict]) -> dict:
+    factors = yaml.safe_load(CALIB.read_text())["factors"]
+    rs = [r for r in fit.ratios(rows, TECH, factors) if r["fold"] == 0]
+    return fit.summary(rs)
+
+
+def test_table_records_its_neurosim_and_traces(rows: list[dict]) -> None:
+    meta = json.loads(META.read_text())
+    assert meta["neurosim_commit"] == "ac828e6723bf077c9b1423c5c72ff6e4981e90f4"
+    assert meta["points"] == len(rows) and len({r["id"] for r in rows}) == len(rows)
+    ok = [r for r in rows if r["status"] == "ok"]
+    assert len(ok) >= 0.8 * len(rows)
+    assert all(0.0 < r["trace_one_bit_fraction"] < 1.0 for r in ok)
+    assert all(r["error"] for r in rows if r["status"] != "ok")
+    assert {r["fold"] for r in rows} == set(range(fit.HELD_OUT_EVERY))
+
+
+def test_committed_calibration_is_the_fit_of_the_table(rows: list[dict]) -> None:
+    committed = yaml.safe_load(CALIB.read_text())
+    assert committed["neurosim_version"] == "1.4"
+    refit = fit.fit(rows, TECH)
+    assert refit == pytest.approx(committed["factors"], rel=1e-9)
+
+
+def test_calibration_holds_on_the_training_folds(rows: list[dict]) -> None:
+    factors = yaml.safe_load(CALIB.read_text())["factors"]
+    train = [r for r in fit.ratios(rows, TECH, factors) if r["fold"] != 0]
+    s = fit.summary(train)
+    for m in fit.FITTED:
+        assert s[m]["geomean"] == pytest.approx(1.0, rel=1e-9)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 18: held-out agreement not reached yet")
+@pytest.mark.parametrize("metric", fit.METRICS)
+def test_held_out_within_target(held_out: dict, metric: str) -> None:
+    g, w = held_out[metric]["geomean"], held_out[metric]["worst"]
+    assert 1 / 1.25 <= g <= 1.25 and 1 / 2 <= w <= 2
+
+
+@pytest.mark.xfail(strict=True, reason="issue 18: energy shares differ by more than 10 pp")
+def test_held_out_shares_within_10_pp(held_out: dict) -> None:
+    assert all(v["max_abs"] <= 10 for k, v in held_out.items() if k.endswith("_pp"))
+
+
+@pytest.mark.xfail(strict=True, reason="issue 18: some one-axis trends go the wrong way")
+def test_every_one_axis_trend_in_neurosims_direction(rows: list[dict]) -> None:
+    trends = fit.trends(rows, TECH)
+    assert all(all(res.values()) for res in trends.values())

@@ -1,0 +1,88 @@
+"""The 5/3/2/1 nm technology files: their NeuroSim V1.4 values match NeuroSim's own tables."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from cimsweep.ppa import estimate, load_tech, tech_file
+from cimsweep.ppa.reference import NEUROSIM_HW, vgg8_geometry
+
+REPO = Path(__file__).resolve().parents[1]
+ROOT = Path(os.environ.get("CIMSWEEP_NEUROSIM_DIR", REPO.parent / "shared" / "neurosim"))
+TECH_CPP = ROOT / "v1.4" / "Inference_pytorch" / "NeuroSIM" / "Technology.cpp"
+NEW_NODES = (5, 3, 2, 1)
+
+
+@pytest.mark.parametrize("node", NEW_NODES)
+def test_new_node_estimates(node: int) -> None:
+    tech = load_tech(tech_file(node, REPO / "config" / "tech"))
+    hw = {**NEUROSIM_HW, "tech_node": node, "cell_type": "SRAM6T"}
+    t = estimate(vgg8_geometry(), hw, tech)["total"]
+    assert t["area_mm2"] > 0 and t["energy_J"] > 0 and t["latency_s"] > 0
+
+
+@pytest.mark.parametrize("node", NEW_NODES)
+def test_new_node_values_are_neurosim_v14s(node: int) -> None:
+    if not TECH_CPP.is_file():
+        if os.environ.get("REQUIRE_NEUROSIM") == "1":
+            pytest.fail(f"REQUIRE_NEUROSIM=1 but {TECH_CPP} is missing")
+        pytest.skip(f"{TECH_CPP} missing")
+    text = TECH_CPP.read_text()
+    lists = {
+        name: [
+            float(x)
+            for x in re.search(rf"double {name} \[7\] = \{{([^}}]*)\}}", text).group(1).split(",")
+        ]
+        for name in ("currentlist", "currentlist_off")
+    }
+    start = text.index(f"featureSizeInNano == {node})")
+    vdd = float(re.search(r"vdd = ([0-9.]+);", text[start:]).group(1))
+    tech = load_tech(tech_file(node, REPO / "config" / "tech"))
+    index = {5: 3, 3: 4, 2: 5, 1: 6}[node]
+    assert tech["device"]["vdd_V"] == vdd
+    assert tech["device"]["ion_A_per_m"] == pytest.approx(lists["currentlist"][index])
+    assert tech["device"]["ioff_A_per_m"] == pytest.approx(lists["currentlist_off"][index])
+    assert tech["device"]["feature_size_m"] == pytest.approx(node * 1e-9)
+
+
+def test_pipeline_duplication_follows_neurosims_rule() -> None:
+    """VGG8: input maps 32, 32, 16, 16, 8, 8 (conv) and FC; S_max/S_min = 4 < 8, so the bound is
+    8 px and the copies are (S/8)^2 = 16, 16, 4, 4, 1, 1, 1, 1; more copies, more area, less
+    latency; layer-by-layer mode never duplicates."""
+    tech = load_tech(tech_file(22, REPO / "config" / "tech"))
+    plain = estimate(vgg8_geometry(), {**NEUROSIM_HW, "ppa_mode": "pipeline"}, tech)
+    tech["arch"]["pipeline_speedup_degree"] = 8
+    dup = estimate(vgg8_geometry(), {**NEUROSIM_HW, "ppa_mode": "pipeline"}, tech)
+    layer = estimate(vgg8_geometry(), NEUROSIM_HW, tech)
+    assert [r["duplication"] for r in dup["layers"]] == [16, 16, 4, 4, 1, 1, 1, 1]
+    assert [r["duplication"] for r in plain["layers"]] == [1] * 8
+    assert [r["duplication"] for r in layer["layers"]] == [1] * 8
+    assert dup["total"]["area_mm2"] > plain["total"]["area_mm2"]
+    assert dup["total"]["latency_s"] < plain["total"]["latency_s"]
+    first = dup["layers"][0]["area_mm2"] / plain["layers"][0]["area_mm2"]
+    assert first == pytest.approx(16, rel=1e-9)
+
+
+def test_access_transistor_is_sized_from_the_on_resistance() -> None:
+    """W ~ 1/R_on (NeuroSim's IR-drop rule): 12 kOhm cells get half the 6 kOhm width, a
+    lighter word line and less array energy; SRAM cells keep the tech file's width."""
+    from cimsweep.ppa.design import size_access_transistor
+    from cimsweep.ppa.estimate import normalize_hw
+
+    tech = load_tech(tech_file(22, REPO / "config" / "tech"))
+    base = tech["cells"]["access_gate_width_F"]
+    hw6 = normalize_hw({**NEUROSIM_HW, "on_state": 1 / 6e3})
+    hw12 = normalize_hw({**NEUROSIM_HW, "on_state": 1 / 12e3})
+    assert size_access_transistor(tech, hw6)["cells"]["access_gate_width_F"] == base
+    assert size_access_transistor(tech, hw12)["cells"]["access_gate_width_F"] == base / 2
+    sram = normalize_hw({**NEUROSIM_HW, "cell_type": "SRAM6T", "on_state": 1 / 12e3})
+    assert size_access_transistor(tech, sram) is tech
+    e6, e12 = (
+        estimate(vgg8_geometry(), h, tech)["total"]["energy_breakdown_J"]["array"]
+        for h in (hw6, hw12)
+    )
+    assert e12 < e6
