@@ -419,7 +419,7 @@ class PpaValues(StageValues):
     """
 
     tech_node: int = 22
-    """Technology node. Unit: nm. One of: 130, 65, 45, 32, 22, 14, 7."""
+    """Technology node. Unit: nm. One of: 130, 65, 45, 32, 22, 14, 7, 5, 3, 2, 1."""
 
     adc_type: str = "sar"
     """ADC architecture. One of: sar, flash."""
@@ -432,6 +432,16 @@ class PpaValues(StageValues):
 
     ppa_mode: str = "layer"
     """Latency model: layer-by-layer or pipelined across layers. One of: layer, pipeline."""
+
+    ppa_backend: str = "analytical"
+    """PPA model: the built-in analytical estimate, or NeuroSim's C++ built from neurosim_dir and
+    run on the trained model's traces. One of: analytical, neurosim.
+    """
+
+    neurosim_dir: str = ""
+    """NeuroSim source tree for ppa_backend: neurosim (V1.4's Inference_pytorch/NeuroSIM or a
+    checkout holding it); its Param.cpp is the base that gets patched.
+    """
 
 
 STAGE_VALUES: dict[str, type[StageValues]] = {
