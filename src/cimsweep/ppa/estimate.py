@@ -83,11 +83,11 @@ def normalize_hw(hw: Mapping[str, Any]) -> dict[str, Any]:
 def _layer_view(layer: Any) -> dict[str, Any]:
     """Name, kind, rows, cols, vectors, kernel of a LayerGeometry or its ``to_dict``."""
     get = layer.get if isinstance(layer, Mapping) else lambda k, d=None: getattr(layer, k, d)
-    view = {
+    view: dict[str, Any] = {
         "name": str(get("name", "")),
         "kind": str(get("kind", "")),
-        "rows": int(get("rows")),
-        "cols": int(get("cols")),
+        "rows": int(get("rows", 0)),
+        "cols": int(get("cols", 0)),
         "vectors": int(get("vectors", 1)),
         "kernel": tuple(get("kernel", (1, 1)) or (1, 1)),
         "out_hw": tuple(get("out_hw", (1, 1)) or (1, 1)),

@@ -338,7 +338,9 @@ def ppa(
         write_json(out_json, {"params": _jsonable(values), "status": "ok", **result})
 
 
-def _neurosim_backend(split_npz: str | None, model_pt: str | None, values: Mapping[str, Value]):
+def _neurosim_backend(
+    split_npz: str | None, model_pt: str | None, values: Mapping[str, Value]
+) -> Any:
     """The NeuroSim backend with traces of the trained model on the first training image (the
     first image the calibration draws from); NeuroSim's stdout goes to the job's log."""
     import torch

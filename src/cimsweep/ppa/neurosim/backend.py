@@ -125,7 +125,7 @@ class NeuroSimBackend:
                 dict(g) if isinstance(g, Mapping) else (g.to_dict() if g is not None else {})
             )
             rows, cols = t.weights.shape
-            vec = int(view.get("vectors", t.inputs.shape[1]))
+            vec = int(view.get("vectors") or t.inputs.shape[1])
             ops += 2 * rows * cols * vec
             stats = trace_stats(t.inputs, int(hw["input_precision"]))
             layer_results.append(

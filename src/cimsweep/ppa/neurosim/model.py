@@ -26,7 +26,8 @@ def model_traces(model: Any, image: Any, weight_bits: int, input_bits: int) -> l
     out: list[LayerTrace] = []
     for i, (name, mod) in enumerate(layers):
         x = inputs[name][0]
-        w = np.asarray(mod.weight.detach().cpu().numpy())
+        weight: torch.Tensor = mod.weight  # type: ignore[assignment]
+        w = np.asarray(weight.detach().cpu().numpy())
         if isinstance(mod, torch.nn.Conv2d):
             k_h, k_w = mod.kernel_size
             if isinstance(mod.padding, str):
