@@ -292,6 +292,12 @@ class NoiseStream:
         self.calls += 1
         return self.calls - 1
 
+    def generator(self) -> torch.Generator:
+        """A torch generator for the next call (per-call cell perturbations), seeded from
+        the stream's key and call index."""
+        seed = (self.key * 0x9E3779B97F4A7C15 + self.next_call()) % (2**63 - 1)
+        return torch.Generator(device=self.device).manual_seed(seed)
+
     def standard_normal(self, shape: tuple[int, ...]) -> torch.Tensor:
         """N(0, 1) float32 samples (Philox4x32-10 words into a 16-bit normal table).
 

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from cimsweep.cim.layers import cim_modules, convert, program, reset_stats, set_mode
+from cimsweep.cim.models.adc import adc_model
 from cimsweep.workflow.params import PARAMS, canonical, stage_params
 from cimsweep.workflow.presets import resolve
 
@@ -76,7 +77,7 @@ def evaluate(
         result["float_accuracy"] = _accuracy(cm(x_test), y_test)
         set_mode(cm, "quant")
         result["quantized_accuracy"] = _accuracy(cm(x_test), y_test)
-        if sim["adc_range"] in ("calibrated", "tuned"):
+        if adc_model(sim).calibrated:
             if x_calib is None:
                 raise ValueError(f"adc_range = {sim['adc_range']} needs x_calib")
             set_mode(cm, "calibrate")
