@@ -222,14 +222,25 @@ class HardwareAwareLayer(nn.Module):
         self._coef2 = [4.0 ** (self._dac * b) for b in range(n_x)]  # (2 ** (dac * b)) ** 2
         self._read_var = engine.read_sigma**2  # per cell and unit input, unit products**2
         # per-call cell noise (read_noise_resample = forward / cycle): the per-cell variance of
-        # its law (multiplicative: (sigma * G)**2), averaged over each row's cells
-        self._row_var: torch.Tensor | None = None
+        # its law (multiplicative: (sigma * G)**2) summed over an output's column and its
+        # negative / reference column, averaged over the outputs: (rows, G * n_w) weights
+        self._cell_var: torch.Tensor | None = None
         if engine.cell_noise is not None:
-            g = engine.levels.double() + engine.c_cell  # conductances, unit levels
+            g = engine.levels.double() + engine.c_cell  # (n_w, rows, phys_cols), unit levels
             sd = engine.cell_noise.model.std(g, engine.cell_levels)
-            var = torch.as_tensor(sd, dtype=torch.float64).expand_as(g).square()
-            self._row_var = var.mean(dim=(0, 2)).float()  # (rows,)
-            self._read_var = 1.0
+            v = torch.as_tensor(sd, dtype=torch.float64).expand_as(g).square()
+            main = v[..., : engine.map.cols]
+            ref = main - engine.map.combine(v)  # each output's negative / reference column
+            member = torch.zeros(engine.map.rows, len(engine.map.groups), dtype=torch.float64)
+            for gi, (first, rows) in enumerate(engine.map.groups):
+                member[first : first + rows, gi] = 1.0
+            self._cell_var = torch.cat(
+                [(member[:, :, None] * c.mean(-1).t()[:, None, :]).flatten(1) for c in (main, ref)],
+                dim=1,
+            ).float()  # (rows, 2 * G * n_w): column, then reference
+            self._sw2 = engine.map.slice_weights().square().float()  # (n_w,)
+            self._step2 = engine.step.square().float()  # (G, n_w)
+            self._fine_w = engine.step <= 1  # (G, n_w)
         self._out_var = engine.out_sigma**2  # per conversion, ADC steps**2
         pair = 2.0  # both columns of the differential pair (or column and reference)
         w2 = pair * engine.map.slice_weights().square()[None, :]  # (1, n_w)
@@ -242,8 +253,6 @@ class HardwareAwareLayer(nn.Module):
         groups = torch.zeros(engine.map.rows, len(engine.map.groups))
         for g, (first, rows) in enumerate(engine.map.groups):
             groups[first : first + rows, g] = 1.0
-        if self._row_var is not None:  # rows weighted by their cells' noise variance
-            groups = groups * self._row_var[:, None]
         self._groups = groups
         self._steps_since_refresh = 0
 
@@ -274,6 +283,8 @@ class HardwareAwareLayer(nn.Module):
         fine, coarse = self._fine.to(dev), self._coarse.to(dev)
         coarse_step2 = self._coarse_step2.to(dev)
         var = torch.zeros(codes.shape[0], device=dev)
+        if self._cell_var is not None:
+            return self._cell_noise_var(codes, var)
         for b, coef2 in enumerate(self._coef2):
             x_b = torch.bitwise_and(codes >> (self._dac * b), (1 << self._dac) - 1).float()
             sx2 = x_b.square() @ groups  # (M, G): sum of squared inputs per read group
@@ -283,6 +294,23 @@ class HardwareAwareLayer(nn.Module):
             if self._has_fine:
                 per_group = per_group + rounded_noise_power(s2) * fine
             var += coef2 * per_group.sum(1)
+        return var
+
+    def _cell_noise_var(self, codes: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
+        """:meth:`noise_var` for per-call cell noise: per read group and weight slice, the
+        cells' own variances; two ADC conversions (column and reference) per output."""
+        assert self._cell_var is not None
+        dev = var.device
+        cell_var, groups = self._cell_var.to(dev), self._groups.to(dev)
+        sw2, step2, fine = self._sw2.to(dev), self._step2.to(dev), self._fine_w.to(dev)
+        n_g, n_w = step2.shape
+        for b, coef2 in enumerate(self._coef2):
+            x_b = torch.bitwise_and(codes >> (self._dac * b), (1 << self._dac) - 1).float()
+            s2 = (x_b.square() @ cell_var).view(-1, 2, n_g, n_w) + self._out_var
+            live = (((x_b @ groups) > 0) | (self._out_var > 0)).float()[:, :, None]
+            coarse = s2.sum(1) + 2 * live * step2 / 12
+            per = torch.where(fine, rounded_noise_power(s2).sum(1), coarse)
+            var += coef2 * (per * sw2).sum((1, 2))
         return var
 
     def sample_noise(
