@@ -33,6 +33,7 @@ PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
                 "weight_calib_method": "max",
                 "digital_layers": "first",
                 "drift_resample": "read",
+                "drift_model": "neurosim_conductance",
                 "output_noise_mode": "exclusive",
             }
         ),

@@ -2,6 +2,19 @@
 (:mod:`.noise`) and ADC range (:mod:`.adc`); see :class:`.base.Registered`."""
 
 from cimsweep.cim.models.base import Registered
-from cimsweep.cim.models.drift import DriftModel, NeuroSimDrift, PCMDrift, drift_model
+from cimsweep.cim.models.drift import (
+    DriftModel,
+    NeuroSimConductanceDrift,
+    NeuroSimDrift,
+    PCMDrift,
+    drift_model,
+)
 
-__all__ = ["DriftModel", "NeuroSimDrift", "PCMDrift", "Registered", "drift_model"]
+__all__ = [
+    "DriftModel",
+    "NeuroSimConductanceDrift",
+    "NeuroSimDrift",
+    "PCMDrift",
+    "Registered",
+    "drift_model",
+]

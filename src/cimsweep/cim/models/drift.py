@@ -91,3 +91,26 @@ class PCMDrift(DriftModel):
             factor = torch.tensor(t ** (-v), dtype=n.dtype, device=n.device)
         k = cell_levels - 1
         return (n * k).add_(c).mul_(factor).sub_(c).div_(k)
+
+
+class NeuroSimConductanceDrift(NeuroSimDrift):
+    """NeuroSim V1.5's code: the same law on the conductance ``G = n * (L-1) + c`` (off-state
+    baseline included), ``G * t**(v * s)`` clamped to [off, on]; the off-state reference
+    cells do not move. Differs from :class:`NeuroSimDrift` by the baseline's share."""
+
+    name = "neurosim_conductance"
+
+    def apply(
+        self, n: torch.Tensor, *, cell_levels: int, c: float, generator: torch.Generator
+    ) -> torch.Tensor:
+        if not self.active:
+            return n
+        k = cell_levels - 1
+        if int(self.sim["detect"]):
+            s = torch.sign(float(self.sim["target"]) - n)
+        else:
+            g, dev = generator, n.device
+            s = torch.randint(-1, 2, n.shape, generator=g, device=dev, dtype=torch.int8)
+            s = s.to(n.dtype)
+        factor = s.mul_(self.v * math.log(self.t)).exp_()
+        return factor.mul_(n * k + c).clamp_(c, k + c).sub_(c).div_(k)

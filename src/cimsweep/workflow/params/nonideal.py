@@ -137,8 +137,9 @@ PARAMS: list[Param] = [
         "Retention law. neurosim: normalised level n * t**(v * s) clamped to [0, 1] (see "
         "detect, target); pcm: power law G(t) = G(t0) * (t / t0)**(-nu) on the conductance "
         "(off-state included, t0 = 1 s), nu per device ~ N(v, nu_std) clipped at 0 (Joshi "
-        "et al. 2020).",
-        choices=("neurosim", "pcm"),
+        "et al. 2020); neurosim_conductance (NeuroSim V1.5's code): the neurosim law on the "
+        "conductance, off-state baseline included, clamped to [off_state, on_state].",
+        choices=("neurosim", "pcm", "neurosim_conductance"),
     ),
     declare(
         "drift_resample",
