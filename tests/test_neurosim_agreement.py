@@ -31,7 +31,7 @@ from cimsweep.workflow.params import PARAMS
 DATA = Path(__file__).parent / "data"
 Z = 4.0  # combined standard errors allowed (both estimates are means over few trials)
 MODEL_REL = 0.05  # relative allowance for second-order model differences (see docs/neurosim.md)
-TRIALS = 12
+TRIALS = 8
 
 
 @cache

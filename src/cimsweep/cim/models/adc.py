@@ -7,7 +7,7 @@ input range ``hi``, and says whether that range is calibrated / tuned on data.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -18,7 +18,7 @@ from cimsweep.cim.models.base import Registered
 class AdcModel(Registered):
     """``2**bits`` codes ``0..kmax`` at ``k * step`` over [0, hi] (see :mod:`.converters`)."""
 
-    registry: dict[str, type[AdcModel]] = {}
+    registry: ClassVar[dict[str, type[Any]]] = {}
     calibrated = False  # ranges set from calibration partial sums (LayerEngine.calibrate_adc)
     tuned = False  # then scaled per layer to minimise its output error (LayerEngine.tune_adc)
 

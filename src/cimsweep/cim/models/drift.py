@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -18,7 +18,7 @@ from cimsweep.cim.models.base import Registered
 class DriftModel(Registered):
     """A retention law; subclasses set ``name`` and implement :meth:`apply`."""
 
-    registry: dict[str, type[DriftModel]] = {}
+    registry: ClassVar[dict[str, type[Any]]] = {}
 
     def __init__(self, sim: Mapping[str, Any]) -> None:
         self.t = float(sim["t"])

@@ -7,7 +7,7 @@ of conductance ``g`` (unit levels, off-state baseline included) from one draw.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -17,7 +17,7 @@ from cimsweep.cim.models.base import Registered
 class ReadNoiseModel(Registered):
     """Per-cell read noise of relative std ``sigma``."""
 
-    registry: dict[str, type[ReadNoiseModel]] = {}
+    registry: ClassVar[dict[str, type[Any]]] = {}
     per_read = False  # the compiled kernel can draw it fresh per read (level-independent)
 
     def __init__(self, sigma: float) -> None:
