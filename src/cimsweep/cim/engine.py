@@ -277,7 +277,9 @@ class LayerEngine:
             masks = None
         return Chip([], None, None, n0, masks)
 
-    def perturbed(self, chip: Chip, generator: torch.Generator) -> Chip:
+    def perturbed(
+        self, chip: Chip, generator: torch.Generator, noise: devices.NoiseStream | None = None
+    ) -> Chip:
         """One call's cells of a per-call chip: drift (``drift_resample = read``) and one
         draw of cell read noise (:attr:`cell_noise`), as unit products the ADC sees."""
         assert chip.n0 is not None
@@ -292,10 +294,17 @@ class LayerEngine:
         g = n * k + self.c_cell  # conductance, unit levels
         units = g - self.c_cell + self.c  # what the column sums before the ADC
         if self.cell_noise is not None:
-            units = units + self.cell_noise.model.perturb(g, self.cell_levels, generator)
+            model = self.cell_noise.model
+
+            def draw(x: torch.Tensor) -> torch.Tensor:  # one draw of noise, unit levels
+                if noise is None:
+                    return model.perturb(x, self.cell_levels, generator)
+                eps = noise.standard_normal(tuple(x.shape))  # the stream's fast normals
+                return eps.mul_(model.std(x, self.cell_levels))
+
+            units = units + draw(g)
             if self.c != self.c_cell:  # subtracted off-state reference: one cell per row
-                ref = torch.full_like(g[..., :1], self.c_cell)
-                units = units - self.cell_noise.model.perturb(ref, self.cell_levels, generator)
+                units = units - draw(torch.full_like(g[..., :1], self.c_cell))
         return Chip(self._bucket_weights(units.contiguous()), None, chip.scale)
 
     # ---------------------------------------------------------------- MVM
@@ -339,13 +348,13 @@ class LayerEngine:
             self.cell_noise is not None and self.cell_noise.per_cycle
         )
         if not cycle or self.n_x == 1:
-            return self._analog(codes, self.perturbed(chip, gen), noise, stats)
+            return self._analog(codes, self.perturbed(chip, gen, noise), noise, stats)
         ci = codes.to(torch.int32)
         mask = (1 << self.dac) - 1
         out = None
         for b in range(self.n_x):
             part = torch.bitwise_and(ci >> (self.dac * b), mask).to(codes.dtype)
-            y = self._analog(part, self.perturbed(chip, gen), noise, stats, n_x=1)
+            y = self._analog(part, self.perturbed(chip, gen, noise), noise, stats, n_x=1)
             y.mul_(2.0 ** (self.dac * b))
             out = y if out is None else out.add_(y)
         assert out is not None
