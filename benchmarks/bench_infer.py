@@ -18,7 +18,10 @@ output and one chunk of sliced inputs and partial sums); the chip's own size and
 programming it are reported too. 8-bit weights and inputs, bitcell 1,
 128x128 subarrays, 5-bit ADC. Runs on one CPU thread unless ``--threads``.
 
-Usage: ``python benchmarks/bench_infer.py [--threads N] [--quick]``; writes
+``--semantics both`` also runs every config under ``preset: neurosim_v1.5`` (first layer kept
+analog, so the work is the same) and prints its forward time over cimsweep's.
+
+Usage: ``python benchmarks/bench_infer.py [--threads N] [--quick] [--semantics both]``; writes
 ``benchmarks/out/bench_infer.json``.
 """
 
@@ -50,7 +53,30 @@ CONFIGS = {
         read_noise=0.02, prog_noise=0.02, output_noise=0.5, rate_stuck_0=0.001, rate_stuck_1=0.001
     ),
     "lossless_adc": dict(adc_precision=10),
+    "read_noise": dict(read_noise=0.1),
 }
+# ``--semantics``: configs also run under a preset, on the same layers (NeuroSim leaves the
+# first layer digital; here it stays analog so both semantics do the same work)
+PRESET_SUFFIX = "@"
+SEMANTICS = {"cimsweep": ("cimsweep",), "neurosim": ("neurosim_v1.5",)}
+SEMANTICS["both"] = SEMANTICS["cimsweep"] + SEMANTICS["neurosim"]
+
+
+def config_names(semantics: str) -> list[str]:
+    """Config names of a ``--semantics`` choice (``cfg`` or ``cfg@preset``)."""
+    return [
+        cfg if preset == "cimsweep" else f"{cfg}{PRESET_SUFFIX}{preset}"
+        for preset in SEMANTICS[semantics]
+        for cfg in CONFIGS
+    ]
+
+
+def config_sim(cfg: str) -> dict:
+    """The sim of config name ``cfg`` (see :func:`config_names`)."""
+    base, _, preset = cfg.partition(PRESET_SUFFIX)
+    if not preset:
+        return sim_config(**CONFIGS[base])
+    return sim_config(preset=preset, digital_layers="none", **CONFIGS[base])
 
 
 def vgg8() -> nn.Module:
@@ -214,12 +240,12 @@ def converted(name: str, cfg: str) -> tuple[nn.Module, torch.Tensor, int]:
         model, x_cal, input_precision=8, weight_precision=8,
         input_method="percentile", weight_method="max", percentile=99.99,
     )  # fmt: skip
-    return convert(model, ranges, sim_config(**CONFIGS[cfg])), x, mc
+    return convert(model, ranges, config_sim(cfg)), x, mc
 
 
-def bench(name: str, reps: int) -> dict:
+def bench(name: str, reps: int, semantics: str = "cimsweep") -> dict:
     out = {}
-    for cfg in CONFIGS:
+    for cfg in config_names(semantics):
         cm, x, mc = converted(name, cfg)
         runs = []
         for _ in range(reps):  # interleaved, so slow phases of a shared machine hit both
@@ -239,7 +265,7 @@ def bench(name: str, reps: int) -> dict:
             "samples": len(x),
         }
         print(
-            f"{name:4s} {cfg:13s} forward {sim_s:7.3f} s  floor {floor_s:7.3f} s  "
+            f"{name:4s} {cfg:26s} forward {sim_s:7.3f} s  floor {floor_s:7.3f} s  "
             f"ratio {sim_s / floor_s:5.2f} (runs {min(ratios):.2f}-{max(ratios):.2f})  "
             f"program {prog_s:6.3f} s  "
             f"{len(x) * mc / (sim_s + prog_s):9.2f} samples/s"
@@ -259,12 +285,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--quick", action="store_true", help="skip VGG8, one repetition")
+    ap.add_argument(
+        "--semantics", choices=sorted(SEMANTICS), default="cimsweep",
+        help="presets to time (both: each config under cimsweep and neurosim_v1.5)",
+    )  # fmt: skip
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     reps = 1 if args.quick else 5
     results = {"threads": args.threads, "torch": torch.__version__, "cpu": platform.processor()}
     for name in ("cnn", "mlp") if args.quick else ("cnn", "mlp", "vgg8"):
-        results[name] = bench(name, min(reps, 2) if name == "vgg8" else reps)
+        results[name] = bench(name, min(reps, 2) if name == "vgg8" else reps, args.semantics)
+    for name in ("cnn", "mlp"):
+        for cfg in CONFIGS:  # neurosim over cimsweep on the same work, within this run
+            ns = results[name].get(f"{cfg}{PRESET_SUFFIX}neurosim_v1.5")
+            if ns is not None:
+                ratio = ns["seconds"] / results[name][cfg]["seconds"]
+                ns["seconds_vs_cimsweep"] = ratio
+                print(f"{name:4s} {cfg:13s} neurosim_v1.5 / cimsweep forward time {ratio:5.2f}")
     write_json(OUT, results)
     print(f"wrote {OUT}")
 

@@ -27,11 +27,14 @@ group's outputs by the ratio of its all-ones column sums at t0 and at t.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from cimsweep.cim import kernel
+from cimsweep.cim.models.drift import NeuroSimDrift, PCMDrift, drift_model
 from cimsweep.data.device_files import read_mem_states, read_output_noise
 
 
@@ -113,15 +116,12 @@ def program_cells(
 
 def drift_active(t: float, v: float) -> bool:
     """Whether NeuroSim retention changes levels at all (t0 = 1 s)."""
-    return v > 0 and t > 1
+    return NeuroSimDrift({"t": t, "v": v}).active
 
 
-def drifts(sim: dict) -> bool:
-    """Whether the sim's retention model changes levels at all (t0 = 1 s)."""
-    t, v = float(sim["t"]), float(sim["v"])
-    if sim.get("drift_model", "neurosim") == "pcm":
-        return t > 1 and (v > 0 or float(sim.get("nu_std", 0.0)) > 0)
-    return drift_active(t, v)
+def drifts(sim: Mapping[str, Any]) -> bool:
+    """Whether the sim's retention model (:mod:`.models.drift`) changes levels at all."""
+    return drift_model(sim).active
 
 
 def pcm_drift(
@@ -134,20 +134,9 @@ def pcm_drift(
     nu_std: float,
     generator: torch.Generator,
 ) -> torch.Tensor:
-    """PCM power law on conductance ``G(t) = G(t0) * t**(-nu)``, ``nu ~ N(v, nu_std)`` >= 0.
-
-    ``n``: normalised levels; the conductance is ``n * (L - 1) + c`` unit levels (off-state
-    baseline included), so drifted levels may fall below 0. Identity when t = 1.
-    """
-    if t <= 1 or (v <= 0 and nu_std <= 0):
-        return n
-    if nu_std > 0:
-        eps = torch.randn(n.shape, generator=generator, device=n.device, dtype=n.dtype)
-        factor = eps.mul_(nu_std).add_(v).clamp_(min=0.0).mul_(-math.log(t)).exp_()  # nu -> factor
-    else:
-        factor = torch.tensor(t ** (-v), dtype=n.dtype, device=n.device)
-    k = cell_levels - 1
-    return (n * k).add_(c).mul_(factor).sub_(c).div_(k)
+    """PCM power law (:class:`.models.drift.PCMDrift`); identity when t = 1."""
+    model = PCMDrift({"t": t, "v": v, "nu_std": nu_std})
+    return model.apply(n, cell_levels=cell_levels, c=c, generator=generator)
 
 
 def drift_scale(
@@ -181,15 +170,9 @@ def drift(
     target: float,
     generator: torch.Generator,
 ) -> torch.Tensor:
-    """NeuroSim retention ``n * t**(v * s)`` clamped to [0, 1]; identity when t = 1 or v = 0."""
-    if not drift_active(t, v):
-        return n
-    if detect:
-        s = torch.sign(target - n)
-    else:
-        s = torch.randint(-1, 2, n.shape, generator=generator, device=n.device, dtype=torch.int8)
-        s = s.to(n.dtype)
-    return s.mul_(v * math.log(t)).exp_().mul_(n).clamp_(0.0, 1.0)
+    """NeuroSim retention (:class:`.models.drift.NeuroSimDrift`); identity when t = 1 or v = 0."""
+    model = NeuroSimDrift({"t": t, "v": v, "detect": detect, "target": target})
+    return model.apply(n, cell_levels=2, c=0.0, generator=generator)
 
 
 def stuck_masks(
@@ -234,26 +217,7 @@ def chip_levels(
     """
     cells = cells if cells is not None else cell_model(sim, cell_levels)
     n0 = program_cells(levels, cells, float(sim["prog_noise"]), generator)
-    t, v = float(sim["t"]), float(sim["v"])
-    if sim.get("drift_model", "neurosim") == "pcm":
-        n = pcm_drift(
-            n0,
-            cell_levels=cell_levels,
-            c=cells.c,
-            t=t,
-            v=v,
-            nu_std=float(sim.get("nu_std", 0.0)),
-            generator=generator,
-        )
-    else:
-        n = drift(
-            n0,
-            t=t,
-            v=v,
-            detect=int(sim["detect"]),
-            target=float(sim["target"]),
-            generator=generator,
-        )
+    n = drift_model(sim).apply(n0, cell_levels=cell_levels, c=cells.c, generator=generator)
     masks = stuck_masks(n, float(sim["rate_stuck_0"]), float(sim["rate_stuck_1"]), generator)
     if masks is not None:  # n and n0 are fresh tensors here (or one and the same): in place
         for x in (n, n0) if with_t0 and n0 is not n else (n,):
@@ -327,6 +291,12 @@ class NoiseStream:
         """Index of the next call of this stream (each call draws fresh samples)."""
         self.calls += 1
         return self.calls - 1
+
+    def generator(self) -> torch.Generator:
+        """A torch generator for the next call (per-call cell perturbations), seeded from
+        the stream's key and call index."""
+        seed = (self.key * 0x9E3779B97F4A7C15 + self.next_call()) % (2**63 - 1)
+        return torch.Generator(device=self.device).manual_seed(seed)
 
     def standard_normal(self, shape: tuple[int, ...]) -> torch.Tensor:
         """N(0, 1) float32 samples (Philox4x32-10 words into a 16-bit normal table).

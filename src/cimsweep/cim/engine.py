@@ -34,11 +34,18 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from cimsweep.cim import devices, kernel
-from cimsweep.cim.converters import adc_codes_, adc_full_scale, adc_step, calibrate_hi
+from cimsweep.cim import devices, kernel, semantics
+from cimsweep.cim.converters import adc_codes_, adc_full_scale, calibrate_hi
 from cimsweep.cim.mapping import CrossbarMap, im2col, weight_matrix
+from cimsweep.cim.models.adc import adc_model
 from cimsweep.layout import n_input_slices
-from cimsweep.nn.quant import input_qparams, quantize_input, quantize_weight, weight_scale
+from cimsweep.nn.quant import (
+    channel_weight_max,
+    input_qparams,
+    quantize_input,
+    quantize_weight,
+    weight_scale,
+)
 
 CHUNK_ELEMENTS = 1 << 19  # partial sums per chunk (cache-sized working set)
 CAL_ROWS = 2048  # input vectors used to calibrate ADC ranges
@@ -53,6 +60,10 @@ class Chip:
     bucket_weights: list[torch.Tensor]  # per bucket (G_b, p_b, n_w * phys_cols), unit products
     effective: torch.Tensor | None = None  # (rows, cols) integer weights for the linear path
     scale: torch.Tensor | None = None  # (G, n_w) global drift compensation factors
+    # cells perturbed per call (LayerEngine.per_call): programmed normalised levels
+    # (n_w, rows, phys_cols) before drift, and the stuck masks
+    n0: torch.Tensor | None = None
+    masks: tuple[torch.Tensor, torch.Tensor] | None = None
 
 
 @dataclass
@@ -85,16 +96,22 @@ class LayerEngine:
         self.name = name
         self.module = module
         self.kind = "conv2d" if isinstance(module, nn.Conv2d) else "linear"
+        sim = semantics.effective_sim(sim)
         wp, ip = int(sim["weight_precision"]), int(sim["input_precision"])
         w = weight_matrix(module).float()
         device = w.device
         self.bias = None if module.bias is None else module.bias.detach().float()
-        self.w_scale = weight_scale(float(rng["weight_max"]), wp)
-        self.q_w = quantize_weight(w, float(rng["weight_max"]), wp)
+        w_max: float | torch.Tensor = float(rng["weight_max"])
+        if sim.get("weight_quant_axis", "tensor") == "channel":
+            w_max = channel_weight_max(w, float(w_max), dim=1)[0]  # (cols,)
+        self.w_scale = weight_scale(w_max, wp)
+        self.q_w = quantize_weight(w, w_max, wp)
+        self.input_scheme = str(sim.get("input_quant", "asymmetric"))
         self.x_scale, self.zero_point = input_qparams(
-            float(rng["input_min"]), float(rng["input_max"]), ip
+            float(rng["input_min"]), float(rng["input_max"]), ip, self.input_scheme
         )
         self.input_bits = ip
+        self.dummy_row = sim.get("input_offset", "digital") == "dummy_row"
         sub_rows, sub_cols = _shape(sim["sub_array"])
         self.map = CrossbarMap(
             rows=w.shape[0],
@@ -105,15 +122,18 @@ class LayerEngine:
             bitcell=int(sim["bitcell"]),
             weight_precision=wp,
             signed_mapping=str(sim["signed_mapping"]),
+            offset_reference=str(sim.get("offset_reference", "tile")),
         )
         self.sim = sim
         self.dac = min(int(sim["dac_precision"]), ip)
         self.n_x = n_input_slices(ip, self.dac)
         self.cell_levels = self.map.levels
         self.cells = devices.cell_model(sim, self.cell_levels)
-        self.c = self.cells.c
+        self.c_cell = self.cells.c  # off-state baseline of the cells (unit levels)
+        self.c = 0.0 if semantics.off_subtracted(sim) else self.c_cell  # baseline the ADC sees
+        self.adc = adc_model(sim)
         self.adc_bits = int(sim["adc_precision"])
-        self.kmax = 2**self.adc_bits - 1
+        self.kmax = self.adc.kmax(self.adc_bits)
         self.levels = self.map.encode(self.q_w)  # (n_w, rows, phys_cols), uint8
         self.colsum = self.q_w.sum(0)
         # every product, partial and column sum of the digital reference is an integer below
@@ -125,6 +145,9 @@ class LayerEngine:
         self.full_scale = adc_full_scale(group_rows, self.dac, self.cell_levels, self.c)
         self.hi = self.full_scale[:, None].repeat(1, self.map.n_w)  # (G, n_w) unit products
         self.read_sigma = devices.read_noise_units(float(sim["read_noise"]), self.cell_levels)
+        self.cell_noise = semantics.cell_noise(sim, float(sim["read_noise"]))
+        if self.cell_noise is not None:  # drawn per call as a cell perturbation, not per read
+            self.read_sigma = 0.0
         self.out_sigma = max(0.0, float(sim["output_noise"]))
         self.out_table = devices.output_noise_table(sim, device)
         self.allow_linear_path = True
@@ -137,7 +160,7 @@ class LayerEngine:
     @property
     def step(self) -> torch.Tensor:
         """ADC step (G, n_w) in unit products."""
-        return adc_step(self.hi, self.adc_bits)
+        return self.adc.step(self.hi, self.adc_bits)
 
     @property
     def lossless(self) -> bool:
@@ -147,6 +170,11 @@ class LayerEngine:
     @property
     def noisy_reads(self) -> bool:
         return self.read_sigma > 0 or self.out_sigma > 0 or self.out_table is not None
+
+    @property
+    def per_call(self) -> bool:
+        """Cells are perturbed afresh at every call (read noise or drift drawn per call)."""
+        return self.cell_noise is not None or semantics.drift_per_read(self.sim)
 
     def describe(self) -> dict:
         """JSON-able mapping facts of this layer."""
@@ -166,7 +194,7 @@ class LayerEngine:
     # ---------------------------------------------------------------- inputs and outputs
     def input_codes(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple]:
         """Unsigned input codes (M, rows) as float, plus what :meth:`finish` needs."""
-        codes = quantize_input(x, self.x_scale, self.zero_point, self.input_bits)
+        codes = quantize_input(x, self.x_scale, self.zero_point, self.input_bits, self.input_scheme)
         if self.kind == "conv2d":  # padding is the code of a real zero: the zero point
             cols, hw = im2col(codes, self.module, float(self.zero_point))
             return cols, ("conv2d", x.shape[0], hw)
@@ -205,6 +233,8 @@ class LayerEngine:
         (``Chip.effective``); False always keeps the per-bucket cell weights.
         """
         ideal = generator is None or devices.is_ideal(self.sim, self.cells)
+        if generator is not None and self.per_call:
+            return self._program_per_call(generator)
         scale = None
         if ideal:
             n = self.cells.nominal(self.levels)
@@ -233,6 +263,50 @@ class LayerEngine:
         units = n.mul_(self.cell_levels - 1).add_(self.c)  # n is this chip's own tensor
         return Chip(self._bucket_weights(units), effective, scale)
 
+    def _program_per_call(self, generator: torch.Generator) -> Chip:
+        """A chip whose cells are perturbed afresh at every call (:meth:`perturbed`): the
+        programmed levels and stuck masks, drift and read noise left for each call."""
+        sim = self.sim
+        if semantics.drift_per_read(sim):
+            n0 = devices.program_cells(self.levels, self.cells, float(sim["prog_noise"]), generator)
+            masks = devices.stuck_masks(
+                n0, float(sim["rate_stuck_0"]), float(sim["rate_stuck_1"]), generator
+            )
+        else:  # drift (if any) once per instance, with the stuck cells
+            n0 = devices.chip_levels(self.levels, self.cell_levels, sim, generator, self.cells)
+            masks = None
+        return Chip([], None, None, n0, masks)
+
+    def perturbed(
+        self, chip: Chip, generator: torch.Generator, noise: devices.NoiseStream | None = None
+    ) -> Chip:
+        """One call's cells of a per-call chip: drift (``drift_resample = read``) and one
+        draw of cell read noise (:attr:`cell_noise`), as unit products the ADC sees."""
+        assert chip.n0 is not None
+        k = self.cell_levels - 1
+        n = chip.n0
+        if semantics.drift_per_read(self.sim):
+            model = devices.drift_model(self.sim)
+            n = model.apply(
+                n.clone(), cell_levels=self.cell_levels, c=self.c_cell, generator=generator
+            )
+            n = devices.apply_stuck(n, chip.masks)
+        g = n * k + self.c_cell  # conductance, unit levels
+        units = g - self.c_cell + self.c  # what the column sums before the ADC
+        if self.cell_noise is not None:
+            model = self.cell_noise.model
+
+            def draw(x: torch.Tensor) -> torch.Tensor:  # one draw of noise, unit levels
+                if noise is None:
+                    return model.perturb(x, self.cell_levels, generator)
+                eps = noise.standard_normal(tuple(x.shape))  # the stream's fast normals
+                return eps.mul_(model.std(x, self.cell_levels))
+
+            units = units + draw(g)
+            if self.c != self.c_cell:  # subtracted off-state reference: one cell per row
+                units = units - draw(torch.full_like(g[..., :1], self.c_cell))
+        return Chip(self._bucket_weights(units.contiguous()), None, chip.scale)
+
     # ---------------------------------------------------------------- MVM
     def mvm(
         self,
@@ -250,19 +324,52 @@ class LayerEngine:
             if stats is not None:
                 stats.reads += reads
             return codes @ chip.effective - self.zero_point * self.colsum
-        if self.noisy_reads and noise is None:
+        if (self.noisy_reads or chip.n0 is not None) and noise is None:
             raise ValueError("noisy reads need a NoiseStream")
-        phys = self._analog(codes, chip, noise, stats)
-        return self.map.combine(phys).sub_(self.colsum, alpha=self.zero_point)
+        if self.dummy_row:  # the zero point's correction read through the crossbar and ADC
+            dummy = torch.full_like(codes[:1], float(self.zero_point))
+            codes = torch.cat([codes, dummy])
+        if chip.n0 is not None:
+            assert noise is not None
+            phys = self._analog_per_call(codes, chip, noise, stats)
+        else:
+            phys = self._analog(codes, chip, noise, stats)
+        out = self.map.combine(phys)
+        if self.dummy_row:
+            return out[:-1].sub_(out[-1])
+        return out.sub_(self.colsum, alpha=self.zero_point)
 
-    def chunks(self, groups: int, m_total: int, elements: int = CHUNK_ELEMENTS) -> tuple[int, int]:
+    def _analog_per_call(self, codes, chip, noise, stats) -> torch.Tensor:
+        """Physical column sums with cells perturbed once per call, or once per call and
+        input slice (``read_noise_resample = cycle``, drift per read): noise-free fast
+        reads of the perturbed cells (plus any per-read output noise)."""
+        gen = noise.generator()
+        cycle = semantics.drift_per_read(self.sim) or (
+            self.cell_noise is not None and self.cell_noise.per_cycle
+        )
+        if not cycle or self.n_x == 1:
+            return self._analog(codes, self.perturbed(chip, gen, noise), noise, stats)
+        ci = codes.to(torch.int32)
+        mask = (1 << self.dac) - 1
+        out = None
+        for b in range(self.n_x):
+            part = torch.bitwise_and(ci >> (self.dac * b), mask).to(codes.dtype)
+            y = self._analog(part, self.perturbed(chip, gen, noise), noise, stats, n_x=1)
+            y.mul_(2.0 ** (self.dac * b))
+            out = y if out is None else out.add_(y)
+        assert out is not None
+        return out
+
+    def chunks(
+        self, groups: int, m_total: int, elements: int = CHUNK_ELEMENTS, n_x: int | None = None
+    ) -> tuple[int, int]:
         """(read groups, input vectors) per chunk of a bucket of ``groups`` read groups.
 
         A chunk holds at most ``elements`` partial sums (at least one vector of one group): as
         many vectors as fit for one group, then as many groups as fit. Large layers thus stream
         their weights group by group instead of once per input vector.
         """
-        per = self.n_x * self.map.n_w * self.map.phys_cols
+        per = (self.n_x if n_x is None else n_x) * self.map.n_w * self.map.phys_cols
         mc = min(m_total, max(1, elements // per))
         return max(1, min(groups, elements // (per * mc))), mc
 
@@ -281,9 +388,11 @@ class LayerEngine:
             return codes[:, first : first + rows.numel()].unflatten(1, rows.shape).transpose(0, 1)
         return codes[:, rows].permute(1, 0, 2)
 
-    def _analog(self, codes, chip, noise, stats) -> torch.Tensor:
+    def _analog(self, codes, chip, noise, stats, n_x: int | None = None) -> torch.Tensor:
+        """Physical column sums (M, phys_cols) of ``n_x`` (default all) input slices."""
         m_total, device = codes.shape[0], codes.device
-        n_x, n_w, pc, kmax = self.n_x, self.map.n_w, self.map.phys_cols, self.kmax
+        n_x = self.n_x if n_x is None else n_x
+        n_w, pc, kmax = self.map.n_w, self.map.phys_cols, self.kmax
         noisy = self.noisy_reads
         coef_x = (2.0 ** (self.dac * torch.arange(n_x, dtype=torch.float64))).float().to(device)
         step = self.step.to(device)
@@ -305,7 +414,7 @@ class LayerEngine:
             d4 = d4.float()  # (G_b, n_w)
             inv = 1.0 / step[idx]  # (G_b, n_w) float64
             inv, inv2 = inv.float(), inv.pow(2).float()
-            gc, mc_max = self.chunks(g_b, m_total)
+            gc, mc_max = self.chunks(g_b, m_total, n_x=n_x)
             cb = self._bucket_codes(codes, rows, first)  # (G_b, M, p_b)
             zbuf = torch.empty(gc * mc_max * n_w * pc, device=device)  # stays mapped, cache-warm
             for g0 in range(0, g_b, gc):
@@ -326,7 +435,7 @@ class LayerEngine:
                         continue
                     clipped += self._read_torch(
                         cc, w_c, inv_c, inv2_c, (read_var, out_var),
-                        noise if noisy else None, step[idx][gs], coef_x, z,
+                        noise if noisy else None, step[idx][gs], coef_x, z, n_x,
                     )  # fmt: skip
                     acc = torch.zeros_like(rows_out)  # same order as the kernel: g, then w
                     for g in range(g_c):
@@ -338,10 +447,10 @@ class LayerEngine:
             stats.clipped += clipped
         return out
 
-    def _read_torch(self, cc, w_c, inv, inv2, variances, noise, step, coef_x, z) -> int:
+    def _read_torch(self, cc, w_c, inv, inv2, variances, noise, step, coef_x, z, n_x) -> int:
         """Torch ops of :func:`kernel.read` (same numbers; plus ``output_noise_file``)."""
         g_c, mc, _ = cc.shape
-        n_x, n_w, pc = self.n_x, self.map.n_w, self.map.phys_cols
+        n_w, pc = self.map.n_w, self.map.phys_cols
         x, sx2 = kernel.dac_slices(cc, self.dac, n_x, noise is not None)
         y = torch.bmm(x.reshape(g_c, n_x * mc, -1), w_c)  # unit products
         y5 = y.view(g_c, n_x, mc, n_w, pc).mul_(inv.view(g_c, 1, 1, n_w, 1))  # ADC steps
@@ -406,6 +515,7 @@ class LayerEngine:
         base = self.hi.clone()
         noise = self.read_sigma, self.out_sigma, self.out_table
         self.read_sigma, self.out_sigma, self.out_table = 0.0, 0.0, None  # noise-free search
+        # (program(None) is the ideal chip: no per-call perturbation either)
         errors: dict[float | None, float] = {}
 
         def error(octave: float | None) -> float:  # None: full scale

@@ -11,18 +11,24 @@ import torch
 from torch import nn
 
 from cimsweep.cim.layers import cim_modules, convert, program, reset_stats, set_mode
+from cimsweep.cim.models.adc import adc_model
 from cimsweep.workflow.params import PARAMS, canonical, stage_params
+from cimsweep.workflow.presets import resolve
 
 
 def sim_config(**overrides: Any) -> dict[str, Any]:
-    """Every ``calib`` and ``infer`` parameter at its default (canonical), with overrides."""
+    """Every ``calib`` and ``infer`` parameter at its default (canonical), with overrides.
+
+    ``preset`` (e.g. ``sim_config(preset="neurosim_v1.5", adc_precision=5)``) sets its group
+    of parameters (:mod:`cimsweep.workflow.presets`); other overrides take precedence.
+    """
     names = set(stage_params("calib")) | set(stage_params("infer"))
     unknown = set(overrides) - set(PARAMS)
     if unknown:
         raise KeyError(f"unknown parameters {sorted(unknown)}")
     out = {n: canonical(n, PARAMS[n].default) for n in PARAMS if n in names}
     out.update({k: canonical(k, v) for k, v in overrides.items()})
-    return out
+    return resolve(out, explicit=set(overrides) - {"preset"})
 
 
 def instance_seed(seed: int, index: int) -> int:
@@ -71,7 +77,7 @@ def evaluate(
         result["float_accuracy"] = _accuracy(cm(x_test), y_test)
         set_mode(cm, "quant")
         result["quantized_accuracy"] = _accuracy(cm(x_test), y_test)
-        if sim["adc_range"] in ("calibrated", "tuned"):
+        if adc_model(sim).calibrated:
             if x_calib is None:
                 raise ValueError(f"adc_range = {sim['adc_range']} needs x_calib")
             set_mode(cm, "calibrate")

@@ -48,7 +48,7 @@ class CIMLayer(nn.Module):
             return e.finish(e.reference(codes), meta)
         if self.mode == "calibrate":
             e.calibrate_adc(codes)
-            if e.sim.get("adc_range") == "tuned":
+            if e.adc.tuned:
                 e.tune_adc(codes)
             return e.finish(e.reference(codes), meta)
         if self.mode != "cim":
@@ -57,6 +57,11 @@ class CIMLayer(nn.Module):
             self.chip = e.program(None)
         t = e.mvm(codes, self.chip, self.noise, self.stats)
         ref = e.reference(codes)
+        if isinstance(e.w_scale, torch.Tensor):  # per-channel scales: weight each column
+            scale = e.x_scale * e.w_scale
+            self.stats.signal += float(torch.linalg.vector_norm(ref * scale)) ** 2
+            self.stats.error += float(torch.linalg.vector_norm((ref - t) * scale)) ** 2
+            return e.finish(t, meta)
         scale2 = (e.x_scale * e.w_scale) ** 2
         self.stats.signal += float(torch.linalg.vector_norm(ref)) ** 2 * scale2
         self.stats.error += float(torch.linalg.vector_norm(ref.sub_(t))) ** 2 * scale2

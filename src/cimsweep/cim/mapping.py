@@ -14,6 +14,9 @@ Weights (signed integer codes, ``weight_precision`` bits with sign) become cell 
 * ``offset``: unsigned codes ``u = q + 2**(wp-1)`` in ``[1, 2**wp - 1]`` are sliced into
   ``ceil(wp / bitcell)`` slices; each column tile has one reference column per slice storing
   the slices of the offset ``2**(wp-1)``; output = column - reference column of its tile.
+  With ``offset_reference = layer`` (NeuroSim V1.5) codes are shifted by the layer's
+  ``s = max(0, -min(q))`` instead, and one dummy column per layer (the last physical column)
+  stores ``s`` in every row; output = column - dummy column.
 
 Physical columns per weight slice (``phys_cols``): ``2 * cols`` (differential) or
 ``cols + col_tiles`` (offset). Weights are placed whole per subarray
@@ -48,10 +51,13 @@ class CrossbarMap:
     bitcell: int
     weight_precision: int
     signed_mapping: str
+    offset_reference: str = "tile"
 
     def __post_init__(self) -> None:
         if self.signed_mapping not in ("differential", "offset"):
             raise ValueError(f"unknown signed_mapping {self.signed_mapping!r}")
+        if self.offset_reference not in ("tile", "layer"):
+            raise ValueError(f"unknown offset_reference {self.offset_reference!r}")
         column_tiles(self.cols, self.sub_cols, self.n_w, self.signed_mapping)  # validates
 
     @property
@@ -93,7 +99,12 @@ class CrossbarMap:
         """Physical columns per weight slice, including negative / reference columns."""
         if self.signed_mapping == "differential":
             return 2 * self.cols
-        return self.cols + self.col_tiles
+        return self.cols + (1 if self.layer_reference else self.col_tiles)
+
+    @property
+    def layer_reference(self) -> bool:
+        """Offset mapping with one dummy column per layer (NeuroSim V1.5)."""
+        return self.signed_mapping == "offset" and self.offset_reference == "layer"
 
     @cached_property
     def groups(self) -> list[tuple[int, int]]:
@@ -128,13 +139,17 @@ class CrossbarMap:
         q = q_w.round().to(torch.int32)
         if self.signed_mapping == "differential":
             mag = torch.cat([q.clamp(min=0), (-q).clamp(min=0)], dim=1)
+        elif self.layer_reference:  # shift >= 0: an all-positive layer is stored as it is
+            offset = max(0, -int(q.min())) if q.numel() else 0
+            mag = q + offset
         else:
             offset = 2 ** (self.weight_precision - 1)
             mag = q + offset
         digits = torch.div(mag[None], pw[:, None, None], rounding_mode="floor").remainder_(base)
         if self.signed_mapping == "offset":
             ref = torch.div(offset, pw, rounding_mode="floor").remainder_(base)
-            ref = ref[:, None, None].expand(self.n_w, self.rows, self.col_tiles)
+            n_ref = 1 if self.layer_reference else self.col_tiles
+            ref = ref[:, None, None].expand(self.n_w, self.rows, n_ref)
             digits = torch.cat([digits, ref], dim=2)
         return digits.to(torch.uint8)
 
@@ -146,6 +161,8 @@ class CrossbarMap:
         """Logical outputs (..., cols) from physical column sums (..., phys_cols)."""
         main = phys[..., : self.cols]
         if self.signed_mapping == "differential":
+            return main - phys[..., self.cols :]
+        if self.layer_reference:
             return main - phys[..., self.cols :]
         tile = torch.arange(self.cols, device=phys.device) // self.cols_per_tile
         return main - phys[..., self.cols + tile]

@@ -7,7 +7,10 @@ Inputs (activations) are asymmetric and unsigned on the crossbar: codes lie in `
 and ``x ~= scale * (code - zero_point)`` with ``scale = (input_max - input_min) / (2**bits - 1)``
 and an integer ``zero_point = round(-input_min / scale)``. Post-ReLU layers have
 ``input_min = 0`` and therefore ``zero_point = 0``; the first layer's signed inputs get a
-zero point that the simulator removes digitally (``zero_point * sum_i q_w[i, col]``).
+zero point that the simulator removes digitally (``zero_point * sum_i q_w[i, col]``) or through
+a dummy input row. ``input_quant = symmetric`` (NeuroSim V1.5) uses signed codes of
+``2**(bits-1) - 1`` steps each side of 0 instead (one bit fewer), and ``weight_quant_axis =
+channel`` one weight scale per output channel (:func:`channel_weight_max`).
 
 All ranges are in the units of the tensor they describe (activations: standardised input
 units; weights: the layer's weight units).
@@ -16,6 +19,7 @@ units; weights: the layer's weight units).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -34,41 +38,77 @@ def weight_qmax(bits: int) -> int:
     return 2 ** (bits - 1) - 1 if bits > 1 else 1
 
 
-def weight_scale(weight_max: float, bits: int) -> float:
-    """Weight units per integer code; 1.0 for an all-zero range."""
+def weight_scale(weight_max: float | torch.Tensor, bits: int) -> Any:
+    """Weight units per integer code (float, or a tensor for per-channel ranges); 1.0 for an
+    all-zero range."""
+    if isinstance(weight_max, torch.Tensor):
+        return torch.where(weight_max > 0, weight_max / weight_qmax(bits), 1.0)
     return float(weight_max) / weight_qmax(bits) if weight_max > 0 else 1.0
 
 
-def quantize_weight(w: torch.Tensor, weight_max: float, bits: int) -> torch.Tensor:
+def channel_weight_max(w: torch.Tensor, weight_max: float, dim: int) -> torch.Tensor:
+    """Per-channel clips (``weight_quant_axis = channel``) along ``dim`` of ``w``: each
+    channel's max |w| times ``weight_max / max|w|`` (the layer's calibrated clip fraction),
+    shaped to broadcast against ``w``."""
+    a = w.detach().abs().float()
+    others = [d for d in range(a.dim()) if d != dim % a.dim()]
+    per = a.amax(dim=others, keepdim=True) if others else a
+    top = float(a.max()) if a.numel() else 0.0
+    return per * (float(weight_max) / top if top > 0 else 0.0)
+
+
+def quantize_weight(w: torch.Tensor, weight_max: float | torch.Tensor, bits: int) -> torch.Tensor:
     """Integer weight codes (float tensor) of symmetric ``bits``-bit quantization."""
     q = weight_qmax(bits)
     return torch.clamp(torch.round(w / weight_scale(weight_max, bits)), -q, q)
 
 
-def input_qparams(input_min: float, input_max: float, bits: int) -> tuple[float, int]:
-    """(scale, zero_point) of asymmetric ``bits``-bit input quantization; 0 is representable."""
+def input_qparams(
+    input_min: float, input_max: float, bits: int, scheme: str = "asymmetric"
+) -> tuple[float, int]:
+    """(scale, zero_point) of ``bits``-bit input quantization; 0 is representable.
+
+    asymmetric: ``2**bits - 1`` steps over [min(lo, 0), max(hi, 0)]; symmetric (NeuroSim):
+    ``2**(bits-1) - 1`` steps of max(|lo|, |hi|) each side of 0, zero point = the range's
+    lowest code (0 for a non-negative range).
+    """
     lo, hi = min(float(input_min), 0.0), max(float(input_max), 0.0)
+    if scheme == "symmetric":
+        q = weight_qmax(bits)
+        top = max(-lo, hi)
+        scale = top / q if top > 0 else 1.0
+        return scale, int(min(max(round(-lo / scale), 0), q))
+    if scheme != "asymmetric":
+        raise ValueError(f"unknown input quantization {scheme!r}; expected asymmetric|symmetric")
     levels = 2**bits - 1
     scale = (hi - lo) / levels if hi > lo else 1.0
     zero_point = int(min(max(round(-lo / scale), 0), levels))
     return scale, zero_point
 
 
-def quantize_input(x: torch.Tensor, scale: float, zero_point: int, bits: int) -> torch.Tensor:
-    """Unsigned input codes in [0, 2**bits - 1] (float tensor)."""
-    return torch.clamp(torch.round(x / scale) + zero_point, 0, 2**bits - 1)
+def input_code_max(bits: int, zero_point: int, scheme: str = "asymmetric") -> int:
+    """Largest unsigned input code (symmetric: ``zero_point + 2**(bits-1) - 1``)."""
+    return zero_point + weight_qmax(bits) if scheme == "symmetric" else 2**bits - 1
+
+
+def quantize_input(
+    x: torch.Tensor, scale: float, zero_point: int, bits: int, scheme: str = "asymmetric"
+) -> torch.Tensor:
+    """Unsigned input codes in [0, :func:`input_code_max`] (float tensor)."""
+    top = input_code_max(bits, zero_point, scheme)
+    return torch.clamp(torch.round(x / scale) + zero_point, 0, top)
 
 
 def fake_quant_input(
-    x: torch.Tensor, input_min: float, input_max: float, bits: int
+    x: torch.Tensor, input_min: float, input_max: float, bits: int, scheme: str = "asymmetric"
 ) -> torch.Tensor:
     """Quantize-dequantize activations."""
-    scale, zp = input_qparams(input_min, input_max, bits)
-    return (quantize_input(x, scale, zp, bits) - zp) * scale
+    scale, zp = input_qparams(input_min, input_max, bits, scheme)
+    return (quantize_input(x, scale, zp, bits, scheme) - zp) * scale
 
 
-def fake_quant_weight(w: torch.Tensor, weight_max: float, bits: int) -> torch.Tensor:
-    """Quantize-dequantize weights."""
+def fake_quant_weight(w: torch.Tensor, weight_max: float | torch.Tensor, bits: int) -> torch.Tensor:
+    """Quantize-dequantize weights (``weight_max`` a float or per-channel tensor)."""
     return quantize_weight(w, weight_max, bits) * weight_scale(weight_max, bits)
 
 

@@ -34,10 +34,12 @@ from torch import nn
 
 from cimsweep.nn.models import cim_layers, digital_layer_names, replace_layer
 from cimsweep.nn.quant import (
+    channel_weight_max,
     choose_input_range,
     choose_weight_max,
     fake_quant_input,
     fake_quant_weight,
+    input_code_max,
     input_qparams,
     quantize_input,
     weight_scale,
@@ -60,6 +62,13 @@ _SIM_KEYS = (
     "on_state",
     "off_state",
     "adc_range",
+    "offset_reference",
+    "input_offset",
+    "off_current",
+    "read_noise_model",
+    "read_noise_resample",
+    "input_quant",
+    "weight_quant_axis",
 )
 
 
@@ -80,18 +89,27 @@ def straight_through(value: torch.Tensor, surrogate: torch.Tensor) -> torch.Tens
     return surrogate + (value - surrogate).detach()
 
 
-def fake_quant_weight_ste(w: torch.Tensor, weight_max: float, bits: int) -> torch.Tensor:
-    """Fake-quantized weights; gradient 1 inside ``|w| <= weight_max``, 0 outside."""
-    clipped = torch.clamp(w, -weight_max, weight_max)
+def fake_quant_weight_ste(
+    w: torch.Tensor, weight_max: float | torch.Tensor, bits: int
+) -> torch.Tensor:
+    """Fake-quantized weights; gradient 1 inside ``|w| <= weight_max`` (a float, or per-channel
+    clips broadcasting against ``w``), 0 outside."""
+    if isinstance(weight_max, torch.Tensor):
+        clipped = torch.minimum(torch.maximum(w, -weight_max), weight_max)
+    else:
+        clipped = torch.clamp(w, -weight_max, weight_max)
     return straight_through(fake_quant_weight(clipped.detach(), weight_max, bits), clipped)
 
 
-def fake_quant_input_ste(x: torch.Tensor, lo: float, hi: float, bits: int) -> torch.Tensor:
+def fake_quant_input_ste(
+    x: torch.Tensor, lo: float, hi: float, bits: int, scheme: str = "asymmetric"
+) -> torch.Tensor:
     """Fake-quantized inputs over the representable range of ``(lo, hi)``; clipped STE."""
-    scale, zero_point = input_qparams(lo, hi, bits)
-    low, high = -zero_point * scale, (2**bits - 1 - zero_point) * scale
+    scale, zero_point = input_qparams(lo, hi, bits, scheme)
+    low = -zero_point * scale
+    high = (input_code_max(bits, zero_point, scheme) - zero_point) * scale
     clipped = torch.clamp(x, low, high)
-    return straight_through(fake_quant_input(clipped.detach(), lo, hi, bits), clipped)
+    return straight_through(fake_quant_input(clipped.detach(), lo, hi, bits, scheme), clipped)
 
 
 class HardwareAwareLayer(nn.Module):
@@ -115,6 +133,8 @@ class HardwareAwareLayer(nn.Module):
         self.weight_method = str(values["weight_calib_method"])
         self.input_method = str(values["input_calib_method"])
         self.percentile = float(values["calib_percentile"])
+        self.input_scheme = str(values.get("input_quant", "asymmetric"))
+        self.per_channel = values.get("weight_quant_axis", "tensor") == "channel"
         self.generator = generator
         self.weight_clip = (
             float(values.get("weight_clip", 0.0)) if self.mode == "noise_aware" else 0.0
@@ -135,6 +155,13 @@ class HardwareAwareLayer(nn.Module):
         return choose_weight_max(
             self.inner.weight, self.weight_bits, self.weight_method, self.percentile
         )
+
+    def weight_clips(self, weight_max: float) -> float | torch.Tensor:
+        """The clip(s) the weights are quantized at: ``weight_max``, or per output channel
+        (``weight_quant_axis = channel``, shaped like the weight's first axis)."""
+        if not self.per_channel:
+            return weight_max
+        return channel_weight_max(self.inner.weight, weight_max, dim=0)
 
     def ranges(self) -> dict[str, float]:
         """Current quantization ranges, in the calibration file's layout."""
@@ -170,8 +197,11 @@ class HardwareAwareLayer(nn.Module):
                 self.clip_weights()  # the weights of the last update, before they are used
             self._track_input_range(x.detach())
         rng = self.ranges()
-        w_q = fake_quant_weight_ste(self.inner.weight, rng["weight_max"], self.weight_bits)
-        x_q = fake_quant_input_ste(x, rng["input_min"], rng["input_max"], self.input_bits)
+        clips = self.weight_clips(rng["weight_max"])
+        w_q = fake_quant_weight_ste(self.inner.weight, clips, self.weight_bits)
+        x_q = fake_quant_input_ste(
+            x, rng["input_min"], rng["input_max"], self.input_bits, self.input_scheme
+        )
         y = self._layer(x_q, w_q)
         if self.mode == "noise_aware" and self.training:
             y = y + self.sample_noise(x.detach(), rng, y)
@@ -183,14 +213,34 @@ class HardwareAwareLayer(nn.Module):
         from cimsweep.cim.engine import LayerEngine
 
         engine = LayerEngine(self.name, self.inner, dict(rng), self.sim)
-        if self.sim["adc_range"] != "full":
+        if engine.adc.calibrated:
             codes = engine.input_codes(x.float())[0]
             engine.calibrate_adc(codes)
-            if self.sim["adc_range"] == "tuned":
+            if engine.adc.tuned:
                 engine.tune_adc(codes)
         self._dac, n_x = engine.dac, engine.n_x
         self._coef2 = [4.0 ** (self._dac * b) for b in range(n_x)]  # (2 ** (dac * b)) ** 2
         self._read_var = engine.read_sigma**2  # per cell and unit input, unit products**2
+        # per-call cell noise (read_noise_resample = forward / cycle): the per-cell variance of
+        # its law (multiplicative: (sigma * G)**2) summed over an output's column and its
+        # negative / reference column, averaged over the outputs: (rows, G * n_w) weights
+        self._cell_var: torch.Tensor | None = None
+        if engine.cell_noise is not None:
+            g = engine.levels.double() + engine.c_cell  # (n_w, rows, phys_cols), unit levels
+            sd = engine.cell_noise.model.std(g, engine.cell_levels)
+            v = torch.as_tensor(sd, dtype=torch.float64).expand_as(g).square()
+            main = v[..., : engine.map.cols]
+            ref = main - engine.map.combine(v)  # each output's negative / reference column
+            member = torch.zeros(engine.map.rows, len(engine.map.groups), dtype=torch.float64)
+            for gi, (first, rows) in enumerate(engine.map.groups):
+                member[first : first + rows, gi] = 1.0
+            self._cell_var = torch.cat(
+                [(member[:, :, None] * c.mean(-1).t()[:, None, :]).flatten(1) for c in (main, ref)],
+                dim=1,
+            ).float()  # (rows, 2 * G * n_w): column, then reference
+            self._sw2 = engine.map.slice_weights().square().float()  # (n_w,)
+            self._step2 = engine.step.square().float()  # (G, n_w)
+            self._fine_w = engine.step <= 1  # (G, n_w)
         self._out_var = engine.out_sigma**2  # per conversion, ADC steps**2
         pair = 2.0  # both columns of the differential pair (or column and reference)
         w2 = pair * engine.map.slice_weights().square()[None, :]  # (1, n_w)
@@ -218,8 +268,9 @@ class HardwareAwareLayer(nn.Module):
         if getattr(self, "_steps_since_refresh", REFRESH_STEPS) >= REFRESH_STEPS:
             self._refresh(x, rng)
         self._steps_since_refresh += 1
-        scale, zp = input_qparams(rng["input_min"], rng["input_max"], self.input_bits)
-        codes = quantize_input(x.float(), scale, zp, self.input_bits)
+        scheme = self.input_scheme
+        scale, zp = input_qparams(rng["input_min"], rng["input_max"], self.input_bits, scheme)
+        codes = quantize_input(x.float(), scale, zp, self.input_bits, scheme)
         if isinstance(self.inner, nn.Conv2d):
             from cimsweep.cim.mapping import im2col
 
@@ -232,6 +283,8 @@ class HardwareAwareLayer(nn.Module):
         fine, coarse = self._fine.to(dev), self._coarse.to(dev)
         coarse_step2 = self._coarse_step2.to(dev)
         var = torch.zeros(codes.shape[0], device=dev)
+        if self._cell_var is not None:
+            return self._cell_noise_var(codes, var)
         for b, coef2 in enumerate(self._coef2):
             x_b = torch.bitwise_and(codes >> (self._dac * b), (1 << self._dac) - 1).float()
             sx2 = x_b.square() @ groups  # (M, G): sum of squared inputs per read group
@@ -243,19 +296,46 @@ class HardwareAwareLayer(nn.Module):
             var += coef2 * per_group.sum(1)
         return var
 
+    def _cell_noise_var(self, codes: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
+        """:meth:`noise_var` for per-call cell noise: per read group and weight slice, the
+        cells' own variances; two ADC conversions (column and reference) per output."""
+        assert self._cell_var is not None
+        dev = var.device
+        cell_var, groups = self._cell_var.to(dev), self._groups.to(dev)
+        sw2, step2, fine = self._sw2.to(dev), self._step2.to(dev), self._fine_w.to(dev)
+        n_g, n_w = step2.shape
+        for b, coef2 in enumerate(self._coef2):
+            x_b = torch.bitwise_and(codes >> (self._dac * b), (1 << self._dac) - 1).float()
+            s2 = (x_b.square() @ cell_var).view(-1, 2, n_g, n_w) + self._out_var
+            live = (((x_b @ groups) > 0) | (self._out_var > 0)).float()[:, :, None]
+            coarse = s2.sum(1) + 2 * live * step2 / 12
+            per = torch.where(fine, rounded_noise_power(s2).sum(1), coarse)
+            var += coef2 * (per * sw2).sum((1, 2))
+        return var
+
     def sample_noise(
         self, x: torch.Tensor, rng: Mapping[str, float], y: torch.Tensor
     ) -> torch.Tensor:
         """Gaussian output noise (shape of ``y``) with the simulator's variance, in output units."""
         var = self.noise_var(x, rng)
-        unit = input_qparams(rng["input_min"], rng["input_max"], self.input_bits)[0]
-        unit *= weight_scale(rng["weight_max"], self.weight_bits)
-        sd = var.sqrt() * unit
-        if y.dim() == 4:  # conv: one variance per output position, shared by the channels
-            n, _, ho, wo = y.shape
-            sd = sd.view(n, ho, wo).unsqueeze(1)
+        lo, hi = rng["input_min"], rng["input_max"]
+        unit = input_qparams(lo, hi, self.input_bits, self.input_scheme)[0]
+        w_unit = weight_scale(self.weight_clips(rng["weight_max"]), self.weight_bits)
+        if isinstance(w_unit, torch.Tensor):  # per channel: one output unit per channel
+            w_unit = w_unit.reshape(-1).to(var.dtype)
+            sd = var.sqrt()[:, None] * (unit * w_unit)  # (M, channels)
+            if y.dim() == 4:
+                n, _, ho, wo = y.shape
+                sd = sd.view(n, ho, wo, -1).permute(0, 3, 1, 2)
+            else:
+                sd = sd.view(*y.shape)
         else:
-            sd = sd.view(*y.shape[:-1], 1)
+            sd = var.sqrt() * (unit * w_unit)
+            if y.dim() == 4:  # conv: one variance per output position, shared by the channels
+                n, _, ho, wo = y.shape
+                sd = sd.view(n, ho, wo).unsqueeze(1)
+            else:
+                sd = sd.view(*y.shape[:-1], 1)
         eps = torch.randn(y.shape, generator=self.generator, device=y.device, dtype=y.dtype)
         return eps * sd.to(y.dtype)
 

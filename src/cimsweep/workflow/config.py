@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from cimsweep.workflow import presets
 from cimsweep.workflow.params import (
     PARAMS,
     STAGE_PARENT,
@@ -175,6 +176,7 @@ class Sweep:
 
     values: dict[str, Value]
     grid: dict[str, list[Value]]
+    explicit: frozenset[str] = frozenset()  # keys the config names (they override a preset)
 
     # ---- grid --------------------------------------------------------------------------
     def axes(self, stage: str | None = None) -> list[str]:
@@ -280,7 +282,7 @@ class Sweep:
             used = set(mode_params(mode)) | set(stage_all_params(stage))
             for name in conditional_params() - used:
                 out.pop(name, None)
-        return out
+        return presets.resolve(out, self.explicit)
 
     def expand(self, stage: str, filename: str | None = None, root: str = "results") -> list[str]:
         """Concrete paths of a stage's result file for every distinct grid point."""
@@ -373,7 +375,8 @@ def load(raw: Mapping[str, Any]) -> Sweep:
         if dupes:
             raise ConfigError(f"grid.{name} lists {dupes} more than once; values must be unique")
         grid[name] = canon
-    sweep = Sweep(values=values, grid=grid)
+    explicit = frozenset(raw.get("params") or {}) | frozenset(grid)
+    sweep = Sweep(values=values, grid=grid, explicit=explicit - {"preset"})
     _check_combinations(sweep)
     _check_inputs(sweep)
     _check_device_files(sweep)

@@ -65,6 +65,40 @@ PARAMS: list[Param] = [
         train_modes=NOISE_AWARE_MODES,
     ),
     declare(
+        "offset_reference",
+        "str",
+        "tile",
+        SIM,
+        "signed_mapping = offset: tile, codes shifted by 2**(weight_precision - 1) with a "
+        "reference column of that value in every subarray; layer (NeuroSim V1.5), codes "
+        "shifted by the layer's -min(q_w) (0 when no code is negative) with one dummy column "
+        "of that value per layer, read through the ADC like the others.",
+        choices=("tile", "layer"),
+        train_modes=NOISE_AWARE_MODES,
+    ),
+    declare(
+        "input_offset",
+        "str",
+        "digital",
+        SIM,
+        "Removal of the input zero point (signed inputs): digital, z * sum_i q_w[i, col] "
+        "subtracted exactly; dummy_row (NeuroSim V1.5), one extra input vector of z read "
+        "through the crossbar and ADC (it clips and picks up noise) and subtracted.",
+        choices=("digital", "dummy_row"),
+        train_modes=NOISE_AWARE_MODES,
+    ),
+    declare(
+        "off_current",
+        "str",
+        "adc_range",
+        SIM,
+        "Off-state current of the cells: adc_range, carried in the column sum and the ADC "
+        "range; subtract (NeuroSim V1.5), removed in analog by an off-state reference cell "
+        "per row before the ADC.",
+        choices=("adc_range", "subtract"),
+        train_modes=NOISE_AWARE_MODES,
+    ),
+    declare(
         "mem_type",
         "str",
         "resistive",

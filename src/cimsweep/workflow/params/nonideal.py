@@ -10,9 +10,11 @@ PARAMS: list[Param] = [
         "str",
         "full",
         SIM,
-        "ADC input range: full scale of the column, calibrated (clipped) range, or tuned "
-        "(calibrated range scaled per layer to minimise its output error).",
-        choices=("full", "calibrated", "tuned"),
+        "ADC input range: full scale of the column, calibrated (clipped) range, tuned "
+        "(calibrated range scaled per layer to minimise its output error), or unit "
+        "(NeuroSim V1.5: a step of one unit product, reads clipped to [0, 2**adc_precision], "
+        "2**adc_precision + 1 codes; adc_precision is a clip level, not a step size).",
+        choices=("full", "calibrated", "tuned", "unit"),
         train_modes=NOISE_AWARE_MODES,
     ),
     declare(
@@ -20,8 +22,33 @@ PARAMS: list[Param] = [
         "float",
         0.0,
         SIM,
-        "Std of conductance read noise, relative to the level range (fresh every read).",
+        "Std of conductance read noise: relative to the level range (read_noise_model = "
+        "additive) or to each cell's own conductance (multiplicative).",
         minimum=0.0,
+    ),
+    declare(
+        "read_noise_model",
+        "str",
+        "additive",
+        SIM,
+        "Read-noise law per cell: additive, read_noise * (on_state - off_state) on every "
+        "cell; multiplicative (NeuroSim V1.5), read_noise * G of each cell, so off cells are "
+        "quieter at a finite on/off ratio (with off_current = subtract the off-state "
+        "reference cell of each row adds its own read_noise * off_state).",
+        choices=("additive", "multiplicative"),
+        train_modes=NOISE_AWARE_MODES,
+    ),
+    declare(
+        "read_noise_resample",
+        "str",
+        "read",
+        SIM,
+        "When read noise is drawn: read, fresh for every read of every input vector; "
+        "forward, once per forward call as a perturbation of the cells shared by the batch "
+        "and every input slice; cycle (NeuroSim V1.5), once per forward call and input "
+        "slice (DAC cycle), shared by the batch. multiplicative needs forward or cycle.",
+        choices=("read", "forward", "cycle"),
+        train_modes=NOISE_AWARE_MODES,
     ),
     declare(
         "output_noise",
@@ -46,6 +73,18 @@ PARAMS: list[Param] = [
         "in unit products). Each read gets offset mean - level and Gaussian noise of "
         "std, interpolated linearly on its noise-free value (held constant beyond the "
         "first and last rows), before the ADC.",
+    ),
+    declare(
+        "output_noise_mode",
+        "str",
+        "additive",
+        SIM,
+        "How output noise combines with the cells' non-idealities: additive, on top of "
+        "programming variation, drift and read noise; exclusive (NeuroSim V1.5), when "
+        "output_noise is nonzero the column reads the nominal integer levels (no "
+        "programming variation, drift, read noise or off-state baseline; stuck cells stay) "
+        "plus output noise.",
+        choices=("additive", "exclusive"),
     ),
     declare(
         "prog_noise",
@@ -98,8 +137,19 @@ PARAMS: list[Param] = [
         "Retention law. neurosim: normalised level n * t**(v * s) clamped to [0, 1] (see "
         "detect, target); pcm: power law G(t) = G(t0) * (t / t0)**(-nu) on the conductance "
         "(off-state included, t0 = 1 s), nu per device ~ N(v, nu_std) clipped at 0 (Joshi "
-        "et al. 2020).",
-        choices=("neurosim", "pcm"),
+        "et al. 2020); neurosim_conductance (NeuroSim V1.5's code): the neurosim law on the "
+        "conductance, off-state baseline included, clamped to [off_state, on_state].",
+        choices=("neurosim", "pcm", "neurosim_conductance"),
+    ),
+    declare(
+        "drift_resample",
+        "str",
+        "instance",
+        SIM,
+        "When retention drift is drawn: instance, once per chip instance; read (NeuroSim "
+        "V1.5), afresh at every forward call and input slice, from the programmed levels, "
+        "so it acts like extra read noise.",
+        choices=("instance", "read"),
     ),
     declare(
         "nu_std",

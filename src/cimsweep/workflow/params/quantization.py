@@ -6,6 +6,20 @@ from .base import QAT_MODES, QUANT, Param, declare
 
 PARAMS: list[Param] = [
     declare(
+        "preset",
+        "str",
+        "cimsweep",
+        QUANT,
+        "Semantics preset: cimsweep (this tool's defaults) or neurosim_v1.5 (DNN+NeuroSim "
+        "V1.5's meanings: adc_range unit, multiplicative read noise per DAC cycle, offset "
+        "mapping with a layer dummy column, dummy-row inputs, symmetric inputs, per-channel "
+        "weights, max calibration, first layer digital, off current subtracted, drift per "
+        "read, exclusive output noise). Keys given explicitly override it; the effective "
+        "values are recorded (cimsweep.workflow.presets).",
+        choices=("cimsweep", "neurosim_v1.5"),
+        train_modes=QAT_MODES,
+    ),
+    declare(
         "weight_precision",
         "int",
         8,
@@ -25,6 +39,29 @@ PARAMS: list[Param] = [
         unit="bit",
         minimum=1,
         maximum=16,
+        train_modes=QAT_MODES,
+    ),
+    declare(
+        "input_quant",
+        "str",
+        "asymmetric",
+        QUANT,
+        "Input quantization: asymmetric, 2**input_precision codes over [input_min, "
+        "input_max] with a zero point; symmetric (NeuroSim V1.5), signed codes of "
+        "+-(2**(input_precision - 1) - 1) steps of max(|input_min|, |input_max|), shifted "
+        "by the range's lowest code (0 after a ReLU: one bit fewer).",
+        choices=("asymmetric", "symmetric"),
+        train_modes=QAT_MODES,
+    ),
+    declare(
+        "weight_quant_axis",
+        "str",
+        "tensor",
+        QUANT,
+        "Weight scale: tensor, one per layer (weight_max); channel (NeuroSim V1.5), one per "
+        "output channel, each at its own max |w| times weight_max / max |w| of the layer (so "
+        "weight_calib_method = max gives each channel its max).",
+        choices=("tensor", "channel"),
         train_modes=QAT_MODES,
     ),
     declare(
