@@ -102,6 +102,15 @@ class TrainValues(DataValues):
     reads it in modes: noise_aware.
     """
 
+    preset: str | None = None
+    """Semantics preset: cimsweep (this tool's defaults) or neurosim_v1.5 (DNN+NeuroSim V1.5's
+    meanings: adc_range unit, multiplicative read noise per DAC cycle, offset mapping with a
+    layer dummy column, dummy-row inputs, symmetric inputs, per-channel weights, max calibration,
+    first layer digital, off current subtracted, drift per read, exclusive output noise). Keys
+    given explicitly override it; the effective values are recorded (cimsweep.workflow.presets).
+    One of: cimsweep, neurosim_v1.5. Training reads it in modes: qat, noise_aware.
+    """
+
     weight_precision: int | None = None
     """Weight bits (signed). Unit: bit. Range: >= 2, <= 16. Training reads it in modes: qat,
     noise_aware.
@@ -110,6 +119,20 @@ class TrainValues(DataValues):
     input_precision: int | None = None
     """Input (activation) bits. Unit: bit. Range: >= 1, <= 16. Training reads it in modes: qat,
     noise_aware.
+    """
+
+    input_quant: str | None = None
+    """Input quantization: asymmetric, 2**input_precision codes over [input_min, input_max] with a
+    zero point; symmetric (NeuroSim V1.5), signed codes of +-(2**(input_precision - 1) - 1) steps
+    of max(|input_min|, |input_max|), shifted by the range's lowest code (0 after a ReLU: one bit
+    fewer). One of: asymmetric, symmetric. Training reads it in modes: qat, noise_aware.
+    """
+
+    weight_quant_axis: str | None = None
+    """Weight scale: tensor, one per layer (weight_max); channel (NeuroSim V1.5), one per output
+    channel, each at its own max |w| times weight_max / max |w| of the layer (so
+    weight_calib_method = max gives each channel its max). One of: tensor, channel. Training
+    reads it in modes: qat, noise_aware.
     """
 
     input_calib_method: str | None = None
@@ -160,6 +183,27 @@ class TrainValues(DataValues):
     differential, offset. Training reads it in modes: noise_aware.
     """
 
+    offset_reference: str | None = None
+    """signed_mapping = offset: tile, codes shifted by 2**(weight_precision - 1) with a reference
+    column of that value in every subarray; layer (NeuroSim V1.5), codes shifted by the layer's
+    -min(q_w) (0 when no code is negative) with one dummy column of that value per layer, read
+    through the ADC like the others. One of: tile, layer. Training reads it in modes:
+    noise_aware.
+    """
+
+    input_offset: str | None = None
+    """Removal of the input zero point (signed inputs): digital, z * sum_i q_w[i, col] subtracted
+    exactly; dummy_row (NeuroSim V1.5), one extra input vector of z read through the crossbar and
+    ADC (it clips and picks up noise) and subtracted. One of: digital, dummy_row. Training reads
+    it in modes: noise_aware.
+    """
+
+    off_current: str | None = None
+    """Off-state current of the cells: adc_range, carried in the column sum and the ADC range;
+    subtract (NeuroSim V1.5), removed in analog by an off-state reference cell per row before the
+    ADC. One of: adc_range, subtract. Training reads it in modes: noise_aware.
+    """
+
     mem_type: str | None = None
     """Cell kind: resistive (conductance, S) or capacitive (capacitance, F). One of: resistive,
     capacitive. Training reads it in modes: noise_aware.
@@ -174,9 +218,27 @@ class TrainValues(DataValues):
     """
 
     adc_range: str | None = None
-    """ADC input range: full scale of the column, calibrated (clipped) range, or tuned (calibrated
-    range scaled per layer to minimise its output error). One of: full, calibrated, tuned.
+    """ADC input range: full scale of the column, calibrated (clipped) range, tuned (calibrated
+    range scaled per layer to minimise its output error), or unit (NeuroSim V1.5: a step of one
+    unit product, reads clipped to [0, 2**adc_precision], 2**adc_precision + 1 codes;
+    adc_precision is a clip level, not a step size). One of: full, calibrated, tuned, unit.
     Training reads it in modes: noise_aware.
+    """
+
+    read_noise_model: str | None = None
+    """Read-noise law per cell: additive, read_noise * (on_state - off_state) on every cell;
+    multiplicative (NeuroSim V1.5), read_noise * G of each cell, so off cells are quieter at a
+    finite on/off ratio (with off_current = subtract the off-state reference cell of each row
+    adds its own read_noise * off_state). One of: additive, multiplicative. Training reads it in
+    modes: noise_aware.
+    """
+
+    read_noise_resample: str | None = None
+    """When read noise is drawn: read, fresh for every read of every input vector; forward, once per
+    forward call as a perturbation of the cells shared by the batch and every input slice; cycle
+    (NeuroSim V1.5), once per forward call and input slice (DAC cycle), shared by the batch.
+    multiplicative needs forward or cycle. One of: read, forward, cycle. Training reads it in
+    modes: noise_aware.
     """
 
 
@@ -186,6 +248,15 @@ class CalibValues(TrainValues):
 
     stage: ClassVar[str] = "calib"
 
+    preset: str = "cimsweep"
+    """Semantics preset: cimsweep (this tool's defaults) or neurosim_v1.5 (DNN+NeuroSim V1.5's
+    meanings: adc_range unit, multiplicative read noise per DAC cycle, offset mapping with a
+    layer dummy column, dummy-row inputs, symmetric inputs, per-channel weights, max calibration,
+    first layer digital, off current subtracted, drift per read, exclusive output noise). Keys
+    given explicitly override it; the effective values are recorded (cimsweep.workflow.presets).
+    One of: cimsweep, neurosim_v1.5. Training reads it in modes: qat, noise_aware.
+    """
+
     weight_precision: int = 8
     """Weight bits (signed). Unit: bit. Range: >= 2, <= 16. Training reads it in modes: qat,
     noise_aware.
@@ -194,6 +265,20 @@ class CalibValues(TrainValues):
     input_precision: int = 8
     """Input (activation) bits. Unit: bit. Range: >= 1, <= 16. Training reads it in modes: qat,
     noise_aware.
+    """
+
+    input_quant: str = "asymmetric"
+    """Input quantization: asymmetric, 2**input_precision codes over [input_min, input_max] with a
+    zero point; symmetric (NeuroSim V1.5), signed codes of +-(2**(input_precision - 1) - 1) steps
+    of max(|input_min|, |input_max|), shifted by the range's lowest code (0 after a ReLU: one bit
+    fewer). One of: asymmetric, symmetric. Training reads it in modes: qat, noise_aware.
+    """
+
+    weight_quant_axis: str = "tensor"
+    """Weight scale: tensor, one per layer (weight_max); channel (NeuroSim V1.5), one per output
+    channel, each at its own max |w| times weight_max / max |w| of the layer (so
+    weight_calib_method = max gives each channel its max). One of: tensor, channel. Training
+    reads it in modes: qat, noise_aware.
     """
 
     input_calib_method: str = "percentile"
@@ -259,6 +344,27 @@ class InferValues(CalibValues):
     differential, offset. Training reads it in modes: noise_aware.
     """
 
+    offset_reference: str = "tile"
+    """signed_mapping = offset: tile, codes shifted by 2**(weight_precision - 1) with a reference
+    column of that value in every subarray; layer (NeuroSim V1.5), codes shifted by the layer's
+    -min(q_w) (0 when no code is negative) with one dummy column of that value per layer, read
+    through the ADC like the others. One of: tile, layer. Training reads it in modes:
+    noise_aware.
+    """
+
+    input_offset: str = "digital"
+    """Removal of the input zero point (signed inputs): digital, z * sum_i q_w[i, col] subtracted
+    exactly; dummy_row (NeuroSim V1.5), one extra input vector of z read through the crossbar and
+    ADC (it clips and picks up noise) and subtracted. One of: digital, dummy_row. Training reads
+    it in modes: noise_aware.
+    """
+
+    off_current: str = "adc_range"
+    """Off-state current of the cells: adc_range, carried in the column sum and the ADC range;
+    subtract (NeuroSim V1.5), removed in analog by an off-state reference cell per row before the
+    ADC. One of: adc_range, subtract. Training reads it in modes: noise_aware.
+    """
+
     mem_type: str = "resistive"
     """Cell kind: resistive (conductance, S) or capacitive (capacitance, F). One of: resistive,
     capacitive. Training reads it in modes: noise_aware.
@@ -283,13 +389,32 @@ class InferValues(CalibValues):
     """
 
     adc_range: str = "full"
-    """ADC input range: full scale of the column, calibrated (clipped) range, or tuned (calibrated
-    range scaled per layer to minimise its output error). One of: full, calibrated, tuned.
+    """ADC input range: full scale of the column, calibrated (clipped) range, tuned (calibrated
+    range scaled per layer to minimise its output error), or unit (NeuroSim V1.5: a step of one
+    unit product, reads clipped to [0, 2**adc_precision], 2**adc_precision + 1 codes;
+    adc_precision is a clip level, not a step size). One of: full, calibrated, tuned, unit.
     Training reads it in modes: noise_aware.
     """
 
     read_noise: float = 0.0
-    """Std of conductance read noise, relative to the level range (fresh every read). Range: >= 0.
+    """Std of conductance read noise: relative to the level range (read_noise_model = additive) or
+    to each cell's own conductance (multiplicative). Range: >= 0.
+    """
+
+    read_noise_model: str = "additive"
+    """Read-noise law per cell: additive, read_noise * (on_state - off_state) on every cell;
+    multiplicative (NeuroSim V1.5), read_noise * G of each cell, so off cells are quieter at a
+    finite on/off ratio (with off_current = subtract the off-state reference cell of each row
+    adds its own read_noise * off_state). One of: additive, multiplicative. Training reads it in
+    modes: noise_aware.
+    """
+
+    read_noise_resample: str = "read"
+    """When read noise is drawn: read, fresh for every read of every input vector; forward, once per
+    forward call as a perturbation of the cells shared by the batch and every input slice; cycle
+    (NeuroSim V1.5), once per forward call and input slice (DAC cycle), shared by the batch.
+    multiplicative needs forward or cycle. One of: read, forward, cycle. Training reads it in
+    modes: noise_aware.
     """
 
     output_noise: float = 0.0
@@ -305,6 +430,13 @@ class InferValues(CalibValues):
     output at that level and std its spread (both in unit products). Each read gets offset mean -
     level and Gaussian noise of std, interpolated linearly on its noise-free value (held constant
     beyond the first and last rows), before the ADC.
+    """
+
+    output_noise_mode: str = "additive"
+    """How output noise combines with the cells' non-idealities: additive, on top of programming
+    variation, drift and read noise; exclusive (NeuroSim V1.5), when output_noise is nonzero the
+    column reads the nominal integer levels (no programming variation, drift, read noise or off-
+    state baseline; stuck cells stay) plus output noise. One of: additive, exclusive.
     """
 
     prog_noise: float = 0.0
@@ -325,8 +457,16 @@ class InferValues(CalibValues):
     drift_model: str = "neurosim"
     """Retention law. neurosim: normalised level n * t**(v * s) clamped to [0, 1] (see detect,
     target); pcm: power law G(t) = G(t0) * (t / t0)**(-nu) on the conductance (off-state
-    included, t0 = 1 s), nu per device ~ N(v, nu_std) clipped at 0 (Joshi et al. 2020). One of:
-    neurosim, pcm.
+    included, t0 = 1 s), nu per device ~ N(v, nu_std) clipped at 0 (Joshi et al. 2020);
+    neurosim_conductance (NeuroSim V1.5's code): the neurosim law on the conductance, off-state
+    baseline included, clamped to [off_state, on_state]. One of: neurosim, pcm,
+    neurosim_conductance.
+    """
+
+    drift_resample: str = "instance"
+    """When retention drift is drawn: instance, once per chip instance; read (NeuroSim V1.5), afresh
+    at every forward call and input slice, from the programmed levels, so it acts like extra read
+    noise. One of: instance, read.
     """
 
     nu_std: float = 0.0
@@ -362,6 +502,15 @@ class PpaValues(StageValues):
     lenet5, user.
     """
 
+    preset: str = "cimsweep"
+    """Semantics preset: cimsweep (this tool's defaults) or neurosim_v1.5 (DNN+NeuroSim V1.5's
+    meanings: adc_range unit, multiplicative read noise per DAC cycle, offset mapping with a
+    layer dummy column, dummy-row inputs, symmetric inputs, per-channel weights, max calibration,
+    first layer digital, off current subtracted, drift per read, exclusive output noise). Keys
+    given explicitly override it; the effective values are recorded (cimsweep.workflow.presets).
+    One of: cimsweep, neurosim_v1.5. Training reads it in modes: qat, noise_aware.
+    """
+
     weight_precision: int = 8
     """Weight bits (signed). Unit: bit. Range: >= 2, <= 16. Training reads it in modes: qat,
     noise_aware.
@@ -370,6 +519,20 @@ class PpaValues(StageValues):
     input_precision: int = 8
     """Input (activation) bits. Unit: bit. Range: >= 1, <= 16. Training reads it in modes: qat,
     noise_aware.
+    """
+
+    input_quant: str = "asymmetric"
+    """Input quantization: asymmetric, 2**input_precision codes over [input_min, input_max] with a
+    zero point; symmetric (NeuroSim V1.5), signed codes of +-(2**(input_precision - 1) - 1) steps
+    of max(|input_min|, |input_max|), shifted by the range's lowest code (0 after a ReLU: one bit
+    fewer). One of: asymmetric, symmetric. Training reads it in modes: qat, noise_aware.
+    """
+
+    weight_quant_axis: str = "tensor"
+    """Weight scale: tensor, one per layer (weight_max); channel (NeuroSim V1.5), one per output
+    channel, each at its own max |w| times weight_max / max |w| of the layer (so
+    weight_calib_method = max gives each channel its max). One of: tensor, channel. Training
+    reads it in modes: qat, noise_aware.
     """
 
     digital_layers: str = "none"
