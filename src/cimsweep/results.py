@@ -128,7 +128,17 @@ def build_table(records: Iterable[Mapping[str, Any]], fill_defaults: bool = True
 def write_table(
     df: pd.DataFrame, csv_path: str | os.PathLike[str], parquet_path: str | os.PathLike[str]
 ) -> None:
-    """Write the table as CSV and Parquet; both appear (atomically) only if both writes succeed."""
+    """Write the table as CSV and Parquet; both appear (atomically) only if both writes succeed.
+
+    Inside a workflow step the Parquet file's metadata (``df.attrs["provenance"]``) records the
+    software that wrote it (:mod:`cimsweep.workflow.provenance`).
+    """
+    from cimsweep.workflow.provenance import active
+
+    record = active()
+    if record is not None:
+        df = df.copy()
+        df.attrs["provenance"] = record
     with atomic_path(csv_path) as tmp_csv, atomic_path(parquet_path) as tmp_pq:
         df.to_csv(tmp_csv, index=False)
         df.to_parquet(tmp_pq, index=False, engine="pyarrow")

@@ -13,6 +13,8 @@ rule aggregate:
     resources:
         mem_mb=mem_mb("aggregate"),
         runtime=runtime("aggregate"),
+    params:
+        code=CODE["aggregate"],
     script:
         "../scripts/aggregate.py"
 
@@ -31,5 +33,6 @@ rule sweep_config:
         runtime=runtime("sweep_config"),
     params:
         config=config,
+        code=CODE["sweep_config"],
     script:
         "../scripts/sweep_config.py"

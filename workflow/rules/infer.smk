@@ -20,5 +20,6 @@ rule infer:
         runtime=runtime("infer"),
     params:
         values=stage_values("infer"),
+        code=CODE["infer"],
     script:
         "../scripts/infer.py"

@@ -22,6 +22,7 @@ rule plot_figure:
         runtime=runtime("plot"),
     params:
         options=lambda wildcards: figure_options(SWEEP, FIGURE_CONFIG, wildcards.figure),
+        code=CODE["plot"],
     script:
         "../scripts/plot_figure.py"
 
@@ -48,5 +49,7 @@ rule plot_layer_diagnostics:
     resources:
         mem_mb=mem_mb("plot"),
         runtime=runtime("plot"),
+    params:
+        code=CODE["plot"],
     script:
         "../scripts/plot_layer_diagnostics.py"

@@ -17,5 +17,6 @@ rule ppa:
         runtime=runtime("ppa"),
     params:
         values=stage_values("ppa"),
+        code=CODE["ppa"],
     script:
         "../scripts/ppa.py"

@@ -135,6 +135,10 @@ def _check_value(where: str, name: str, value: Value) -> None:
     p = PARAMS[name]
     if p.kind in ("int", "float") and not is_finite_number(value):
         raise ConfigError(f"{where}.{name} must be a finite number, got {value!r}")
+    if p.kind == "int" and isinstance(value, int) and not -(2**63) <= value < 2**63:
+        raise ConfigError(
+            f"{where}.{name} = {value} does not fit in 64 bits; expected an integer below 2**63"
+        )
     if p.kind == "str" and value not in p.choices:
         raise ConfigError(
             f"{where}.{name} = {value!r} is not allowed; expected one of {list(p.choices)}"
