@@ -2,8 +2,9 @@ rule aggregate:
     input:
         points=[path for pair in SWEEP.point_paths(RESULTS) for path in pair],
     output:
-        csv=report(TABLE_CSV, caption="../report/table.rst", category="Table"),
-        parquet=TABLE_PARQUET,
+        # update(): a failing aggregate restores the previous table instead of deleting it
+        csv=report(update(TABLE_CSV), caption="../report/table.rst", category="Table"),
+        parquet=update(TABLE_PARQUET),
     log:
         f"{RESULTS}/logs/aggregate.log",
     benchmark:

@@ -308,6 +308,11 @@ class Sweep:
         pattern = f"{root}/{self.stage_dir(stage)}/{RESULT_FILES[stage]}"
         return pattern.format(**self._fill(point))
 
+    def point_values(self, point: Mapping[str, str]) -> tuple[dict[str, Value], dict[str, Value]]:
+        """(inference, PPA) values of one full grid point (path tokens by name)."""
+        filled = self._fill(point)
+        return self.stage_values("infer", filled), self.stage_values("ppa", filled)
+
     def point_paths(self, root: str = "results") -> list[tuple[str, str]]:
         """(inference result, PPA result) path pair for every full grid point, in grid order."""
         infer = f"{root}/{self.stage_dir('infer')}/{RESULT_FILES['infer']}"
