@@ -35,13 +35,13 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# A hard kill (SIGKILL, lost node) leaves Snakemake's directory lock behind: drop it when no
-# Snakemake process of this user is alive, so that the same command resumes the sweep.
-# ('[s]' keeps the pattern from matching this shell's own command line.)
+# A hard kill (SIGKILL, lost node) leaves Snakemake's directory lock behind: drop this
+# directory's lock when no live Snakemake process works here (cimsweep.workflow.unlock), so that
+# the same command resumes the sweep. ARGS: extra Snakemake arguments (e.g. a --configfile).
+ARGS ?=
 run: $(STAMP)
-	@if ! pgrep -u "$$(id -u)" -f 'bin/[s]nakemake' >/dev/null; then \
-		$(BIN)/snakemake --profile profiles/default --unlock >/dev/null 2>&1 || true; fi
-	$(BIN)/snakemake --profile profiles/default --cores $(CORES)
+	@$(BIN)/python -m cimsweep.workflow.unlock .
+	$(BIN)/snakemake --profile profiles/default --cores $(CORES) $(ARGS)
 
 dry-run: $(STAMP)
 	$(BIN)/snakemake --profile profiles/default --dry-run
