@@ -84,6 +84,15 @@ def user_model_files(wildcards):
     return plan.user_model_files(SWEEP)
 
 
+# Without measured device profiles the inference jobs have no such inputs: a constant saves
+# calling the input function once per grid point while planning.
+DEVICE_FILES = (
+    device_files
+    if SWEEP.values["mem_states_file"] or SWEEP.values["output_noise_file"]
+    else []
+)
+
+
 def tech_path(wildcards):
     """Technology file of the grid point's node."""
     node = SWEEP.stage_values("ppa", wildcards)["tech_node"]
