@@ -29,6 +29,7 @@ validate(config, "../../config/schema.yaml")
 SWEEP = sweep_config.load(config)
 # Size of the plan, printed (and refused above params.max_points) before Snakemake plans it.
 plan.check_size(SWEEP)
+plan.warn(SWEEP)
 # A user model imports, builds with its kwargs, loads its checkpoint and fits the data's shape.
 plan.check_user_model(SWEEP)
 

@@ -139,11 +139,25 @@ def _check_value(where: str, name: str, value: Value) -> None:
         raise ConfigError(
             f"{where}.{name} = {value} does not fit in 64 bits; expected an integer below 2**63"
         )
+    if p.kind == "shape" and not _is_shape(value):
+        raise ConfigError(
+            f"{where}.{name} = {value!r} is not a subarray size; expected a positive integer "
+            "(rows = cols) or [rows, cols] of positive integers"
+        )
     if p.kind == "str" and value not in p.choices:
         raise ConfigError(
             f"{where}.{name} = {value!r} is not allowed; expected one of {list(p.choices)}"
             f"{_suggest(str(value), [str(c) for c in p.choices])}"
         )
+
+
+def _is_shape(value: Value) -> bool:
+    def positive(v: Value) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+    if isinstance(value, (list, tuple)):
+        return len(value) == 2 and all(positive(v) for v in value)
+    return positive(value)
 
 
 def _check_combination(point: Mapping[str, Value], where: str) -> None:

@@ -68,6 +68,26 @@ def check_size(sweep: Sweep, stream: Any = None) -> dict[str, int]:
     return size
 
 
+def warnings_for(sweep: Sweep) -> list[str]:
+    """Physically meaningless but runnable settings, one sentence each."""
+    out = []
+    for shape in sweep.grid.get("sub_array", [sweep.values["sub_array"]]):
+        for mux in sweep.grid.get("column_mux", [sweep.values["column_mux"]]):
+            if mux > shape[1]:
+                out.append(
+                    f"column_mux = {mux} exceeds the {shape[1]} columns of sub_array "
+                    f"{shape[0]}x{shape[1]}: an ADC cannot be shared by more columns than a "
+                    "subarray has"
+                )
+    return out
+
+
+def warn(sweep: Sweep, stream: Any = None) -> None:
+    """Print :func:`warnings_for` to stderr before planning."""
+    for message in warnings_for(sweep):
+        print(f"cimsweep: warning: {message}", file=stream or sys.stderr)
+
+
 def _module_name(sweep: Sweep) -> str:
     return str(sweep.values["user_model"]).partition(":")[0]
 

@@ -205,6 +205,14 @@ def train(
         metrics["test_accuracy"],
         f" (fake-quantized, {len(wrapped)} layers)" if wrapped else "",
     )
+    chance = 1 / split_info(arrays).num_classes
+    if metrics["test_accuracy"] < 1.5 * chance:
+        log.warning(
+            "training reached a test accuracy of %.3f, near chance (%.3f): it diverged or is "
+            "far too short; check lr, epochs and the data",
+            metrics["test_accuracy"],
+            chance,
+        )
     metrics["training_ranges"] = qat.unwrap(model)
     save_checkpoint(out_model, model)
     write_json(out_metrics, {"params": _jsonable(values), **metrics})
