@@ -14,7 +14,12 @@ CORES ?= 2
 # so that `snakemake --profile slurm` works (README: "Running on a Slurm cluster").
 SNAKEMAKE_CONFIG_DIR = $${XDG_CONFIG_HOME:-$$HOME/.config}/snakemake
 .PHONY: slurm-profile test-slurm
-slurm-profile:
+SLURM_STAMP := $(VENV)/.cimsweep-slurm-installed
+$(SLURM_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,slurm]"
+	touch $(SLURM_STAMP)
+
+slurm-profile: $(SLURM_STAMP)
 	@mkdir -p "$(SNAKEMAKE_CONFIG_DIR)"
 	@if [ -e "$(SNAKEMAKE_CONFIG_DIR)/slurm" ] && [ ! -L "$(SNAKEMAKE_CONFIG_DIR)/slurm" ]; then \
 		echo "$(SNAKEMAKE_CONFIG_DIR)/slurm exists and is not a link: move it away first" >&2; \
@@ -22,7 +27,7 @@ slurm-profile:
 	ln -sfn "$(CURDIR)/profiles/slurm" "$(SNAKEMAKE_CONFIG_DIR)/slurm"
 
 # Slurm tests against the local single-node cluster (root: installs and starts it).
-test-slurm: $(STAMP)
+test-slurm: $(SLURM_STAMP)
 	tests/slurm/start_cluster.sh
 	REQUIRE_SLURM=1 $(BIN)/python -m pytest -q tests/test_slurm.py
 

@@ -39,3 +39,19 @@ def test_a_huge_grid_is_refused_before_planning(tmp_path: Path) -> None:
     assert "cimsweep: 100,000 grid points" in text
     assert "above params.max_points = 20,000" in text
     assert elapsed < 60  # planning it would take minutes and gigabytes
+
+
+def test_local_installs_do_not_pull_in_the_slurm_plugin() -> None:
+    """Snakemake imports every installed executor plugin at start-up, and the Slurm one runs
+    `scontrol show config` then (13 s here with a controller that does not answer): only the
+    `slurm` extra, which `make slurm-profile` installs, brings it."""
+    import tomllib
+
+    from tests.conftest import REPO
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    core = " ".join(project["dependencies"] + project["optional-dependencies"]["dev"])
+    assert "snakemake-executor-plugin-slurm" not in core
+    assert any("executor-plugin-slurm" in d for d in project["optional-dependencies"]["slurm"])
+    makefile = (REPO / "Makefile").read_text()
+    assert '-e ".[dev,slurm]"' in makefile and "slurm-profile: $(SLURM_STAMP)" in makefile
