@@ -45,7 +45,7 @@ def test_local_installs_do_not_pull_in_the_slurm_plugin() -> None:
     """Snakemake imports every installed executor plugin at start-up, and the Slurm one runs
     `scontrol show config` then (13 s here with a controller that does not answer): only the
     `slurm` extra, which `make slurm-profile` installs, brings it."""
-    import tomllib
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
     from tests.conftest import REPO
 
