@@ -14,7 +14,12 @@ CORES ?= 2
 # so that `snakemake --profile slurm` works (README: "Running on a Slurm cluster").
 SNAKEMAKE_CONFIG_DIR = $${XDG_CONFIG_HOME:-$$HOME/.config}/snakemake
 .PHONY: slurm-profile test-slurm
-slurm-profile:
+SLURM_STAMP := $(VENV)/.cimsweep-slurm-installed
+$(SLURM_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,docs,slurm]"
+	touch $(SLURM_STAMP)
+
+slurm-profile: $(SLURM_STAMP)
 	@mkdir -p "$(SNAKEMAKE_CONFIG_DIR)"
 	@if [ -e "$(SNAKEMAKE_CONFIG_DIR)/slurm" ] && [ ! -L "$(SNAKEMAKE_CONFIG_DIR)/slurm" ]; then \
 		echo "$(SNAKEMAKE_CONFIG_DIR)/slurm exists and is not a link: move it away first" >&2; \
@@ -22,7 +27,7 @@ slurm-profile:
 	ln -sfn "$(CURDIR)/profiles/slurm" "$(SNAKEMAKE_CONFIG_DIR)/slurm"
 
 # Slurm tests against the local single-node cluster (root: installs and starts it).
-test-slurm: $(STAMP)
+test-slurm: $(SLURM_STAMP)
 	tests/slurm/start_cluster.sh
 	REQUIRE_SLURM=1 $(BIN)/python -m pytest -q tests/test_slurm.py
 
@@ -35,18 +40,19 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# A hard kill (SIGKILL, lost node) leaves Snakemake's directory lock behind: drop it when no
-# Snakemake process of this user is alive, so that the same command resumes the sweep.
-# ('[s]' keeps the pattern from matching this shell's own command line.)
+# A hard kill (SIGKILL, lost node) leaves Snakemake's directory lock behind: drop this
+# directory's lock when no live Snakemake process works here (cimsweep.workflow.unlock), so that
+# the same command resumes the sweep. ARGS: extra Snakemake arguments (e.g. a --configfile).
+ARGS ?=
 run: $(STAMP)
-	@if ! pgrep -u "$$(id -u)" -f 'bin/[s]nakemake' >/dev/null; then \
-		$(BIN)/snakemake --profile profiles/default --unlock >/dev/null 2>&1 || true; fi
-	$(BIN)/snakemake --profile profiles/default --cores $(CORES)
+	@$(BIN)/python -m cimsweep.workflow.unlock .
+	$(BIN)/snakemake --profile profiles/default --cores $(CORES) $(ARGS)
 
 dry-run: $(STAMP)
 	$(BIN)/snakemake --profile profiles/default --dry-run
 
-test: $(STAMP)
+# The suite includes the Slurm tests (tests/test_slurm.py): it needs the Slurm executor plugin.
+test: $(SLURM_STAMP)
 	$(BIN)/python -m pytest -q
 
 report: $(STAMP)

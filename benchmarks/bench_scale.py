@@ -45,7 +45,9 @@ def dry_run(points: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         config = workdir / "config.yaml"
-        config.write_text(yaml.safe_dump({"grid": grid_for(points)}))
+        config.write_text(
+            yaml.safe_dump({"params": {"max_points": points}, "grid": grid_for(points)})
+        )
         output: list[str] = []
         timing = run_snakemake(workdir, config, "--dry-run", "--quiet", "rules", output=output)
     jobs = planned_counts(output[0])

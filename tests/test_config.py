@@ -120,3 +120,131 @@ def test_a_string_outside_its_choices_is_refused_with_a_suggestion():
         load({"params": {"adc_range": "tunedx"}})
     with pytest.raises(ConfigError, match=r"grid.training = 'noisy' is not allowed"):
         load({"grid": {"training": ["float", "noisy"]}})
+
+
+# ---- issue 20: YAML 1.2, plan size, 64-bit seeds, user models, one-sentence errors ---------
+def test_configs_are_read_as_yaml_1_2(tmp_path) -> None:
+    from cimsweep.workflow import yaml12
+
+    path = tmp_path / "c.yaml"
+    path.write_text("params: {on_state: 1e-4, off_state: 1e-6}\ngrid: {sub_array: [032, 128]}\n")
+    raw = yaml12.load_file(path)
+    assert raw["grid"]["sub_array"] == [32, 128]  # YAML 1.1: 26 (octal)
+    assert raw["params"]["on_state"] == 1e-4  # YAML 1.1: the string '1e-4'
+    sweep = load(raw)
+    assert sweep.grid["sub_array"] == [(32, 32), (128, 128)]
+    assert sweep.values["on_state"] == 1e-4
+    assert yaml12.load_text("a: yes\nb: 0o17\nc: 2020-01-01") == {
+        "a": "yes",
+        "b": 15,
+        "c": "2020-01-01",
+    }
+
+
+def test_snakemake_config_is_replaced_by_its_yaml_1_2_reading(tmp_path) -> None:
+    from cimsweep.workflow import yaml12
+
+    path = tmp_path / "c.yaml"
+    path.write_text("params: {on_state: 1e-4, epochs: 3}\ngrid: {sub_array: [032]}\n")
+    config = {"params": {"on_state": "1e-4"}, "grid": {"sub_array": [26]}}  # as PyYAML read it
+    # --config params="{epochs: 5, dataset: digits}": Snakemake leaves the nested values strings
+    yaml12.reload(config, [path], {"params": {"epochs": "5", "dataset": "digits"}})
+    assert config == {
+        "params": {"on_state": 1e-4, "epochs": 5, "dataset": "digits"},
+        "grid": {"sub_array": [32]},
+    }
+
+
+def test_yaml_errors_name_the_file_and_line(tmp_path) -> None:
+    from cimsweep.workflow import yaml12
+
+    path = tmp_path / "bad.yaml"
+    path.write_text("params:\n  epochs: 3\n grid: [1,\n")
+    with pytest.raises(yaml12.ConfigFileError, match=r"bad\.yaml, line \d+, column \d+"):
+        yaml12.load_file(path)
+    with pytest.raises(yaml12.ConfigFileError, match=r"config file .*nope\.yaml' not found"):
+        yaml12.load_file(tmp_path / "nope.yaml")
+
+
+def test_a_huge_grid_is_sized_and_refused_before_planning() -> None:
+    import io
+
+    from cimsweep.workflow.plan import check_size
+
+    grid = {"read_noise": [0.01 * i for i in range(100)], "t": [float(i + 1) for i in range(100)]}
+    grid["prog_noise"] = [0.001 * i for i in range(100)]
+    out = io.StringIO()
+    with pytest.raises(ConfigError, match=r"1,000,000 points .* above params.max_points"):
+        check_size(load({"grid": grid}), out)
+    assert "1,000,000 grid points" in out.getvalue()
+    out = io.StringIO()
+    size = check_size(load({"params": {"max_points": 10**6}, "grid": grid}), out)
+    assert size["infer"] == 10**6 and size["ppa"] == 1 and size["train"] == 1
+    assert "about 1,000,004 jobs" in out.getvalue()
+
+
+def test_a_seed_beyond_64_bits_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"params.seed = 18446744073709551616 does not fit"):
+        load({"params": {"seed": 2**64}})
+    with pytest.raises(ConfigError, match=r"grid.seed"):
+        load({"grid": {"seed": [0, 2**63]}})
+    assert load({"params": {"seed": 2**63 - 1}}).values["seed"] == 2**63 - 1
+
+
+@pytest.mark.parametrize("value", ["big", [32, 0], [32, 64, 128], True, 0, [32.5, 64]])
+def test_a_bad_sub_array_is_one_sentence(value) -> None:
+    with pytest.raises(ConfigError) as info:
+        load({"params": {"sub_array": value}})
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith("params.sub_array = ") and "[rows, cols]" in message
+
+
+def test_column_mux_above_the_columns_is_warned() -> None:
+    from cimsweep.workflow.plan import warnings_for
+
+    sweep = load({"params": {"column_mux": 64}, "grid": {"sub_array": [32, 128]}})
+    (message,) = warnings_for(sweep)
+    assert "column_mux = 64 exceeds the 32 columns" in message
+    assert warnings_for(load({})) == []
+
+
+USER_NET = """
+import torch.nn as nn
+
+
+def make(hidden=8, classes=10):
+    return nn.Sequential(nn.Flatten(), nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, classes))
+"""
+
+
+@pytest.mark.parametrize(
+    ("spec", "error"),
+    [
+        ({"module": "h20nets:make", "kwargs": {"width": 3}}, r"unexpected keyword .*width"),
+        ({"module": "h20nets:make", "kwargs": {"classes": 7}}, r"outputs of shape \(7,\)"),
+        ({"module": "h20nets:nothing"}, r"cannot import user model"),
+        ({"module": "h20nope.nets:make"}, r"no module 'h20nope.nets'|cannot find module"),
+        ({"module": "h20nets:make", "checkpoint": "missing.pt"}, r"missing\.pt' does not exist"),
+    ],
+)
+def test_user_model_problems_are_found_at_plan_time(tmp_path, monkeypatch, spec, error) -> None:
+    from cimsweep.workflow.plan import check_user_model
+
+    (tmp_path / "h20nets.py").write_text(USER_NET)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    sweep = load({"params": {"model": spec}})
+    with pytest.raises(ConfigError, match=error):
+        check_user_model(sweep)
+
+
+def test_a_good_user_model_passes_the_plan_time_check(tmp_path, monkeypatch) -> None:
+    from cimsweep.workflow.plan import check_user_model, user_model_files
+
+    (tmp_path / "h20good.py").write_text(USER_NET)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    sweep = load({"params": {"model": {"module": "h20good:make", "kwargs": {"hidden": 4}}}})
+    check_user_model(sweep)
+    assert user_model_files(sweep) == ["h20good.py"]

@@ -50,8 +50,11 @@ def _json_default(obj: Any) -> Any:
 
 
 def write_json(path: str | os.PathLike[str], obj: Any) -> None:
-    """Write ``obj`` as indented JSON, atomically."""
-    text = json.dumps(obj, indent=2, sort_keys=True, default=_json_default, allow_nan=True)
+    """Write ``obj`` as indented JSON, atomically (inside a workflow step a mapping gets the
+    step's ``provenance``, :func:`cimsweep.workflow.provenance.activate`)."""
+    from cimsweep.workflow.provenance import stamp
+
+    text = json.dumps(stamp(obj), indent=2, sort_keys=True, default=_json_default, allow_nan=True)
     write_with(path, lambda tmp: tmp.write_text(text + "\n"))
 
 

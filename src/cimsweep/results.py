@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cimsweep.io import atomic_path
+from cimsweep.io import atomic_path, read_json
 from cimsweep.workflow.params import PARAMS, canonical, token
 
 COMPONENTS: tuple[str, ...] = ("array", "adc", "accumulation", "buffer", "interconnect", "other")
@@ -128,10 +128,63 @@ def build_table(records: Iterable[Mapping[str, Any]], fill_defaults: bool = True
 def write_table(
     df: pd.DataFrame, csv_path: str | os.PathLike[str], parquet_path: str | os.PathLike[str]
 ) -> None:
-    """Write the table as CSV and Parquet; both appear (atomically) only if both writes succeed."""
+    """Write the table as CSV and Parquet; both appear (atomically) only if both writes succeed.
+
+    Inside a workflow step the Parquet file's metadata (``df.attrs["provenance"]``) records the
+    software that wrote it (:mod:`cimsweep.workflow.provenance`).
+    """
+    from cimsweep.workflow.provenance import active
+
+    record = active()
+    if record is not None:
+        df = df.copy()
+        df.attrs["provenance"] = record
     with atomic_path(csv_path) as tmp_csv, atomic_path(parquet_path) as tmp_pq:
         df.to_csv(tmp_csv, index=False)
         df.to_parquet(tmp_pq, index=False, engine="pyarrow")
+
+
+RECOMPUTE = "snakemake --profile profiles/default --forcerun {path}"
+
+
+class ResultFileError(ValueError):
+    """A grid point's result file that cannot enter the table (unreadable, or another point's)."""
+
+
+def _tokens(values: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        k: token(k, tuple(v) if isinstance(v, list) else v)
+        for k, v in values.items()
+        if k in PARAMS
+    }
+
+
+def read_result(path: str, expected: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Read a grid point's result JSON and check that its ``params`` are ``expected`` (the
+    values its path and the config give): a copied, misplaced or stale file is refused, naming
+    the file, the differing values and the command that recomputes it."""
+    again = RECOMPUTE.format(path=path)
+    try:
+        data = read_json(path)
+    except (ValueError, OSError) as exc:
+        raise ResultFileError(
+            f"{path} cannot be read ({exc}); it was cut short or damaged after its job wrote it "
+            f"(full disk, interrupted copy). Recompute it with: {again}"
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("params"), dict):
+        raise ResultFileError(
+            f"{path} is not a cimsweep result (no 'params' mapping). Recompute it with: {again}"
+        )
+    if expected is not None:
+        found, want = _tokens(data["params"]), _tokens(expected)
+        wrong = [f"{k}={found[k]} (expected {v})" for k, v in want.items() if found.get(k, v) != v]
+        if wrong:
+            raise ResultFileError(
+                f"{path} holds the result of another grid point or config: {', '.join(wrong)}; "
+                "it was copied or moved there, or computed before the config changed. "
+                f"Recompute it with: {again}"
+            )
+    return data
 
 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:

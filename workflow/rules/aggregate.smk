@@ -2,8 +2,9 @@ rule aggregate:
     input:
         points=[path for pair in SWEEP.point_paths(RESULTS) for path in pair],
     output:
-        csv=report(TABLE_CSV, caption="../report/table.rst", category="Table"),
-        parquet=TABLE_PARQUET,
+        # update(): a failing aggregate restores the previous table instead of deleting it
+        csv=report(update(TABLE_CSV), caption="../report/table.rst", category="Table"),
+        parquet=update(TABLE_PARQUET),
     log:
         f"{RESULTS}/logs/aggregate.log",
     benchmark:
@@ -13,6 +14,8 @@ rule aggregate:
     resources:
         mem_mb=mem_mb("aggregate"),
         runtime=runtime("aggregate"),
+    params:
+        code=CODE["aggregate"],
     script:
         "../scripts/aggregate.py"
 
@@ -31,5 +34,6 @@ rule sweep_config:
         runtime=runtime("sweep_config"),
     params:
         config=config,
+        code=CODE["sweep_config"],
     script:
         "../scripts/sweep_config.py"

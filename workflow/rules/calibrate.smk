@@ -15,5 +15,6 @@ rule calibrate:
         runtime=runtime("calibrate"),
     params:
         values=stage_values("calib"),
+        code=CODE["calib"],
     script:
         "../scripts/calibrate.py"

@@ -9,6 +9,15 @@ from cimsweep.workflow.figspec import check_options, diagnostics_point, figure_o
 from cimsweep.workflow.figspec import figures_to_draw
 from cimsweep.layout import chip_memory_mb
 from cimsweep.workflow.params import PARAMS
+from cimsweep.workflow.provenance import code_hash
+from cimsweep.workflow import plan, yaml12
+
+# Snakemake parsed the config files as YAML 1.1 (`032` octal, `1e-4` a string): plan with
+# their YAML 1.2 values, `--config key=value` overrides on top.
+try:
+    yaml12.reload(config, workflow.configfiles, workflow.config_settings.config)
+except yaml12.ConfigFileError as exc:
+    raise sweep_config.ConfigError(str(exc)) from None
 
 # Names first (with "did you mean"), then types and ranges, then cross-parameter rules:
 # all before any job is planned.
@@ -20,9 +29,18 @@ validate(config, "../schemas/config.schema.yaml")
 
 
 SWEEP = sweep_config.load(config)
+# Size of the plan, printed (and refused above params.max_points) before Snakemake plans it.
+plan.check_size(SWEEP)
+plan.warn(SWEEP)
+# A user model imports, builds with its kwargs, loads its checkpoint and fits the data's shape.
+plan.check_user_model(SWEEP)
 
 RESULTS = "results"
-TECH_DIR = str(Path(workflow.basedir).parent / "config" / "tech")
+# Relative to the working directory where it can be, so that moving the project reruns nothing.
+TECH_DIR = plan.portable_path(Path(workflow.basedir).parent / "config" / "tech")
+# Hash of the cimsweep source each stage runs: a `params` entry, so editing a stage's code
+# reruns that stage (Snakemake's params trigger) and what depends on it.
+CODE = {stage: code_hash(stage) for stage in plan.CODE_STAGES}
 TABLE_CSV = f"{RESULTS}/tables/sweep.csv"
 TABLE_PARQUET = f"{RESULTS}/tables/sweep.parquet"
 SWEEP_CONFIG = f"{RESULTS}/tables/config.yaml"
@@ -60,6 +78,22 @@ def device_files(wildcards):
     if values["output_noise"] == -1:
         files.append(values["output_noise_file"])
     return [f for f in files if f]
+
+
+def user_model_files(wildcards):
+    """A user model's module file and checkpoint: editing or replacing one retrains it."""
+    if wildcards.model != "user":
+        return []
+    return plan.user_model_files(SWEEP)
+
+
+# Without measured device profiles the inference jobs have no such inputs: a constant saves
+# calling the input function once per grid point while planning.
+DEVICE_FILES = (
+    device_files
+    if SWEEP.values["mem_states_file"] or SWEEP.values["output_noise_file"]
+    else []
+)
 
 
 def tech_path(wildcards):

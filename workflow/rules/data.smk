@@ -12,5 +12,6 @@ rule prepare_data:
         runtime=runtime("prepare_data"),
     params:
         values=stage_values("data"),
+        code=CODE["data"],
     script:
         "../scripts/prepare_data.py"

@@ -4,7 +4,7 @@ rule infer:
         model=stage_path("train", "model.pt"),
         metrics=stage_path("train", "metrics.json"),
         ranges=stage_path("calib", "ranges.json"),
-        device_files=device_files,
+        device_files=DEVICE_FILES,
     output:
         result=stage_path("infer", "accuracy.json"),
     log:
@@ -20,5 +20,6 @@ rule infer:
         runtime=runtime("infer"),
     params:
         values=stage_values("infer"),
+        code=CODE["infer"],
     script:
         "../scripts/infer.py"

@@ -33,6 +33,7 @@ rule plot_figure:
     params:
         options=lambda wildcards: FIGURE_OPTIONS[wildcards.figure],
         caption=lambda wildcards: FIGURE_SPECS[wildcards.figure].caption,
+        code=CODE["plot"],
     script:
         "../scripts/plot_figure.py"
 
@@ -63,5 +64,6 @@ rule plot_layer_diagnostics:
         runtime=runtime("plot"),
     params:
         caption=FIGURE_SPECS["layer_diagnostics"].caption,
+        code=CODE["plot"],
     script:
         "../scripts/plot_layer_diagnostics.py"

@@ -19,5 +19,6 @@ rule ppa:
         runtime=ppa_runtime,
     params:
         values=stage_values("ppa"),
+        code=CODE["ppa"],
     script:
         "../scripts/ppa.py"

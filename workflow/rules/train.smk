@@ -1,6 +1,7 @@
 rule train:
     input:
         split=stage_path("data", "split.npz"),
+        user_model=user_model_files,
     output:
         model=stage_path("train", "model.pt"),
         metrics=stage_path("train", "metrics.json"),
@@ -16,11 +17,14 @@ rule train:
         runtime=runtime("train"),
     params:
         values=stage_values("train"),
+        code=CODE["train"],
     script:
         "../scripts/train.py"
 
 
 rule model_geometry:
+    input:
+        user_model=user_model_files,
     output:
         f"{RESULTS}/{{dataset}}/geometry/{{model}}.json",
     log:
@@ -48,5 +52,6 @@ rule model_geometry:
             "dataset": wc.dataset,
             "model": wc.model,
         },
+        code=CODE["geometry"],
     script:
         "../scripts/geometry.py"

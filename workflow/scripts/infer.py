@@ -1,8 +1,10 @@
 import torch
 
+from cimsweep.workflow.provenance import activate
 from cimsweep.workflow.steps import infer, setup_logging
 
 setup_logging(snakemake.log[0])
+activate("infer")
 torch.set_num_threads(snakemake.threads)
 infer(
     snakemake.input.split,

@@ -1,6 +1,8 @@
+from cimsweep.workflow.provenance import activate
 from cimsweep.workflow.steps import ppa, setup_logging
 
 setup_logging(snakemake.log[0])
+activate("ppa")
 ppa(
     snakemake.input.geometry,
     snakemake.input.tech,

@@ -136,11 +136,29 @@ def _check_value(where: str, name: str, value: Value) -> None:
     p = PARAMS[name]
     if p.kind in ("int", "float") and not is_finite_number(value):
         raise ConfigError(f"{where}.{name} must be a finite number, got {value!r}")
+    if p.kind == "int" and isinstance(value, int) and not -(2**63) <= value < 2**63:
+        raise ConfigError(
+            f"{where}.{name} = {value} does not fit in 64 bits; expected an integer below 2**63"
+        )
+    if p.kind == "shape" and not _is_shape(value):
+        raise ConfigError(
+            f"{where}.{name} = {value!r} is not a subarray size; expected a positive integer "
+            "(rows = cols) or [rows, cols] of positive integers"
+        )
     if p.kind == "str" and value not in p.choices:
         raise ConfigError(
             f"{where}.{name} = {value!r} is not allowed; expected one of {list(p.choices)}"
             f"{_suggest(str(value), [str(c) for c in p.choices])}"
         )
+
+
+def _is_shape(value: Value) -> bool:
+    def positive(v: Value) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+    if isinstance(value, (list, tuple)):
+        return len(value) == 2 and all(positive(v) for v in value)
+    return positive(value)
 
 
 def _check_combination(point: Mapping[str, Value], where: str) -> None:
@@ -305,6 +323,11 @@ class Sweep:
         """Concrete result path of a stage for one grid point (path tokens by name)."""
         pattern = f"{root}/{self.stage_dir(stage)}/{RESULT_FILES[stage]}"
         return pattern.format(**self._fill(point))
+
+    def point_values(self, point: Mapping[str, str]) -> tuple[dict[str, Value], dict[str, Value]]:
+        """(inference, PPA) values of one full grid point (path tokens by name)."""
+        filled = self._fill(point)
+        return self.stage_values("infer", filled), self.stage_values("ppa", filled)
 
     def point_paths(self, root: str = "results") -> list[tuple[str, str]]:
         """(inference result, PPA result) path pair for every full grid point, in grid order."""

@@ -212,6 +212,14 @@ def train(
         metrics["test_accuracy"],
         f" (fake-quantized, {len(wrapped)} layers)" if wrapped else "",
     )
+    chance = 1 / split_info(arrays).num_classes
+    if metrics["test_accuracy"] < 1.5 * chance:
+        log.warning(
+            "training reached a test accuracy of %.3f, near chance (%.3f): it diverged or is "
+            "far too short; check lr, epochs and the data",
+            metrics["test_accuracy"],
+            chance,
+        )
     metrics["training_ranges"] = qat.unwrap(model)
     save_checkpoint(out_model, model)
     write_json(out_metrics, {"params": _jsonable(values), **metrics})
@@ -386,15 +394,21 @@ PPA_TOTALS = ("energy_J", "latency_s", "area_mm2", "tops", "tops_per_w", "fps")
 
 
 def point_record(
-    infer_json: str, ppa_json: str, point: Mapping[str, str] | None = None
+    infer_json: str,
+    ppa_json: str,
+    point: Mapping[str, str] | None = None,
+    expected: tuple[Mapping[str, Value], Mapping[str, Value]] | None = None,
 ) -> dict[str, Any]:
     """One flat row of the tidy table from a grid point's inference and PPA results.
 
     A point whose inference or PPA step failed gets ``status = "failed"``, the error message
-    and NaN metrics.
+    and NaN metrics. ``expected``: the (inference, PPA) values of the point; a file whose
+    params differ is refused (:func:`cimsweep.results.read_result`).
     """
-    acc = read_json(infer_json)
-    hw = read_json(ppa_json)
+    from cimsweep.results import read_result
+
+    acc = read_result(infer_json, expected[0] if expected else None)
+    hw = read_result(ppa_json, expected[1] if expected else None)
     # the grid point's own values name the row, also where its steps did not read them (a
     # float model's row on a train_noise axis)
     grid = {k: parse_token(k, v) for k, v in (point or {}).items()}
@@ -426,15 +440,20 @@ def aggregate(
     out_csv: str,
     out_parquet: str,
     points: Sequence[Mapping[str, str]] | None = None,
+    expected: Sequence[tuple[Mapping[str, Value], Mapping[str, Value]]] | None = None,
 ) -> None:
     """Gather every grid point into one tidy table (CSV and Parquet).
 
-    ``points``: each pair's grid values as path tokens (``Sweep.points()``, same order).
+    ``points``: each pair's grid values as path tokens (``Sweep.points()``, same order);
+    ``expected``: each pair's (inference, PPA) values (``Sweep.point_values``), checked.
     """
     from cimsweep.results import build_table, write_table
 
     points = points if points is not None else [{}] * len(pairs)
-    records = [point_record(i, p, pt) for (i, p), pt in zip(pairs, points, strict=True)]
+    checks = expected if expected is not None else [None] * len(pairs)
+    records = [
+        point_record(i, p, pt, ex) for (i, p), pt, ex in zip(pairs, points, checks, strict=True)
+    ]
     table = build_table(records)
     write_table(table, out_csv, out_parquet)
     log.info("%d rows written to %s", len(table), out_csv)

@@ -41,5 +41,23 @@ PARAMS: list[Param] = [
         maximum=0.9,
         exclusive_minimum=True,
     ),
-    declare("seed", "int", 0, "data", "Root seed of every random stream.", minimum=0),
+    declare(
+        "seed",
+        "int",
+        0,
+        "data",
+        "Root seed of every random stream.",
+        minimum=0,
+        maximum=2**63 - 1,
+    ),
+    declare(
+        "max_points",
+        "int",
+        20_000,
+        "",
+        "Largest grid (points = product of the grid's list lengths) the workflow plans; a "
+        "bigger one is refused before planning (which takes ~10-30 KB of memory per point). "
+        "Raise it for a deliberate large sweep; a run-time setting, not part of any result.",
+        minimum=1,
+    ),
 ]
