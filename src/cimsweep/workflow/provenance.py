@@ -37,7 +37,8 @@ CORE: tuple[str, ...] = (
     "workflow/provenance.py",
     "workflow/steps.py",
 )
-# Paths relative to src/cimsweep (a folder: every .py and .c file below it, e.g. the read kernel) that each stage imports.
+# Paths relative to src/cimsweep that each stage imports (a folder: every .py and .c file below
+# it, e.g. the read kernel).
 STAGE_CODE: dict[str, tuple[str, ...]] = {
     "data": (*CORE, "data"),
     "train": (*CORE, "data", "nn", "training"),
