@@ -23,6 +23,7 @@ include: "workflow/rules/infer.smk"
 include: "workflow/rules/ppa.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/plot.smk"
+include: "workflow/rules/search.smk"
 
 
 rule all:
