@@ -15,7 +15,7 @@ Example::
       budget: 60          # distinct points evaluated in all
       batch: 12           # points per round
       seed: 0
-      sampler: nsga2      # nsga2, nsga3, tpe, gp, random
+      sampler: tpe        # tpe (default), nsga2, nsga3, gp, random
       constraints: ["accuracy_mean >= 0.9"]
 """
 
@@ -235,7 +235,7 @@ def parse(raw: Any) -> SearchSpec:
     if not isinstance(space, Mapping) or not space:
         raise ConfigError("search.space must map parameter names to a list or a range")
     axes = tuple(_axis(str(name), body) for name, body in space.items())
-    sampler = raw.get("sampler", "nsga2")
+    sampler = raw.get("sampler", "tpe")
     if sampler not in SAMPLERS:
         raise ConfigError(
             f"search.sampler = {sampler!r} is not allowed; expected one of {list(SAMPLERS)}"

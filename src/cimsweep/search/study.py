@@ -13,7 +13,7 @@ list of names as a categorical; a range keeps its bounds, step and log scale.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -81,14 +81,13 @@ def make_sampler(spec: SearchSpec, round_index: int) -> Any:
     """The configured sampler, seeded for this round."""
     optuna = _optuna()
     seed = derive_seed(spec.seed, "search", round_index)
-    constraints = _constraints_func if spec.constraints else None
     if spec.sampler == "nsga2":
         return optuna.samplers.NSGAIISampler(
-            population_size=max(spec.batch, 2), seed=seed, constraints_func=constraints
+            population_size=max(spec.batch, 2), seed=seed
         )
     if spec.sampler == "nsga3":
         return optuna.samplers.NSGAIIISampler(
-            population_size=max(spec.batch, 2), seed=seed, constraints_func=constraints
+            population_size=max(spec.batch, 2), seed=seed
         )
     if spec.sampler == "tpe":
         return optuna.samplers.TPESampler(
@@ -96,17 +95,10 @@ def make_sampler(spec: SearchSpec, round_index: int) -> Any:
             multivariate=True,
             constant_liar=True,
             n_startup_trials=min(spec.batch, 10),
-            constraints_func=constraints,
         )
     if spec.sampler == "gp":
-        return optuna.samplers.GPSampler(
-            seed=seed, n_startup_trials=min(spec.batch, 10), constraints_func=constraints
-        )
+        return optuna.samplers.GPSampler(seed=seed, n_startup_trials=min(spec.batch, 10))
     return optuna.samplers.RandomSampler(seed=seed)
-
-
-def _constraints_func(trial: Any) -> Sequence[float]:
-    return trial.user_attrs.get("constraints", [1.0])
 
 
 def storage(path: str | Path) -> Any:
@@ -149,6 +141,8 @@ def _copy_result(study: Any, trial: Any, source: Any) -> None:
     for k, v in source.user_attrs.items():
         if k not in ("round", "point", "point_key"):
             trial.set_user_attr(k, v)
+    for k, v in source.constraints.items():
+        trial.set_constraint(k, v)
     trial.set_user_attr("repeat_of_trial", source.number)
     if source.state == optuna.trial.TrialState.COMPLETE:
         study.tell(trial, source.values)
@@ -211,10 +205,11 @@ def tell_round(
         if trial.state != optuna.trial.TrialState.RUNNING:
             continue  # told before an interruption
         values = objective_values(spec, row)
-        gaps = [c.violation(float(row.get(c.column, math.nan))) for c in spec.constraints]
-        study._storage.set_trial_user_attr(trial._trial_id, "constraints", gaps)
+        live = optuna.trial.Trial(study, trial._trial_id)
+        for c in spec.constraints:
+            live.set_constraint(str(c), c.violation(float(row.get(c.column, math.nan))))
         for c in spec.objectives:
-            study._storage.set_trial_user_attr(trial._trial_id, c, float(row.get(c, math.nan)))
+            live.set_user_attr(c, float(row.get(c, math.nan)))
         if values is None:
             study.tell(number, state=optuna.trial.TrialState.FAIL)
         else:
