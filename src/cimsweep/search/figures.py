@@ -120,8 +120,10 @@ def importance(summary: Mapping[str, Any]) -> Figure:
         ax.text(0.5, 0.5, "too few evaluations for importances", ha="center", va="center")
         ax.set_axis_off()
         return fig
-    axes = sorted({a for v in imp.values() for a in v}, key=lambda a: -max(
-        v.get(a, 0.0) for v in imp.values()))
+    axes = sorted(
+        {a for v in imp.values() for a in v},
+        key=lambda a: -max(v.get(a, 0.0) for v in imp.values()),
+    )
     width = 0.8 / len(imp)
     pos = np.arange(len(axes))
     for i, (objective, values) in enumerate(imp.items()):

@@ -31,8 +31,9 @@ def feasible(df: pd.DataFrame, constraints: tuple = ()) -> pd.Series:
 
 def minimised(df: pd.DataFrame, objectives: Mapping[str, str]) -> np.ndarray:
     """Objective matrix (rows x objectives), every column to be minimised."""
-    cols = [df[c].to_numpy(dtype=float) * (-1.0 if d == "max" else 1.0) for c, d in
-            objectives.items()]
+    cols = [
+        df[c].to_numpy(dtype=float) * (-1.0 if d == "max" else 1.0) for c, d in objectives.items()
+    ]
     return np.column_stack(cols) if cols else np.empty((len(df), 0))
 
 

@@ -188,9 +188,7 @@ def _constraint(text: Any, columns: list[str], i: int) -> Constraint:
         raise ConfigError(f"{where} = {text!r}: expected 'column >= number' (or <=, >, <)")
     column, op, number = match.groups()
     if column not in columns:
-        raise ConfigError(
-            f"{where}: unknown table column {column!r}{_suggest(column, columns)}"
-        )
+        raise ConfigError(f"{where}: unknown table column {column!r}{_suggest(column, columns)}")
     try:
         value = float(number)
     except ValueError:

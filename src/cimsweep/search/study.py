@@ -82,13 +82,9 @@ def make_sampler(spec: SearchSpec, round_index: int) -> Any:
     optuna = _optuna()
     seed = derive_seed(spec.seed, "search", round_index)
     if spec.sampler == "nsga2":
-        return optuna.samplers.NSGAIISampler(
-            population_size=max(spec.batch, 2), seed=seed
-        )
+        return optuna.samplers.NSGAIISampler(population_size=max(spec.batch, 2), seed=seed)
     if spec.sampler == "nsga3":
-        return optuna.samplers.NSGAIIISampler(
-            population_size=max(spec.batch, 2), seed=seed
-        )
+        return optuna.samplers.NSGAIIISampler(population_size=max(spec.batch, 2), seed=seed)
     if spec.sampler == "tpe":
         return optuna.samplers.TPESampler(
             seed=seed,
@@ -159,13 +155,13 @@ def ask_round(spec: SearchSpec, store: Any, round_index: int, n: int) -> list[di
     study = open_study(spec, store, round_index)
     mine = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get("round") == round_index]
     fresh = [t for t in mine if t.user_attrs.get("repeat_of_trial") is None]
-    if fresh:
-        return [{"trial": t.number, "point": t.user_attrs["point"]} for t in fresh]
+    out = [{"trial": t.number, "point": t.user_attrs["point"]} for t in fresh]
+    if len(out) >= n or study.user_attrs.get(f"round_{round_index}_complete"):
+        return out  # asked before: the same trials again
     done = _finished(study)
     dists = distributions(spec)
-    out: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    draws = 0
+    seen = {t.user_attrs["point_key"] for t in fresh}
+    draws = len(mine)
     while len(out) < n and draws < MAX_DRAWS_PER_POINT * n:
         draws += 1
         trial = study.ask(dists)
@@ -183,6 +179,8 @@ def ask_round(spec: SearchSpec, store: Any, round_index: int, n: int) -> list[di
             continue
         seen.add(key)
         out.append({"trial": trial.number, "point": point})
+    # even short (an exhausted space): a later ask of this round returns these, draws no more
+    study.set_user_attr(f"round_{round_index}_complete", True)
     return out
 
 
