@@ -59,3 +59,14 @@ lint: $(STAMP)
 
 clean:
 	rm -rf results .snakemake
+
+# Adaptive multi-objective search instead of the full grid (docs/search.md). Needs the
+# `search` extra (Optuna): $(BIN)/pip install -e ".[search]". SEARCH_CONFIG picks the config.
+SEARCH_CONFIG ?= config/sweeps/search_digits.yaml
+.PHONY: search
+search: $(STAMP)
+	@$(BIN)/python -c "import optuna" 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[search]"
+	@if ! pgrep -u "$$(id -u)" -f 'bin/[s]nakemake' >/dev/null; then \
+		$(BIN)/snakemake --profile profiles/default --configfile $(SEARCH_CONFIG) --unlock \
+		>/dev/null 2>&1 || true; fi
+	$(BIN)/snakemake --profile profiles/default --configfile $(SEARCH_CONFIG) --cores $(CORES) search

@@ -144,11 +144,12 @@ def test_asking_a_round_again_returns_the_same_trials(tmp_path: Path) -> None:
 
 
 def test_repeated_proposals_are_told_from_the_earlier_result(tmp_path: Path) -> None:
-    """In a 4-point space, asking for more draws repeats: they are told the earlier values."""
-    spec = parse({**SEARCH, "space": {"adc_precision": [3, 8], "read_noise": [0.0, 0.1]}})
+    """In a 6-point space, the second round's draws repeat known points: they are told the
+    earlier values and do not count; then the space is exhausted."""
+    spec = parse({**SEARCH, "space": {"adc_precision": [3, 8], "read_noise": [0.0, 0.05, 0.1]}})
     store = study.storage(tmp_path / "s.journal")
     runs = _run(spec, store, 3)
-    assert [len(r) for r in runs] == [4, 0, 0]  # the space is exhausted after one round
+    assert [len(r) for r in runs] == [4, 2, 0]
     trials = optuna.load_study(study_name=study.STUDY_NAME, storage=store).get_trials()
     repeats = [t for t in trials if (t.user_attrs.get("repeat_of_trial") or -1) >= 0]
     assert repeats  # the sampler did propose known points again ...

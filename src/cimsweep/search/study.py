@@ -162,7 +162,8 @@ def ask_round(spec: SearchSpec, store: Any, round_index: int, n: int) -> list[di
     dists = distributions(spec)
     seen = {t.user_attrs["point_key"] for t in fresh}
     draws = len(mine)
-    while len(out) < n and draws < MAX_DRAWS_PER_POINT * n:
+    size = spec.space_size()
+    while len(out) < n and draws < MAX_DRAWS_PER_POINT * n and len(done) + len(seen) < size:
         draws += 1
         trial = study.ask(dists)
         point = point_of(spec, trial.params)
