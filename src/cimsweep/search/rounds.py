@@ -123,9 +123,12 @@ def importances(spec: SearchSpec, root: str = "results") -> dict[str, dict[str, 
         return out
     evaluator = optuna.importance.FanovaImportanceEvaluator(seed=spec.seed)
     for i, column in enumerate(spec.objectives):
-        imp = optuna.importance.get_param_importances(
-            s, evaluator=evaluator, target=lambda t, i=i: t.values[i], normalize=True
-        )
+        try:
+            imp = optuna.importance.get_param_importances(
+                s, evaluator=evaluator, target=lambda t, i=i: t.values[i], normalize=True
+            )
+        except RuntimeError:  # the objective did not vary over the evaluated points
+            imp = {a.name: 0.0 for a in spec.axes}
         out[column] = {k: float(v) for k, v in imp.items()}
     return out
 
