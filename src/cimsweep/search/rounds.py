@@ -122,10 +122,14 @@ def importances(spec: SearchSpec, root: str = "results") -> dict[str, dict[str, 
     if len(done) < 4:
         return out
     evaluator = optuna.importance.FanovaImportanceEvaluator(seed=spec.seed)
+
+    def objective(i: int) -> Any:
+        return lambda t: t.values[i]
+
     for i, column in enumerate(spec.objectives):
         try:
             imp = optuna.importance.get_param_importances(
-                s, evaluator=evaluator, target=lambda t, i=i: t.values[i], normalize=True
+                s, evaluator=evaluator, target=objective(i), normalize=True
             )
         except RuntimeError:  # the objective did not vary over the evaluated points
             imp = {a.name: 0.0 for a in spec.axes}

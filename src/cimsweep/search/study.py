@@ -207,8 +207,8 @@ def tell_round(
         live = optuna.trial.Trial(study, trial._trial_id)
         for c in spec.constraints:
             live.set_constraint(str(c), c.violation(float(row.get(c.column, math.nan))))
-        for c in spec.objectives:
-            live.set_user_attr(c, float(row.get(c, math.nan)))
+        for column in spec.objectives:
+            live.set_user_attr(column, float(row.get(column, math.nan)))
         if values is None:
             study.tell(number, state=optuna.trial.TrialState.FAIL)
         else:
