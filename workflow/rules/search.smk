@@ -20,19 +20,10 @@ if config.get("search") is not None:
         ext=["pdf", "png"],
     )
 
-    def previous_round(wildcards):
-        """A round asks once the sampler knows the previous round's results."""
-        r = int(wildcards.round)
-        return [] if r == 0 else [search_rounds.told_path(r - 1, RESULTS)]
-
-    def round_results(wildcards):
-        """Inference and PPA results of the points a round proposed."""
-        proposals = checkpoints.search_ask.get(round=wildcards.round).output[0]
-        return search_rounds.result_files(proposals)
-
     checkpoint search_ask:
         input:
-            previous_round,
+            # a round asks once the sampler knows the previous round's results
+            lambda wc: search_rounds.previous_told(int(wc.round), RESULTS),
         output:
             f"{SEARCH_DIR}/round_{{round}}/proposals.json",
         log:
@@ -46,7 +37,10 @@ if config.get("search") is not None:
     rule search_tell:
         input:
             proposals=f"{SEARCH_DIR}/round_{{round}}/proposals.json",
-            results=round_results,
+            # the round's points' inference and PPA results, built by the usual rules
+            results=lambda wc: search_rounds.result_files(
+                checkpoints.search_ask.get(round=wc.round).output[0]
+            ),
         output:
             f"{SEARCH_DIR}/round_{{round}}/told.json",
         log:

@@ -41,6 +41,11 @@ def told_path(round_index: int, root: str = "results") -> str:
     return f"{search_dir(root)}/round_{round_index:03d}/told.json"
 
 
+def previous_told(round_index: int, root: str = "results") -> list[str]:
+    """What a round's ask waits for: the previous round's marker (none for round 0)."""
+    return [] if round_index == 0 else [told_path(round_index - 1, root)]
+
+
 def _proposed(round_index: int, root: str) -> list[dict[str, Any]]:
     return read_json(proposals_path(round_index, root))["points"]
 
