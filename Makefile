@@ -16,7 +16,7 @@ SNAKEMAKE_CONFIG_DIR = $${XDG_CONFIG_HOME:-$$HOME/.config}/snakemake
 .PHONY: slurm-profile test-slurm
 SLURM_STAMP := $(VENV)/.cimsweep-slurm-installed
 $(SLURM_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[dev,docs,slurm]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,docs,search,slurm]"
 	touch $(SLURM_STAMP)
 
 slurm-profile: $(SLURM_STAMP)
@@ -35,7 +35,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[dev,docs]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,docs,search]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -71,3 +71,12 @@ docs: $(STAMP)
 
 clean:
 	rm -rf results .snakemake
+
+# Adaptive multi-objective search instead of the full grid (docs/search.md). Needs the
+# `search` extra (Optuna): $(BIN)/pip install -e ".[search]". SEARCH_CONFIG picks the config.
+SEARCH_CONFIG ?= config/sweeps/search_digits.yaml
+.PHONY: search
+search: $(STAMP)
+	@$(BIN)/python -c "import optuna" 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[search]"
+	@$(BIN)/python -m cimsweep.workflow.unlock .
+	$(BIN)/snakemake --profile profiles/default --configfile $(SEARCH_CONFIG) --cores $(CORES) search

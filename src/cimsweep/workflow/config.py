@@ -33,7 +33,7 @@ from cimsweep.workflow.params import (
     token,
 )
 
-SECTIONS = ("params", "grid", "figures")
+SECTIONS = ("params", "grid", "figures", "search")
 # Always part of a path (even when not swept), so a results tree reads naturally.
 PATH_KEYS = {"data": "dataset", "train": "model"}
 RESULT_FILES = {
@@ -67,6 +67,10 @@ def check_keys(raw: Mapping[str, Any]) -> None:
     for key in raw:
         if key not in SECTIONS:
             raise _unknown("the config", str(key), list(SECTIONS))
+    if raw.get("search") is not None:  # a search stands for the grid of its space
+        from cimsweep.search.spec import sweep_grid
+
+        raw = {**raw, "grid": sweep_grid(raw)}
     for section in ("params", "grid"):
         body = raw.get(section) or {}
         if not isinstance(body, Mapping):
@@ -82,6 +86,7 @@ def check_keys(raw: Mapping[str, Any]) -> None:
 
 def json_schema() -> dict[str, Any]:
     """The JSON schema of a config file, derived from the parameter declarations."""
+    from cimsweep.search.spec import search_schema
     from cimsweep.workflow.figspec import figures_schema
 
     params = {n: {**p.json_schema(), "description": _describe(p)} for n, p in PARAMS.items()}
@@ -120,6 +125,7 @@ def json_schema() -> dict[str, Any]:
             "params": {"type": "object", "additionalProperties": False, "properties": params},
             "grid": {"type": "object", "additionalProperties": False, "properties": grid},
             "figures": figures_schema(),
+            "search": search_schema(),
         },
     }
 
@@ -367,6 +373,10 @@ def user_model_params(spec: Any) -> dict[str, Any]:
 def load(raw: Mapping[str, Any]) -> Sweep:
     """Check names, values and combinations of a raw config; return the :class:`Sweep`."""
     check_keys(raw)
+    if raw.get("search") is not None:
+        from cimsweep.search.spec import sweep_grid
+
+        raw = {**raw, "grid": sweep_grid(raw)}
     scalars = dict(raw.get("params") or {})
     if isinstance(scalars.get("model"), Mapping):
         scalars.update(user_model_params(scalars["model"]))

@@ -31,7 +31,7 @@ class DataValues(StageValues):
     """Fraction of samples held out for testing (stratified). Range: > 0, <= 0.9."""
 
     seed: int = 0
-    """Root seed of every random stream. Range: >= 0."""
+    """Root seed of every random stream. Range: >= 0, <= 9.22337e+18."""
 
 
 @dataclass(frozen=True, kw_only=True)
