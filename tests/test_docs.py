@@ -39,7 +39,7 @@ def test_api_pages_document_the_entry_points(site: Path) -> None:
     pages = {m: (site / "api" / m / "index.html").read_text() for m in ("cim", "ppa", "plots")}
     assert 'id="cimsweep.cim.evaluate.evaluate"' in pages["cim"]
     assert 'id="cimsweep.ppa.estimate.estimate"' in pages["ppa"]
-    assert 'id="cimsweep.plots.accuracy_vs_energy"' in pages["plots"]
+    assert 'id="cimsweep.plots.energy.accuracy_vs_energy"' in pages["plots"]
     assert (site / "ppa" / "index.html").is_file()
     typed = (site / "stages" / "index.html").read_text()
     assert 'id="cimsweep.workflow.stages.InferValues.read_noise"' in typed  # fields documented
@@ -56,7 +56,7 @@ def test_reference_rows_state_unit_range_stage_and_default() -> None:
     assert text.count("\n| `") == len(PARAMS)
     adc = row(PARAMS["adc_precision"])
     assert adc.startswith("| `adc_precision` | bit | int ≥ ") and "| calib" not in adc
-    assert allowed(PARAMS["drift_model"]) == "`neurosim`, `pcm`"
+    assert allowed(PARAMS["drift_model"]) == "`neurosim`, `pcm`, `neurosim_conductance`"
     assert stages(PARAMS["device"]) == "run time"
     assert stages(PARAMS["train_noise"]) == "train (noise_aware)"
     assert "\\|" not in row(PARAMS["read_noise"])  # no pipes to escape in a plain row

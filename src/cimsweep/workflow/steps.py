@@ -212,7 +212,8 @@ def train(
         metrics["test_accuracy"],
         f" (fake-quantized, {len(wrapped)} layers)" if wrapped else "",
     )
-    chance = 1 / split_info(arrays).num_classes
+    info = split_info(arrays)
+    chance = 1 / info.num_classes if info is not None else 0.0
     if metrics["test_accuracy"] < 1.5 * chance:
         log.warning(
             "training reached a test accuracy of %.3f, near chance (%.3f): it diverged or is "
