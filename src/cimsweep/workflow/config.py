@@ -8,7 +8,6 @@ the grid axes that stage reads, so a value that only inference reads never rerun
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import itertools
 import json
@@ -19,13 +18,21 @@ from functools import cached_property
 from typing import Any
 
 from cimsweep.workflow import presets
+from cimsweep.workflow.checks import (
+    ConfigError,
+    check_combinations,
+    check_device_files,
+    check_inputs,
+    check_value,
+    suggest,
+    unknown_key,
+)
 from cimsweep.workflow.params import (
     PARAMS,
     STAGE_PARENT,
     Value,
     canonical,
     conditional_params,
-    is_finite_number,
     mode_params,
     parse_token,
     stage_all_params,
@@ -45,28 +52,12 @@ RESULT_FILES = {
 }
 
 
-class ConfigError(ValueError):
-    """A configuration problem, reported before any job runs."""
-
-
-def _suggest(name: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _unknown(where: str, name: str, choices: list[str]) -> ConfigError:
-    return ConfigError(
-        f"unknown key {name!r} in {where}{_suggest(name, choices)}; "
-        f"expected one of: {', '.join(sorted(choices))}"
-    )
-
-
 def check_keys(raw: Mapping[str, Any]) -> None:
     """Refuse unknown section and parameter names, suggesting the closest valid name, and
     non-finite numbers or strings outside their choices (before the schema's terser check)."""
     for key in raw:
         if key not in SECTIONS:
-            raise _unknown("the config", str(key), list(SECTIONS))
+            raise unknown_key("the config", str(key), list(SECTIONS))
     if raw.get("search") is not None:  # a search stands for the grid of its space
         from cimsweep.search.spec import sweep_grid
 
@@ -77,11 +68,11 @@ def check_keys(raw: Mapping[str, Any]) -> None:
             raise ConfigError(f"config section {section!r} must be a mapping of parameter names")
         for key, value in body.items():
             if key not in PARAMS:
-                raise _unknown(f"{section}", str(key), list(PARAMS))
+                raise unknown_key(f"{section}", str(key), list(PARAMS))
             if section == "params" and key == "model" and isinstance(value, Mapping):
                 continue  # a user model, checked by load()
             for v in value if section == "grid" and isinstance(value, list) else [value]:
-                _check_value(section, key, v)  # numbers finite, strings among their choices
+                check_value(section, key, v)  # numbers finite, strings among their choices
 
 
 def json_schema() -> dict[str, Any]:
@@ -136,62 +127,6 @@ def _describe(p: Any) -> str:
     if p.train_modes:
         stages += (", " if stages else "") + f"train (training = {' or '.join(p.train_modes)})"
     return f"{p.doc}{unit} Stages: {stages}."
-
-
-def _check_value(where: str, name: str, value: Value) -> None:
-    p = PARAMS[name]
-    if p.kind in ("int", "float") and not is_finite_number(value):
-        raise ConfigError(f"{where}.{name} must be a finite number, got {value!r}")
-    if p.kind == "int" and isinstance(value, int) and not -(2**63) <= value < 2**63:
-        raise ConfigError(
-            f"{where}.{name} = {value} does not fit in 64 bits; expected an integer below 2**63"
-        )
-    if p.kind == "shape" and not _is_shape(value):
-        raise ConfigError(
-            f"{where}.{name} = {value!r} is not a subarray size; expected a positive integer "
-            "(rows = cols) or [rows, cols] of positive integers"
-        )
-    if p.kind == "str" and value not in p.choices:
-        raise ConfigError(
-            f"{where}.{name} = {value!r} is not allowed; expected one of {list(p.choices)}"
-            f"{_suggest(str(value), [str(c) for c in p.choices])}"
-        )
-
-
-def _is_shape(value: Value) -> bool:
-    def positive(v: Value) -> bool:
-        return isinstance(v, int) and not isinstance(v, bool) and v >= 1
-
-    if isinstance(value, (list, tuple)):
-        return len(value) == 2 and all(positive(v) for v in value)
-    return positive(value)
-
-
-def _check_combination(point: Mapping[str, Value], where: str) -> None:
-    rows, cols = point["sub_array"]
-    if point["parallel_read"] > rows:
-        raise ConfigError(
-            f"{where}: parallel_read = {point['parallel_read']} exceeds the sub_array rows "
-            f"({rows}); expected 0 (all rows) or 1..{rows}"
-        )
-    if point["bitcell"] > point["weight_precision"] - 1:
-        raise ConfigError(
-            f"{where}: bitcell = {point['bitcell']} leaves no slice to store: weights have "
-            f"{point['weight_precision'] - 1} magnitude bits (weight_precision - 1 for the sign); "
-            "expected bitcell <= weight_precision - 1"
-        )
-    if point["dac_precision"] > point["input_precision"]:
-        raise ConfigError(
-            f"{where}: dac_precision = {point['dac_precision']} exceeds input_precision = "
-            f"{point['input_precision']}"
-        )
-    if not point["off_state"] < point["on_state"]:
-        raise ConfigError(
-            f"{where}: off_state ({point['off_state']}) must be below on_state "
-            f"({point['on_state']})"
-        )
-    if point["rate_stuck_0"] + point["rate_stuck_1"] > 1:
-        raise ConfigError(f"{where}: rate_stuck_0 + rate_stuck_1 must not exceed 1")
 
 
 @dataclass(frozen=True)
@@ -389,7 +324,7 @@ def load(raw: Mapping[str, Any]) -> Sweep:
     values: dict[str, Value] = {}
     for name, p in PARAMS.items():
         value = scalars.get(name, p.default)
-        _check_value("params", name, value)
+        check_value("params", name, value)
         values[name] = canonical(name, value)
     grid: dict[str, list[Value]] = {}
     for name, axis in (raw.get("grid") or {}).items():
@@ -401,7 +336,7 @@ def load(raw: Mapping[str, Any]) -> Sweep:
         if not isinstance(axis, list) or not axis:
             raise ConfigError(f"grid.{name} must be a non-empty list of values, got {axis!r}")
         for v in axis:
-            _check_value("grid", name, v)
+            check_value("grid", name, v)
         canon = [canonical(name, v) for v in axis]
         tokens = [token(name, v) for v in canon]
         dupes = sorted({t for t in tokens if tokens.count(t) > 1})
@@ -410,107 +345,10 @@ def load(raw: Mapping[str, Any]) -> Sweep:
         grid[name] = canon
     explicit = frozenset(raw.get("params") or {}) | frozenset(grid)
     sweep = Sweep(values=values, grid=grid, explicit=explicit - {"preset"})
-    _check_combinations(sweep)
-    _check_inputs(sweep)
-    _check_device_files(sweep)
+    check_combinations(sweep)
+    check_inputs(sweep)
+    check_device_files(sweep)
     return sweep
-
-
-def _axis(sweep: Sweep, name: str) -> list[Value]:
-    """Every value a parameter takes in the sweep."""
-    return sweep.grid.get(name, [sweep.values[name]])
-
-
-def _check_device_files(sweep: Sweep) -> None:
-    """Measured device profiles (mem_states_file, output_noise_file) are readable and fit."""
-    from cimsweep.data.device_files import (
-        DeviceFileError,
-        check_state_count,
-        read_mem_states,
-        read_output_noise,
-    )
-
-    states_file = sweep.values["mem_states_file"]
-    if states_file:
-        try:
-            states = read_mem_states(states_file)
-            for bits in _axis(sweep, "bitcell"):
-                check_state_count(states_file, states.count, 2**bits)
-        except DeviceFileError as exc:
-            raise ConfigError(f"params.mem_states_file: {exc}") from None
-    noise_file = sweep.values["output_noise_file"]
-    levels = _axis(sweep, "output_noise")
-    for value in levels:
-        if value < 0 and value != -1:
-            raise ConfigError(
-                f"output_noise = {value}: expected a std >= 0 (ADC LSB) or -1 (statistics from "
-                "params.output_noise_file)"
-            )
-    if -1 in levels and not noise_file:
-        raise ConfigError(
-            "output_noise = -1 needs params.output_noise_file (a CSV with header "
-            "level,mean,std); expected a file, or an output_noise >= 0"
-        )
-    if noise_file:
-        if -1 not in levels:
-            raise ConfigError(
-                f"params.output_noise_file = {noise_file!r} is only used where output_noise = "
-                f"-1, but output_noise takes {levels}; expected output_noise = -1 (or -1 among "
-                "its grid values), or no output_noise_file"
-            )
-        try:
-            read_output_noise(noise_file)
-        except DeviceFileError as exc:
-            raise ConfigError(f"params.output_noise_file: {exc}") from None
-
-
-def _check_inputs(sweep: Sweep) -> None:
-    """Data files and user models named by the config exist, before any job runs."""
-    from cimsweep.data import check_data_dir
-
-    for dataset in sweep.grid.get("dataset", [sweep.values["dataset"]]):
-        try:
-            check_data_dir(dataset, sweep.values["data_dir"])
-        except ValueError as exc:
-            raise ConfigError(f"params.data_dir: {exc}") from None
-    if "image_size" in sweep.grid and "imagefolder" in sweep.grid.get(
-        "dataset", [sweep.values["dataset"]]
-    ):
-        raise ConfigError(
-            "grid.image_size: the image size of an imagefolder data set cannot be a grid axis "
-            "(one model geometry per data set); set params.image_size once"
-        )
-    models = sweep.grid.get("model", [sweep.values["model"]])
-    if "user" in models and not sweep.values["user_model"]:
-        raise ConfigError(
-            "model = user needs params.user_model, e.g. 'mypkg.nets:Net' (an importable "
-            "nn.Module class or factory)"
-        )
-
-
-def _check_combinations(sweep: Sweep) -> None:
-    """Check cross-parameter constraints on every combination of the axes involved."""
-    involved = [
-        "sub_array",
-        "parallel_read",
-        "bitcell",
-        "weight_precision",
-        "dac_precision",
-        "input_precision",
-        "off_state",
-        "on_state",
-        "rate_stuck_0",
-        "rate_stuck_1",
-    ]
-    axes = [n for n in involved if n in sweep.grid]
-    for combo in itertools.product(*[sweep.grid[n] for n in axes]):
-        point = {**sweep.values, **dict(zip(axes, combo, strict=True))}
-        where = (
-            "params"
-            if not axes
-            else "grid point " + ", ".join(f"{n}={token(n, point[n])}" for n in axes)
-        )
-        _check_combination(point, where)
 
 
 def derive_seed(root: int, *keys: object) -> int:
@@ -522,3 +360,9 @@ def derive_seed(root: int, *keys: object) -> int:
 def point_key(values: Mapping[str, Value]) -> str:
     """A canonical string naming a set of parameter values (seeds derive from it)."""
     return ",".join(f"{n}={token(n, values[n])}" for n in PARAMS if n in values)
+
+
+# Names other modules import from here.
+_suggest = suggest
+_check_value = check_value
+__all__ = ["ConfigError", "Sweep", "check_keys", "derive_seed", "json_schema", "load", "point_key"]

@@ -32,10 +32,12 @@ CORE: tuple[str, ...] = (
     "io.py",
     "layout.py",
     "workflow/__init__.py",
+    "workflow/checks.py",
     "workflow/config.py",
     "workflow/params",
     "workflow/provenance.py",
     "workflow/steps.py",
+    "workflow/tabulate.py",
 )
 # Paths relative to src/cimsweep that each stage imports (a folder: every .py and .c file below
 # it, e.g. the read kernel).
