@@ -39,6 +39,7 @@ from cimsweep.cim.converters import adc_codes_, adc_full_scale, calibrate_hi
 from cimsweep.cim.mapping import CrossbarMap, im2col, weight_matrix
 from cimsweep.cim.models.adc import adc_model
 from cimsweep.layout import n_input_slices
+from cimsweep.nn.models import layer_bias
 from cimsweep.nn.quant import (
     channel_weight_max,
     input_qparams,
@@ -83,7 +84,7 @@ class LayerStats:
         return 10.0 * math.log10(self.signal / self.error)
 
 
-def _shape(value) -> tuple[int, int]:
+def _shape(value: int | tuple[int, ...]) -> tuple[int, int]:
     if isinstance(value, int):
         return value, value
     return int(value[0]), int(value[1])
@@ -100,7 +101,8 @@ class LayerEngine:
         wp, ip = int(sim["weight_precision"]), int(sim["input_precision"])
         w = weight_matrix(module).float()
         device = w.device
-        self.bias = None if module.bias is None else module.bias.detach().float()
+        bias = layer_bias(module)
+        self.bias = None if bias is None else bias.detach().float()
         w_max: float | torch.Tensor = float(rng["weight_max"])
         if sim.get("weight_quant_axis", "tensor") == "channel":
             w_max = channel_weight_max(w, float(w_max), dim=1)[0]  # (cols,)
