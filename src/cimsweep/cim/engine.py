@@ -296,13 +296,13 @@ class LayerEngine:
         g = n * k + self.c_cell  # conductance, unit levels
         units = g - self.c_cell + self.c  # what the column sums before the ADC
         if self.cell_noise is not None:
-            model = self.cell_noise.model
+            read_model = self.cell_noise.model
 
             def draw(x: torch.Tensor) -> torch.Tensor:  # one draw of noise, unit levels
                 if noise is None:
-                    return model.perturb(x, self.cell_levels, generator)
+                    return read_model.perturb(x, self.cell_levels, generator)
                 eps = noise.standard_normal(tuple(x.shape))  # the stream's fast normals
-                return eps.mul_(model.std(x, self.cell_levels))
+                return eps.mul_(read_model.std(x, self.cell_levels))
 
             units = units + draw(g)
             if self.c != self.c_cell:  # subtracted off-state reference: one cell per row

@@ -121,6 +121,9 @@ def fake_quant_input_ste(
 class HardwareAwareLayer(nn.Module):
     """A Linear / Conv2d trained through fake quantization (plus the crossbar's error power)."""
 
+    input_range: torch.Tensor  # registered buffers
+    range_seen: torch.Tensor
+
     def __init__(
         self,
         name: str,
