@@ -39,6 +39,7 @@ from cimsweep.cim.converters import adc_codes_, adc_full_scale, calibrate_hi
 from cimsweep.cim.mapping import CrossbarMap, im2col, weight_matrix
 from cimsweep.cim.models.adc import adc_model
 from cimsweep.layout import n_input_slices
+from cimsweep.nn.models import layer_bias
 from cimsweep.nn.quant import (
     channel_weight_max,
     input_qparams,
@@ -83,7 +84,7 @@ class LayerStats:
         return 10.0 * math.log10(self.signal / self.error)
 
 
-def _shape(value) -> tuple[int, int]:
+def _shape(value: int | tuple[int, ...]) -> tuple[int, int]:
     if isinstance(value, int):
         return value, value
     return int(value[0]), int(value[1])
@@ -100,7 +101,8 @@ class LayerEngine:
         wp, ip = int(sim["weight_precision"]), int(sim["input_precision"])
         w = weight_matrix(module).float()
         device = w.device
-        self.bias = None if module.bias is None else module.bias.detach().float()
+        bias = layer_bias(module)
+        self.bias = None if bias is None else bias.detach().float()
         w_max: float | torch.Tensor = float(rng["weight_max"])
         if sim.get("weight_quant_axis", "tensor") == "channel":
             w_max = channel_weight_max(w, float(w_max), dim=1)[0]  # (cols,)
@@ -294,13 +296,13 @@ class LayerEngine:
         g = n * k + self.c_cell  # conductance, unit levels
         units = g - self.c_cell + self.c  # what the column sums before the ADC
         if self.cell_noise is not None:
-            model = self.cell_noise.model
+            read_model = self.cell_noise.model
 
             def draw(x: torch.Tensor) -> torch.Tensor:  # one draw of noise, unit levels
                 if noise is None:
-                    return model.perturb(x, self.cell_levels, generator)
+                    return read_model.perturb(x, self.cell_levels, generator)
                 eps = noise.standard_normal(tuple(x.shape))  # the stream's fast normals
-                return eps.mul_(model.std(x, self.cell_levels))
+                return eps.mul_(read_model.std(x, self.cell_levels))
 
             units = units + draw(g)
             if self.c != self.c_cell:  # subtracted off-state reference: one cell per row

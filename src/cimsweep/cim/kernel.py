@@ -119,6 +119,14 @@ def library() -> ctypes.CDLL | None:
     return bind(lib)
 
 
+def loaded() -> ctypes.CDLL:
+    """The compiled kernel; raises when :func:`library` found none (callers check ``fused``)."""
+    lib = library()
+    if lib is None:
+        raise RuntimeError("CIM kernel library is not available")
+    return lib
+
+
 def bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     """Declare the argument and result types of the kernel's entry points on ``lib``."""
     ptr, i64, u64 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_uint64
@@ -260,7 +268,7 @@ def normals(key: int, call: int, n: int, device: torch.device | str = "cpu") -> 
     if not fused(device):
         return normals_torch(key, call, n, device)
     out = torch.empty(n, dtype=torch.float32)
-    library().cim_normals(key, call, n, normal_table().data_ptr(), out.data_ptr())
+    loaded().cim_normals(key, call, n, normal_table().data_ptr(), out.data_ptr())
     return out
 
 
@@ -279,7 +287,7 @@ def dac_slices(
         buf = torch.empty(size + g * n_x * m)
         x = buf[:size].view(g, n_x, m, p)
         sx2 = buf[size : size + g * n_x * m].view(g, n_x, m) if power else None
-        library().cim_slices(
+        loaded().cim_slices(
             codes.data_ptr(), g, m, p, codes.stride(0), codes.stride(1), n_x, dac,
             x.data_ptr(), None if sx2 is None else sx2.data_ptr(),
         )  # fmt: skip
@@ -335,7 +343,7 @@ def read(
     if coef.numel() != n_x or out.shape != (m, pc):
         raise ValueError(f"read: coef needs {n_x} entries and out the shape {(m, pc)}")
     key, call = noise if noise is not None else (0, 0)
-    clipped = library().cim_read(
+    clipped = loaded().cim_read(
         codes.data_ptr(), g, m, p, codes.stride(0), codes.stride(1), n_x, dac,
         weights.data_ptr(), w, pc, inv.data_ptr(), inv2.data_ptr(),
         read_var, out_var, noise is not None, key, call, normal_table().data_ptr(),
@@ -353,7 +361,7 @@ def im2col(xp: torch.Tensor, kernel_size, stride, dilation, out_hw) -> torch.Ten
     (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel_size, stride, dilation, out_hw
     if fused(xp.device) and xp.dtype == torch.float32 and xp.is_contiguous():
         out = torch.empty(n * ho * wo, c * kh * kw)
-        library().cim_im2col(
+        loaded().cim_im2col(
             xp.data_ptr(), n, c, hp, wp, ho, wo, kh, kw, sh, sw, dh, dw, out.data_ptr()
         )
         return out

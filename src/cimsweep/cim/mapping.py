@@ -37,6 +37,7 @@ from torch import nn
 
 from cimsweep.cim import kernel
 from cimsweep.layout import column_tiles, n_weight_slices
+from cimsweep.nn.models import layer_weight
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ class CrossbarMap:
     @cached_property
     def groups(self) -> list[tuple[int, int]]:
         """(first row, rows) of every read group, tile by tile."""
-        out = []
+        out: list[tuple[int, int]] = []
         for t0 in range(0, self.rows, self.sub_rows):
             t1 = min(t0 + self.sub_rows, self.rows)
             out.extend((r, min(self.read_rows, t1 - r)) for r in range(t0, t1, self.read_rows))
@@ -176,7 +177,7 @@ class CrossbarMap:
 
 def weight_matrix(module: nn.Module) -> torch.Tensor:
     """The (rows, cols) matrix a Linear or Conv2d applies (conv: im2col row order)."""
-    w = module.weight.detach()
+    w = layer_weight(module).detach()
     if isinstance(module, nn.Conv2d):
         if module.groups != 1:
             raise ValueError("grouped convolutions are not supported by the CIM mapping")

@@ -18,6 +18,18 @@ from torch import nn
 from cimsweep.layout import digital_names
 
 
+def layer_weight(module: nn.Module) -> torch.Tensor:
+    """``module.weight`` as a Tensor (torch's stubs type it ``Tensor | Module``)."""
+    weight: torch.Tensor = module.weight  # type: ignore[assignment]  # stubs: Tensor | Module
+    return weight
+
+
+def layer_bias(module: nn.Module) -> torch.Tensor | None:
+    """``module.bias`` as a Tensor or None (torch's stubs type it ``Tensor | Module``)."""
+    bias: torch.Tensor | None = module.bias  # type: ignore[assignment]  # stubs: Tensor | Module
+    return bias
+
+
 class MLP(nn.Module):
     """Two hidden-layer perceptron on flattened images."""
 

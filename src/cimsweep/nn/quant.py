@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cimsweep.nn.models import cim_layers
+from cimsweep.nn.models import cim_layers, layer_weight
 
 METHODS = ("max", "percentile", "mse", "histogram")
 _MAX_SAMPLES = 1 << 18  # values used by percentile / mse searches (strided subsample)
@@ -299,7 +299,7 @@ def calibrate(
     ranges: dict[str, dict[str, float]] = {}
     for name, module in cim_layers(model):
         lo, hi = choose_input_range(inputs[name], input_precision, input_method, percentile)
-        wmax = choose_weight_max(module.weight, weight_precision, weight_method, percentile)
+        wmax = choose_weight_max(layer_weight(module), weight_precision, weight_method, percentile)
         scale, zp = input_qparams(lo, hi, input_precision)
         ranges[name] = {
             "input_min": float(lo),

@@ -32,7 +32,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cimsweep.nn.models import cim_layers, digital_layer_names, replace_layer
+from cimsweep.nn.models import (
+    cim_layers,
+    digital_layer_names,
+    layer_bias,
+    layer_weight,
+    replace_layer,
+)
 from cimsweep.nn.quant import (
     channel_weight_max,
     choose_input_range,
@@ -115,6 +121,9 @@ def fake_quant_input_ste(
 class HardwareAwareLayer(nn.Module):
     """A Linear / Conv2d trained through fake quantization (plus the crossbar's error power)."""
 
+    input_range: torch.Tensor  # registered buffers
+    range_seen: torch.Tensor
+
     def __init__(
         self,
         name: str,
@@ -153,7 +162,7 @@ class HardwareAwareLayer(nn.Module):
     def weight_max(self) -> float:
         """Weight clip of the current weights (``weight_calib_method``)."""
         return choose_weight_max(
-            self.inner.weight, self.weight_bits, self.weight_method, self.percentile
+            layer_weight(self.inner), self.weight_bits, self.weight_method, self.percentile
         )
 
     def weight_clips(self, weight_max: float) -> float | torch.Tensor:
@@ -161,7 +170,7 @@ class HardwareAwareLayer(nn.Module):
         (``weight_quant_axis = channel``, shaped like the weight's first axis)."""
         if not self.per_channel:
             return weight_max
-        return channel_weight_max(self.inner.weight, weight_max, dim=0)
+        return channel_weight_max(layer_weight(self.inner), weight_max, dim=0)
 
     def ranges(self) -> dict[str, float]:
         """Current quantization ranges, in the calibration file's layout."""
@@ -181,13 +190,13 @@ class HardwareAwareLayer(nn.Module):
     def _layer(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         m = self.inner
         if isinstance(m, nn.Conv2d):
-            return F.conv2d(x, w, m.bias, m.stride, m.padding, m.dilation, m.groups)
-        return F.linear(x, w, m.bias)
+            return F.conv2d(x, w, layer_bias(m), m.stride, m.padding, m.dilation, m.groups)
+        return F.linear(x, w, layer_bias(m))
 
     def clip_weights(self) -> None:
         """Clip the layer's weights (in place) to +-``weight_clip`` standard deviations."""
         with torch.no_grad():
-            w = self.inner.weight
+            w = layer_weight(self.inner)
             limit = self.weight_clip * float(w.std())
             w.clamp_(-limit, limit)
 
@@ -198,7 +207,7 @@ class HardwareAwareLayer(nn.Module):
             self._track_input_range(x.detach())
         rng = self.ranges()
         clips = self.weight_clips(rng["weight_max"])
-        w_q = fake_quant_weight_ste(self.inner.weight, clips, self.weight_bits)
+        w_q = fake_quant_weight_ste(layer_weight(self.inner), clips, self.weight_bits)
         x_q = fake_quant_input_ste(
             x, rng["input_min"], rng["input_max"], self.input_bits, self.input_scheme
         )
