@@ -209,7 +209,7 @@ def chip_levels(
     generator: torch.Generator,
     cells: CellModel | None = None,
     with_t0: bool = False,
-):
+) -> Any:
     """Normalised levels of one chip instance from integer target levels (0..L-1).
 
     ``cells``: the cell model (default :func:`cell_model` of ``sim``). With ``with_t0``,

@@ -198,6 +198,7 @@ class LayerEngine:
         """Unsigned input codes (M, rows) as float, plus what :meth:`finish` needs."""
         codes = quantize_input(x, self.x_scale, self.zero_point, self.input_bits, self.input_scheme)
         if self.kind == "conv2d":  # padding is the code of a real zero: the zero point
+            assert isinstance(self.module, nn.Conv2d)
             cols, hw = im2col(codes, self.module, float(self.zero_point))
             return cols, ("conv2d", x.shape[0], hw)
         return codes.reshape(-1, x.shape[-1]), ("linear", x.shape[:-1])
@@ -240,6 +241,8 @@ class LayerEngine:
         scale = None
         if ideal:
             n = self.cells.nominal(self.levels)
+        elif generator is None:
+            raise ValueError("programming a non-ideal chip needs a torch.Generator")
         elif int(self.sim["drift_compensation"]) and devices.drifts(self.sim):
             n, n0 = devices.chip_levels(
                 self.levels, self.cell_levels, self.sim, generator, self.cells, with_t0=True
@@ -341,7 +344,13 @@ class LayerEngine:
             return out[:-1].sub_(out[-1])
         return out.sub_(self.colsum, alpha=self.zero_point)
 
-    def _analog_per_call(self, codes, chip, noise, stats) -> torch.Tensor:
+    def _analog_per_call(
+        self,
+        codes: torch.Tensor,
+        chip: Chip,
+        noise: devices.NoiseStream,
+        stats: LayerStats | None,
+    ) -> torch.Tensor:
         """Physical column sums with cells perturbed once per call, or once per call and
         input slice (``read_noise_resample = cycle``, drift per read): noise-free fast
         reads of the perturbed cells (plus any per-read output noise)."""
@@ -390,7 +399,14 @@ class LayerEngine:
             return codes[:, first : first + rows.numel()].unflatten(1, rows.shape).transpose(0, 1)
         return codes[:, rows].permute(1, 0, 2)
 
-    def _analog(self, codes, chip, noise, stats, n_x: int | None = None) -> torch.Tensor:
+    def _analog(
+        self,
+        codes: torch.Tensor,
+        chip: Chip,
+        noise: devices.NoiseStream | None,
+        stats: LayerStats | None,
+        n_x: int | None = None,
+    ) -> torch.Tensor:
         """Physical column sums (M, phys_cols) of ``n_x`` (default all) input slices."""
         m_total, device = codes.shape[0], codes.device
         n_x = self.n_x if n_x is None else n_x
@@ -429,7 +445,9 @@ class LayerEngine:
                     z = zbuf[: g_c * mc * n_w * pc].view(g_c, mc, n_w, pc)
                     rows_out = out[m0 : m0 + mc]
                     if fused:  # slicing, partial sums, noise, ADC and shift-adds in one pass
-                        stream = (noise.key, noise.next_call()) if noisy else None
+                        stream = (
+                            (noise.key, noise.next_call()) if noisy and noise is not None else None
+                        )
                         clipped += kernel.read(
                             cc, self.dac, n_x, w_c, inv_c, inv2_c, variances[0], variances[1],
                             stream, kmax, coef_x, d4_c, z, rows_out,
@@ -449,7 +467,19 @@ class LayerEngine:
             stats.clipped += clipped
         return out
 
-    def _read_torch(self, cc, w_c, inv, inv2, variances, noise, step, coef_x, z, n_x) -> int:
+    def _read_torch(
+        self,
+        cc: torch.Tensor,
+        w_c: torch.Tensor,
+        inv: torch.Tensor,
+        inv2: torch.Tensor,
+        variances: tuple[torch.Tensor, torch.Tensor],
+        noise: devices.NoiseStream | None,
+        step: torch.Tensor,
+        coef_x: torch.Tensor,
+        z: torch.Tensor,
+        n_x: int,
+    ) -> int:
         """Torch ops of :func:`kernel.read` (same numbers; plus ``output_noise_file``)."""
         g_c, mc, _ = cc.shape
         n_w, pc = self.map.n_w, self.map.phys_cols
@@ -458,6 +488,7 @@ class LayerEngine:
         y5 = y.view(g_c, n_x, mc, n_w, pc).mul_(inv.view(g_c, 1, 1, n_w, 1))  # ADC steps
         if noise is not None:
             read_var, out_var = variances
+            assert sx2 is not None  # dac_slices returns the squares when asked
             var = sx2.unsqueeze(-1) * inv2.view(g_c, 1, 1, n_w) * read_var + out_var
             sd = kernel.sqrt_rn(var).unsqueeze(-1)  # (G_c, n_x, mc, n_w, 1), steps
             if self.out_table is not None:  # per-level statistics, unit products

@@ -354,7 +354,13 @@ def read(
     return int(clipped)
 
 
-def im2col(xp: torch.Tensor, kernel_size, stride, dilation, out_hw) -> torch.Tensor:
+def im2col(
+    xp: torch.Tensor,
+    kernel_size: tuple[int, int],
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+    out_hw: tuple[int, int],
+) -> torch.Tensor:
     """Patches (N * Ho * Wo, C * kh * kw) of a padded NCHW input, columns in ``F.unfold``
     order: compiled for contiguous float32 CPU tensors, else one strided torch copy."""
     n, c, hp, wp = xp.shape

@@ -260,8 +260,8 @@ class HardwareAwareLayer(nn.Module):
         self._coarse = (w2 * (1 - fine)).sum(1).float()
         self._coarse_step2 = (w2 * (1 - fine) * step.square()).sum(1).float()
         groups = torch.zeros(engine.map.rows, len(engine.map.groups))
-        for g, (first, rows) in enumerate(engine.map.groups):
-            groups[first : first + rows, g] = 1.0
+        for gi, (first, rows) in enumerate(engine.map.groups):
+            groups[first : first + rows, gi] = 1.0
         self._groups = groups
         self._steps_since_refresh = 0
 
