@@ -28,14 +28,12 @@ integer matmul (``transparent`` path).
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
-
 import torch
 from torch import nn
 
-from cimsweep.cim import devices, kernel, semantics
-from cimsweep.cim.converters import adc_codes_, adc_full_scale, calibrate_hi
+from cimsweep.cim import adc_calibration, devices, kernel, per_call, semantics
+from cimsweep.cim.chip import Chip, LayerStats
+from cimsweep.cim.converters import adc_codes_, adc_full_scale
 from cimsweep.cim.mapping import CrossbarMap, im2col, weight_matrix
 from cimsweep.cim.models.adc import adc_model
 from cimsweep.layout import n_input_slices
@@ -49,39 +47,6 @@ from cimsweep.nn.quant import (
 )
 
 CHUNK_ELEMENTS = 1 << 19  # partial sums per chunk (cache-sized working set)
-CAL_ROWS = 2048  # input vectors used to calibrate ADC ranges
-CAL_SAMPLES = 1 << 14  # partial sums per (read group, weight slice) in the MSE search
-TUNE_OCTAVES = tuple(k / 2 for k in range(-6, 5))  # adc_range = tuned: clip x 2**o, 1/8..4
-
-
-@dataclass
-class Chip:
-    """One programmed chip instance of a layer."""
-
-    bucket_weights: list[torch.Tensor]  # per bucket (G_b, p_b, n_w * phys_cols), unit products
-    effective: torch.Tensor | None = None  # (rows, cols) integer weights for the linear path
-    scale: torch.Tensor | None = None  # (G, n_w) global drift compensation factors
-    # cells perturbed per call (LayerEngine.per_call): programmed normalised levels
-    # (n_w, rows, phys_cols) before drift, and the stuck masks
-    n0: torch.Tensor | None = None
-    masks: tuple[torch.Tensor, torch.Tensor] | None = None
-
-
-@dataclass
-class LayerStats:
-    """Accumulated per-layer statistics over reads and instances."""
-
-    reads: int = 0
-    clipped: int = 0
-    signal: float = 0.0
-    error: float = 0.0
-    extra: dict = field(default_factory=dict)
-
-    def snr_db(self) -> float | None:
-        """Output SNR vs. the digital reference in dB; None when error or signal is zero."""
-        if self.error <= 0 or self.signal <= 0:
-            return None
-        return 10.0 * math.log10(self.signal / self.error)
 
 
 def _shape(value: int | tuple[int, ...]) -> tuple[int, int]:
@@ -269,48 +234,13 @@ class LayerEngine:
         return Chip(self._bucket_weights(units), effective, scale)
 
     def _program_per_call(self, generator: torch.Generator) -> Chip:
-        """A chip whose cells are perturbed afresh at every call (:meth:`perturbed`): the
-        programmed levels and stuck masks, drift and read noise left for each call."""
-        sim = self.sim
-        if semantics.drift_per_read(sim):
-            n0 = devices.program_cells(self.levels, self.cells, float(sim["prog_noise"]), generator)
-            masks = devices.stuck_masks(
-                n0, float(sim["rate_stuck_0"]), float(sim["rate_stuck_1"]), generator
-            )
-        else:  # drift (if any) once per instance, with the stuck cells
-            n0 = devices.chip_levels(self.levels, self.cell_levels, sim, generator, self.cells)
-            masks = None
-        return Chip([], None, None, n0, masks)
+        return per_call.program_per_call(self, generator)
 
     def perturbed(
         self, chip: Chip, generator: torch.Generator, noise: devices.NoiseStream | None = None
     ) -> Chip:
-        """One call's cells of a per-call chip: drift (``drift_resample = read``) and one
-        draw of cell read noise (:attr:`cell_noise`), as unit products the ADC sees."""
-        assert chip.n0 is not None
-        k = self.cell_levels - 1
-        n = chip.n0
-        if semantics.drift_per_read(self.sim):
-            model = devices.drift_model(self.sim)
-            n = model.apply(
-                n.clone(), cell_levels=self.cell_levels, c=self.c_cell, generator=generator
-            )
-            n = devices.apply_stuck(n, chip.masks)
-        g = n * k + self.c_cell  # conductance, unit levels
-        units = g - self.c_cell + self.c  # what the column sums before the ADC
-        if self.cell_noise is not None:
-            read_model = self.cell_noise.model
-
-            def draw(x: torch.Tensor) -> torch.Tensor:  # one draw of noise, unit levels
-                if noise is None:
-                    return read_model.perturb(x, self.cell_levels, generator)
-                eps = noise.standard_normal(tuple(x.shape))  # the stream's fast normals
-                return eps.mul_(read_model.std(x, self.cell_levels))
-
-            units = units + draw(g)
-            if self.c != self.c_cell:  # subtracted off-state reference: one cell per row
-                units = units - draw(torch.full_like(g[..., :1], self.c_cell))
-        return Chip(self._bucket_weights(units.contiguous()), None, chip.scale)
+        """One call's cells of a per-call chip (:func:`.per_call.perturbed`)."""
+        return per_call.perturbed(self, chip, generator, noise)
 
     # ---------------------------------------------------------------- MVM
     def mvm(
@@ -351,25 +281,7 @@ class LayerEngine:
         noise: devices.NoiseStream,
         stats: LayerStats | None,
     ) -> torch.Tensor:
-        """Physical column sums with cells perturbed once per call, or once per call and
-        input slice (``read_noise_resample = cycle``, drift per read): noise-free fast
-        reads of the perturbed cells (plus any per-read output noise)."""
-        gen = noise.generator()
-        cycle = semantics.drift_per_read(self.sim) or (
-            self.cell_noise is not None and self.cell_noise.per_cycle
-        )
-        if not cycle or self.n_x == 1:
-            return self._analog(codes, self.perturbed(chip, gen, noise), noise, stats)
-        ci = codes.to(torch.int32)
-        mask = (1 << self.dac) - 1
-        out = None
-        for b in range(self.n_x):
-            part = torch.bitwise_and(ci >> (self.dac * b), mask).to(codes.dtype)
-            y = self._analog(part, self.perturbed(chip, gen, noise), noise, stats, n_x=1)
-            y.mul_(2.0 ** (self.dac * b))
-            out = y if out is None else out.add_(y)
-        assert out is not None
-        return out
+        return per_call.analog_per_call(self, codes, chip, noise, stats)
 
     def chunks(
         self, groups: int, m_total: int, elements: int = CHUNK_ELEMENTS, n_x: int | None = None
@@ -505,65 +417,9 @@ class LayerEngine:
 
     # ---------------------------------------------------------------- ADC calibration
     def calibrate_adc(self, codes: torch.Tensor) -> None:
-        """Set ``adc_range = calibrated`` clips from noise-free partial sums of ``codes``."""
-        if codes.shape[0] > CAL_ROWS:
-            codes = codes[:: -(-codes.shape[0] // CAL_ROWS)]
-        chip = self.program(None, shortcut=False)
-        device = codes.device
-        n_x, n_w, pc = self.n_x, self.map.n_w, self.map.phys_cols
-        codes_i = codes.to(torch.int32)
-        sig = 4.0 ** (self.dac * torch.arange(n_x, dtype=torch.float64, device=device))
-        hi = self.hi.clone()
-        buckets = zip(self.buckets, self.bucket_first, chip.bucket_weights, strict=True)
-        for (_size, idx, rows), first, w_b in buckets:
-            g_b, p_b = rows.shape
-            cb = self._bucket_codes(codes_i, rows, first)
-            x, _ = kernel.dac_slices(cb, self.dac, n_x, False)
-            y = torch.bmm(x.reshape(g_b, -1, p_b), w_b).view(g_b, n_x, -1, n_w, pc)
-            y = y.permute(0, 3, 1, 2, 4).reshape(g_b * n_w, n_x, -1)
-            wts = sig[:, None].expand(n_x, y.shape[-1]).reshape(-1)
-            y = y.reshape(g_b * n_w, -1)
-            stride = max(1, -(-y.shape[1] // CAL_SAMPLES))
-            fs = self.full_scale[idx].to(device)[:, None].expand(g_b, n_w).reshape(-1)
-            h = calibrate_hi(y[:, ::stride], wts[::stride], self.adc_bits, fs)
-            hi[idx] = h.view(g_b, n_w).to(hi.device, hi.dtype)
-        self.hi = hi
+        """Set ``adc_range = calibrated`` clips (:func:`.adc_calibration.calibrate_adc`)."""
+        adc_calibration.calibrate_adc(self, codes)
 
     def tune_adc(self, codes: torch.Tensor) -> float:
-        """``adc_range = tuned``: scale the calibrated clips to minimise this layer's output MSE.
-
-        After Laubeuf et al.'s per-layer range control: one factor ``2**o`` multiplies every
-        calibrated clip (capped at full scale). ``o`` runs over :data:`TUNE_OCTAVES`, then is
-        refined by +-1/4 and +-1/8 octave around the best; the full-scale range is a candidate
-        too. The candidate with the least squared error of the noise-free, ideally programmed
-        layer output vs. the digital reference on ``codes`` (the calibration inputs, at most
-        ``CAL_ROWS``) wins, the earliest on ties, so the result is deterministic and never
-        worse than ``calibrated`` (``o = 0``) or ``full`` on ``codes``. Call after
-        :meth:`calibrate_adc`. Returns the winning error (integer sums squared, summed).
-        """
-        if codes.shape[0] > CAL_ROWS:
-            codes = codes[:: -(-codes.shape[0] // CAL_ROWS)]
-        ref = self.reference(codes).double()
-        full = self.full_scale[:, None].expand_as(self.hi).clone()
-        base = self.hi.clone()
-        noise = self.read_sigma, self.out_sigma, self.out_table
-        self.read_sigma, self.out_sigma, self.out_table = 0.0, 0.0, None  # noise-free search
-        # (program(None) is the ideal chip: no per-call perturbation either)
-        errors: dict[float | None, float] = {}
-
-        def error(octave: float | None) -> float:  # None: full scale
-            if octave not in errors:
-                self.hi = full if octave is None else torch.minimum(base * 2.0**octave, full)
-                t = self.mvm(codes, self.program(None)).double()
-                errors[octave] = float((t - ref).pow(2).sum())
-            return errors[octave]
-
-        try:
-            best = min(TUNE_OCTAVES, key=error)
-            for delta in (0.25, 0.125):
-                best = min((best, best - delta, best + delta), key=error)
-            choice = min((best, None), key=error)
-            self.hi = full if choice is None else torch.minimum(base * 2.0**choice, full)
-        finally:
-            self.read_sigma, self.out_sigma, self.out_table = noise
-        return errors[choice]
+        """``adc_range = tuned`` clips; returns the winning error (see :mod:`.adc_calibration`)."""
+        return adc_calibration.tune_adc(self, codes)
