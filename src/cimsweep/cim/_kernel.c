@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 
 #define LANES 32            /* xoshiro128++ lanes per block, one Philox call each */
 #define STEPS 32            /* outputs per lane */
@@ -403,108 +404,6 @@ partial_sums_avx2(const float *restrict wg, int64_t N, const int32_t *restrict n
 }
 #endif
 
-/* One chunk of crossbar reads, from integer input codes to shift-added ADC codes.
- *
- * codes: (G, M, P) integer codes held in float32, element strides (sg, sm, 1); wts: (G, P, N)
- * cell weights in unit products, N = W * PC; inv, inv2: (G, W) 1 / ADC step and its square.
- * For every read group g, input slice ix, vector m: the partial sums y[n] = sum_k x[k] *
- * wts[g, k, n] of the DAC slice x = (codes >> ix * dac) & (2**dac - 1), accumulated over k in
- * ascending order (exact for integer weights), are scaled to ADC steps (y * inv), get noise
- * normal_i * sd with sd = sqrt(sum_k x[k]**2 * inv2 * rs2 + os2) when `noisy` (normal i of
- * stream (key, call) with table T, read i: flat index of (G, NX, M, W, PC)), are rounded half
- * to even and clamped to [0, kmax]; z (G, M, W, PC) = sum over ix of coef[ix] * code (scratch),
- * and then
- * out[m, c] += sum over g, then w (ascending) of z[g, m, w, c] * d[g, w] (out: M rows of PC).
- * Returns the clipped-read count, or -1 when out of memory.
- */
-CLONES int64_t cim_read(const float *restrict codes, int64_t G, int64_t M, int64_t P, int64_t sg,
-                        int64_t sm, int64_t NX, int dac, const float *restrict wts, int64_t W,
-                        int64_t PC, const float *restrict inv, const float *restrict inv2,
-                        float rs2, float os2, int noisy, uint64_t key, uint64_t call,
-                        const float *restrict T, float kmax, const float *restrict coef,
-                        const float *restrict d, float *restrict z, float *restrict out)
-{
-    const int64_t N = W * PC;
-    const int32_t mask = (1 << dac) - 1;
-    /* y (N), val (P + 8), s and sd per column (N each), noise block (NB) */
-    float *y = malloc((size_t)(3 * N + P + 8 + NB) * sizeof(float));
-    int32_t *nz = malloc((size_t)(P + 8) * sizeof(int32_t));
-    if (!y || !nz) {
-        free(y);
-        free(nz);
-        return -1;
-    }
-    float *val = y + N, *sc = val + P + 8, *sd = sc + N, *eps = sd + N;
-#ifdef HAVE_X86
-    const int avx2 = __builtin_cpu_supports("avx2");
-#endif
-    uint32_t words[NW];
-    int64_t clipped = 0, pos = NB, block = 0;
-    memset(z, 0, (size_t)(G * M * N) * sizeof(float));
-    for (int64_t g = 0; g < G; g++) {
-        const float *wg = wts + g * P * N;
-        for (int64_t w = 0; w < W; w++)
-            for (int64_t c = 0; c < PC; c++)
-                sc[w * PC + c] = inv[g * W + w];
-        for (int64_t ix = 0; ix < NX; ix++) {
-            const int shift = (int)ix * dac;
-            const float cx = coef[ix];
-            for (int64_t m = 0; m < M; m++) {
-                const float *restrict row = codes + g * sg + m * sm;
-                int32_t acc;
-                int64_t cnt;
-#ifdef HAVE_X86
-                if (avx2) {
-                    cnt = slice_row_avx2(row, P, shift, mask, nz, val, &acc);
-                    partial_sums_avx2(wg, N, nz, val, cnt, dac == 1, y);
-                } else
-#endif
-                {
-                    cnt = slice_row_generic(row, P, shift, mask, nz, val, &acc);
-                    partial_sums_generic(wg, N, nz, val, cnt, dac == 1, y);
-                }
-                const float sx2 = (float)acc;
-                float *zr = z + (g * M + m) * N;
-                if (!noisy) {
-                    clipped += adc_exact(y, sc, kmax, cx, zr, N);
-                    continue;
-                }
-                for (int64_t w = 0; w < W; w++) {
-                    const float sw = __builtin_sqrtf((sx2 * inv2[g * W + w]) * rs2 + os2);
-                    for (int64_t c = 0; c < PC; c++)
-                        sd[w * PC + c] = sw;
-                }
-                for (int64_t c = 0; c < N;) { /* the stream's next N normals */
-                    if (pos == NB) {
-                        normal_block(key, call, block++, T, words, eps);
-                        pos = 0;
-                    }
-                    const int64_t len = N - c < NB - pos ? N - c : NB - pos;
-                    clipped += adc_noisy(y + c, eps + pos, sc + c, sd + c, kmax, cx, zr + c, len);
-                    pos += len;
-                    c += len;
-                }
-            }
-        }
-    }
-    float *acc = y; /* (PC) */
-    for (int64_t m = 0; m < M; m++) {
-        memset(acc, 0, (size_t)PC * sizeof(float));
-        for (int64_t g = 0; g < G; g++)
-            for (int64_t w = 0; w < W; w++) {
-                const float dw = d[g * W + w];
-                const float *restrict zr = z + ((g * M + m) * W + w) * PC;
-                for (int64_t c = 0; c < PC; c++)
-                    acc[c] += zr[c] * dw;
-            }
-        for (int64_t c = 0; c < PC; c++)
-            out[m * PC + c] += acc[c];
-    }
-    free(y);
-    free(nz);
-    return clipped;
-}
-
 /* o[j] = s[j * dw] for j < kw; constant-size copies for the usual odd contiguous kernels. */
 static inline void copy_run(float *restrict o, const float *restrict s, int64_t kw, int64_t dw)
 {
@@ -535,4 +434,231 @@ void cim_im2col(const float *restrict xp, int64_t N, int64_t C, int64_t Hp, int6
                     for (int64_t i = 0; i < kh; i++, o += kw)
                         copy_run(o, b + i * dh * Wp, kw, dw);
             }
+}
+
+
+/* ------------------------------------------------------------------ read chunks, threaded
+ * One chunk of crossbar reads, from integer input codes (cim_read: sparse partial sums) or from
+ * precomputed partial sums (cim_read_sums: dense reads, e.g. a BLAS matmul) to shift-added ADC
+ * codes, on nthreads threads. Each thread owns a contiguous range of (g, m) read rows; the noise
+ * of read i is normal i of stream (key, call) whichever thread draws it (blocks are counter-
+ * based), and every float operation of a row is the same as on one thread, so results never
+ * depend on the thread count. */
+struct read_job {
+    const float *codes;  /* (G, M, P) strides (sg, sm, 1), or NULL with ys */
+    const float *ys;     /* (G, NX, M, N) partial sums, or NULL with codes */
+    const float *sx2s;   /* (G, NX, M) input power of ys, or NULL (noise-free) */
+    int64_t G, M, P, sg, sm, NX, W, PC;
+    int dac, noisy;
+    const float *wts, *inv, *inv2, *T, *coef, *d;
+    float rs2, os2, kmax;
+    uint64_t key, call;
+    float *z, *out;
+    int64_t u0, u1;     /* rows (g * M + m) of phase 0, rows m of phase 1 */
+    int phase;          /* 0: reads into z; 1: shift-add z into out */
+    int64_t clipped;    /* result; -1: out of memory */
+};
+
+/* Phase 0 on rows [u0, u1) of (g, m): y, noise, ADC and the input shift-add into z. */
+CLONES static void read_rows(struct read_job *j)
+{
+    const int64_t N = j->W * j->PC, M = j->M, P = j->P, W = j->W, PC = j->PC, NX = j->NX;
+    const int32_t mask = (1 << j->dac) - 1;
+    const float kmax = j->kmax;
+    /* y (N), val (P + 8), s and sd per column (N each), noise block (NB) */
+    float *buf = malloc((size_t)(3 * N + P + 8 + NB) * sizeof(float));
+    int32_t *nz = malloc((size_t)(P + 8) * sizeof(int32_t));
+    if (!buf || !nz) {
+        free(buf);
+        free(nz);
+        j->clipped = -1;
+        return;
+    }
+    float *val = buf + N, *sc = val + P + 8, *sd = sc + N, *eps = sd + N;
+#ifdef HAVE_X86
+    const int avx2 = __builtin_cpu_supports("avx2");
+#endif
+    uint32_t words[NW];
+    int64_t clipped = 0, have = -1; /* have: the noise block in eps */
+    for (int64_t g = j->u0 / M; g < j->G && g * M < j->u1; g++) {
+        const int64_t ma = j->u0 > g * M ? j->u0 - g * M : 0;
+        const int64_t mb = j->u1 < (g + 1) * M ? j->u1 - g * M : M;
+        const float *wg = j->wts ? j->wts + g * P * N : NULL;
+        for (int64_t w = 0; w < W; w++)
+            for (int64_t c = 0; c < PC; c++)
+                sc[w * PC + c] = j->inv[g * W + w];
+        memset(j->z + (g * M + ma) * N, 0, (size_t)((mb - ma) * N) * sizeof(float));
+        for (int64_t ix = 0; ix < NX; ix++) {
+            const int shift = (int)ix * j->dac;
+            const float cx = j->coef[ix];
+            for (int64_t m = ma; m < mb; m++) {
+                const float *y;
+                float sx2;
+                if (j->ys) {
+                    y = j->ys + ((g * NX + ix) * M + m) * N;
+                    sx2 = j->sx2s ? j->sx2s[(g * NX + ix) * M + m] : 0.0f;
+                } else {
+                    const float *restrict row = j->codes + g * j->sg + m * j->sm;
+                    int32_t acc;
+                    int64_t cnt;
+#ifdef HAVE_X86
+                    if (avx2) {
+                        cnt = slice_row_avx2(row, P, shift, mask, nz, val, &acc);
+                        partial_sums_avx2(wg, N, nz, val, cnt, j->dac == 1, buf);
+                    } else
+#endif
+                    {
+                        cnt = slice_row_generic(row, P, shift, mask, nz, val, &acc);
+                        partial_sums_generic(wg, N, nz, val, cnt, j->dac == 1, buf);
+                    }
+                    y = buf;
+                    sx2 = (float)acc;
+                }
+                float *zr = j->z + (g * M + m) * N;
+                if (!j->noisy) {
+                    clipped += adc_exact(y, sc, kmax, cx, zr, N);
+                    continue;
+                }
+                for (int64_t w = 0; w < W; w++) {
+                    const float sw = __builtin_sqrtf((sx2 * j->inv2[g * W + w]) * j->rs2 + j->os2);
+                    for (int64_t c = 0; c < PC; c++)
+                        sd[w * PC + c] = sw;
+                }
+                int64_t i = ((g * NX + ix) * M + m) * N; /* this read's first normal */
+                for (int64_t c = 0; c < N;) {
+                    const int64_t block = i / NB, pos = i % NB;
+                    if (block != have) {
+                        normal_block(j->key, j->call, block, j->T, words, eps);
+                        have = block;
+                    }
+                    const int64_t len = N - c < NB - pos ? N - c : NB - pos;
+                    clipped += adc_noisy(y + c, eps + pos, sc + c, sd + c, kmax, cx, zr + c, len);
+                    i += len;
+                    c += len;
+                }
+            }
+        }
+    }
+    free(buf);
+    free(nz);
+    j->clipped = clipped;
+}
+
+/* Phase 1 on rows [u0, u1) of out: out[m, c] += sum over g, then w of z[g, m, w, c] * d[g, w]. */
+static void shift_add_rows(struct read_job *j)
+{
+    const int64_t M = j->M, W = j->W, PC = j->PC;
+    float *acc = malloc((size_t)PC * sizeof(float));
+    if (!acc) {
+        j->clipped = -1;
+        return;
+    }
+    for (int64_t m = j->u0; m < j->u1; m++) {
+        memset(acc, 0, (size_t)PC * sizeof(float));
+        for (int64_t g = 0; g < j->G; g++)
+            for (int64_t w = 0; w < W; w++) {
+                const float dw = j->d[g * W + w];
+                const float *restrict zr = j->z + ((g * M + m) * W + w) * PC;
+                for (int64_t c = 0; c < PC; c++)
+                    acc[c] += zr[c] * dw;
+            }
+        for (int64_t c = 0; c < PC; c++)
+            j->out[m * PC + c] += acc[c];
+    }
+    free(acc);
+    j->clipped = 0;
+}
+
+static void *run_job(void *arg)
+{
+    struct read_job *j = arg;
+    if (j->phase == 0)
+        read_rows(j);
+    else
+        shift_add_rows(j);
+    return NULL;
+}
+
+#define MAX_THREADS 256
+
+/* Runs one phase over units [0, n) split into contiguous ranges, one per thread (the caller's
+ * own thread takes the first); returns the summed result, or -1 when any part failed. */
+static int64_t run_phase(const struct read_job *base, int phase, int64_t n, int nthreads)
+{
+    struct read_job jobs[MAX_THREADS];
+    pthread_t tid[MAX_THREADS];
+    int started[MAX_THREADS];
+    int nt = nthreads < 1 ? 1 : nthreads > MAX_THREADS ? MAX_THREADS : nthreads;
+    if (nt > n)
+        nt = n > 0 ? (int)n : 1;
+    for (int t = 0; t < nt; t++) {
+        jobs[t] = *base;
+        jobs[t].phase = phase;
+        jobs[t].u0 = n * t / nt;
+        jobs[t].u1 = n * (t + 1) / nt;
+        started[t] = t > 0 && pthread_create(&tid[t], NULL, run_job, &jobs[t]) == 0;
+    }
+    for (int t = 0; t < nt; t++) /* parts whose thread did not start run here */
+        if (!started[t])
+            run_job(&jobs[t]);
+    int64_t total = 0;
+    int failed = 0;
+    for (int t = 0; t < nt; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        failed |= jobs[t].clipped < 0;
+        total += jobs[t].clipped;
+    }
+    return failed ? -1 : total;
+}
+
+static int64_t read_chunk(struct read_job *j, int nthreads)
+{
+    const int64_t clipped = run_phase(j, 0, j->G * j->M, nthreads);
+    if (clipped < 0)
+        return -1;
+    return run_phase(j, 1, j->M, nthreads) < 0 ? -1 : clipped;
+}
+
+/* One chunk of crossbar reads, from integer input codes to shift-added ADC codes.
+ *
+ * codes: (G, M, P) integer codes held in float32, element strides (sg, sm, 1); wts: (G, P, N)
+ * cell weights in unit products, N = W * PC; inv, inv2: (G, W) 1 / ADC step and its square.
+ * For every read group g, input slice ix, vector m: the partial sums y[n] = sum_k x[k] *
+ * wts[g, k, n] of the DAC slice x = (codes >> ix * dac) & (2**dac - 1), accumulated over k in
+ * ascending order (exact for integer weights), are scaled to ADC steps (y * inv), get noise
+ * normal_i * sd with sd = sqrt(sum_k x[k]**2 * inv2 * rs2 + os2) when `noisy` (normal i of
+ * stream (key, call) with table T, read i: flat index of (G, NX, M, W, PC)), are rounded half
+ * to even and clamped to [0, kmax]; z (G, M, W, PC) = sum over ix of coef[ix] * code (scratch),
+ * and then
+ * out[m, c] += sum over g, then w (ascending) of z[g, m, w, c] * d[g, w] (out: M rows of PC).
+ * Returns the clipped-read count, or -1 when out of memory. nthreads: threads to use.
+ */
+int64_t cim_read(const float *restrict codes, int64_t G, int64_t M, int64_t P, int64_t sg,
+                 int64_t sm, int64_t NX, int dac, const float *restrict wts, int64_t W,
+                 int64_t PC, const float *restrict inv, const float *restrict inv2, float rs2,
+                 float os2, int noisy, uint64_t key, uint64_t call, const float *restrict T,
+                 float kmax, const float *restrict coef, const float *restrict d,
+                 float *restrict z, float *restrict out, int nthreads)
+{
+    struct read_job j = {codes, NULL, NULL, G, M, P, sg, sm, NX, W, PC, dac, noisy,
+                         wts, inv, inv2, T, coef, d, rs2, os2, kmax, key, call, z, out,
+                         0, 0, 0, 0};
+    return read_chunk(&j, nthreads);
+}
+
+/* cim_read from precomputed partial sums ys (G, NX, M, W * PC), float32, with their input
+ * power sx2 (G, NX, M) (NULL when noise free): the same numbers as cim_read whenever ys holds
+ * its partial sums (exact integer sums: any summation order). */
+int64_t cim_read_sums(const float *restrict ys, const float *restrict sx2, int64_t G, int64_t M,
+                      int64_t NX, int64_t W, int64_t PC, const float *restrict inv,
+                      const float *restrict inv2, float rs2, float os2, int noisy, uint64_t key,
+                      uint64_t call, const float *restrict T, float kmax,
+                      const float *restrict coef, const float *restrict d, float *restrict z,
+                      float *restrict out, int nthreads)
+{
+    struct read_job j = {NULL, ys, sx2, G, M, 0, 0, 0, NX, W, PC, 1, noisy,
+                         NULL, inv, inv2, T, coef, d, rs2, os2, kmax, key, call, z, out,
+                         0, 0, 0, 0};
+    return read_chunk(&j, nthreads);
 }

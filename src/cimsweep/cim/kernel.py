@@ -44,6 +44,7 @@ CFLAGS = (
     "-fno-math-errno",
     "-fno-trapping-math",
     "-ffp-contract=off",
+    "-pthread",  # cim_read / cim_read_sums split their rows over threads
 )
 LIBS = ("-lm",)  # rintf, should the compiler not inline it
 LANES = 32  # xoshiro128++ lanes per block, each seeded by one Philox call
@@ -134,13 +135,26 @@ def bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     lib.cim_normals.restype = None
     lib.cim_slices.argtypes = [ptr, i64, i64, i64, i64, i64, i64, ctypes.c_int, ptr, ptr]
     lib.cim_slices.restype = None
-    lib.cim_read.argtypes = [ptr, i64, i64, i64, i64, i64, i64, ctypes.c_int, ptr, i64, i64]
-    lib.cim_read.argtypes += [ptr, ptr, ctypes.c_float, ctypes.c_float, ctypes.c_int, u64, u64]
-    lib.cim_read.argtypes += [ptr, ctypes.c_float, ptr, ptr, ptr, ptr]
-    lib.cim_read.restype = i64
     lib.cim_im2col.argtypes = [ptr] + [i64] * 12 + [ptr]
     lib.cim_im2col.restype = None
+    _bind_reads(lib)
     return lib
+
+
+def _bind_reads(lib: ctypes.CDLL) -> None:
+    """Threaded read chunks: ``cim_read`` (sparse partial sums) and ``cim_read_sums``."""
+    ptr, i64, u64, f32, c_int = (
+        ctypes.c_void_p,
+        ctypes.c_int64,
+        ctypes.c_uint64,
+        ctypes.c_float,
+        ctypes.c_int,
+    )
+    noise = [ptr, ptr, f32, f32, c_int, u64, u64, ptr, f32, ptr, ptr, ptr, ptr, c_int]
+    lib.cim_read.argtypes = [ptr, i64, i64, i64, i64, i64, i64, c_int, ptr, i64, i64, *noise]
+    lib.cim_read.restype = i64
+    lib.cim_read_sums.argtypes = [ptr, ptr, i64, i64, i64, i64, i64, *noise]
+    lib.cim_read_sums.restype = i64
 
 
 def fused(device: torch.device) -> bool:
@@ -296,6 +310,29 @@ def dac_slices(
     return x, (None if not power else x.sum(-1) if dac == 1 else x.square().sum(-1))
 
 
+def threads() -> int:
+    """Threads of a compiled read: torch's intra-op thread count (the job's ``threads``)."""
+    return max(1, torch.get_num_threads())
+
+
+def _check(tensors: tuple[torch.Tensor, ...], first: torch.Tensor, name: str) -> None:
+    ok = first.stride(-1) == 1
+    for t in tensors:
+        ok = ok and t.dtype == torch.float32 and (t is first or t.is_contiguous())
+    if not ok or any(t.device.type != "cpu" for t in tensors):
+        raise ValueError(f"{name} needs float32 CPU tensors, contiguous (codes: along P)")
+
+
+def _check_adc(g: int, m: int, w: int, pc: int, n_x: int, *ts: torch.Tensor) -> None:
+    inv, inv2, coef, digital, scratch, out = ts
+    if scratch.shape != (g, m, w, pc):
+        raise ValueError(f"read: scratch {tuple(scratch.shape)} must be {(g, m, w, pc)}")
+    if inv.shape != (g, w) or inv2.shape != (g, w) or digital.shape != (g, w):
+        raise ValueError("read: inv / inv2 / digital must be (G, W)")
+    if coef.numel() != n_x or out.shape != (m, pc):
+        raise ValueError(f"read: coef needs {n_x} entries and out the shape {(m, pc)}")
+
+
 def read(
     codes: torch.Tensor,
     dac: int,
@@ -311,6 +348,7 @@ def read(
     digital: torch.Tensor,
     scratch: torch.Tensor,
     out: torch.Tensor,
+    n_threads: int | None = None,
 ) -> int:
     """Compiled read of one chunk on CPU tensors, accumulated into ``out``; returns the
     clipped-read count.
@@ -322,35 +360,67 @@ def read(
     input shift-add weights; digital: (G, W) weight of each read group and weight slice's
     codes; scratch: (G, M, W, PC), overwritten with ``z = sum_ix coef[ix] * clamp(round(y *
     inv + normal * sd), 0, kmax)``; out: (M, PC) rows, ``+= sum_g sum_w z[g, :, w] *
-    digital[g, w]`` (g, then
-    w ascending).
+    digital[g, w]`` (g, then w ascending). ``n_threads`` (default :func:`threads`) never
+    changes the numbers.
     """
     g, m, p = codes.shape
     w = inv.shape[1]
     n = weights.shape[2]
-    ok = codes.stride(2) == 1
-    for t in (codes, weights, inv, inv2, coef, digital, scratch, out):
-        ok = ok and t.dtype == torch.float32 and (t is codes or t.is_contiguous())
-    tensors = (codes, weights, inv, inv2, coef, digital, scratch, out)
-    if not ok or any(t.device.type != "cpu" for t in tensors):
-        raise ValueError("read needs float32 CPU tensors, contiguous (codes: along P)")
+    _check((codes, weights, inv, inv2, coef, digital, scratch, out), codes, "read")
+    if weights.shape[:2] != (g, p) or n % w:
+        raise ValueError(f"read: weights {tuple(weights.shape)} do not match codes {(g, m, p)}")
     pc = n // w
-    if weights.shape[:2] != (g, p) or n % w or scratch.shape != (g, m, w, pc):
-        shapes = f"weights {tuple(weights.shape)}, scratch {tuple(scratch.shape)}"
-        raise ValueError(f"read: {shapes} do not match codes {tuple(codes.shape)}")
-    if inv.shape != (g, w) or inv2.shape != (g, w) or digital.shape != (g, w):
-        raise ValueError("read: inv / inv2 / digital must be (G, W)")
-    if coef.numel() != n_x or out.shape != (m, pc):
-        raise ValueError(f"read: coef needs {n_x} entries and out the shape {(m, pc)}")
+    _check_adc(g, m, w, pc, n_x, inv, inv2, coef, digital, scratch, out)
     key, call = noise if noise is not None else (0, 0)
     clipped = loaded().cim_read(
         codes.data_ptr(), g, m, p, codes.stride(0), codes.stride(1), n_x, dac,
         weights.data_ptr(), w, pc, inv.data_ptr(), inv2.data_ptr(),
         read_var, out_var, noise is not None, key, call, normal_table().data_ptr(),
         float(kmax), coef.data_ptr(), digital.data_ptr(), scratch.data_ptr(), out.data_ptr(),
+        n_threads or threads(),
     )  # fmt: skip
     if clipped < 0:
         raise MemoryError("cim_read: out of memory for its row buffers")
+    return int(clipped)
+
+
+def read_sums(
+    y: torch.Tensor,
+    sx2: torch.Tensor | None,
+    inv: torch.Tensor,
+    inv2: torch.Tensor,
+    read_var: float,
+    out_var: float,
+    noise: tuple[int, int] | None,
+    kmax: int,
+    coef: torch.Tensor,
+    digital: torch.Tensor,
+    scratch: torch.Tensor,
+    out: torch.Tensor,
+    n_threads: int | None = None,
+) -> int:
+    """:func:`read` from precomputed partial sums ``y`` (G, NX, M, W * PC) in unit products
+    and their input power ``sx2`` (G, NX, M) (needed with ``noise``): noise, ADC and both
+    shift-adds in one compiled pass, the same numbers as :func:`read` when ``y`` holds its
+    partial sums. Returns the clipped-read count."""
+    g, n_x, m, n = y.shape
+    w = inv.shape[1]
+    tensors = (y, inv, inv2, coef, digital, scratch, out)
+    _check(tensors + (() if sx2 is None else (sx2,)), y, "read_sums")
+    if not y.is_contiguous() or n % w or (sx2 is not None and sx2.shape != (g, n_x, m)):
+        raise ValueError(f"read_sums: y {tuple(y.shape)} / sx2 must be contiguous, (G, NX, M)")
+    if noise is not None and sx2 is None:
+        raise ValueError("read_sums: noisy reads need the input power sx2")
+    _check_adc(g, m, w, n // w, n_x, inv, inv2, coef, digital, scratch, out)
+    key, call = noise if noise is not None else (0, 0)
+    clipped = loaded().cim_read_sums(
+        y.data_ptr(), None if sx2 is None else sx2.data_ptr(), g, m, n_x, w, n // w,
+        inv.data_ptr(), inv2.data_ptr(), read_var, out_var, noise is not None, key, call,
+        normal_table().data_ptr(), float(kmax), coef.data_ptr(), digital.data_ptr(),
+        scratch.data_ptr(), out.data_ptr(), n_threads or threads(),
+    )  # fmt: skip
+    if clipped < 0:
+        raise MemoryError("cim_read_sums: out of memory for its row buffers")
     return int(clipped)
 
 
