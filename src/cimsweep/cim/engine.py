@@ -18,9 +18,11 @@ Data path of one matrix-vector product (MVM), for a batch of ``M`` input vectors
 Chunks (read groups x input vectors, :meth:`LayerEngine.chunks`) cover every input slice and
 weight slice of their groups. On CPU one compiled pass per chunk (:func:`.kernel.read`) slices
 the input codes, sums the weights of each read's nonzero slices, adds the noise and runs the ADC
-and the input shift-add; elsewhere (or with ``output_noise_file``) whole-tensor torch ops with
-one batched matmul per chunk give the same numbers (bit for bit when partial sums are exact, as
-with integer cell levels; under programming noise or drift the two sum in different orders and
+and the input shift-add; for long reads of multi-bit slices with exact partial sums, BLAS forms
+the partial sums and the same compiled pass follows (:mod:`.read_plan`, identical numbers);
+elsewhere (or with ``output_noise_file``) whole-tensor torch ops with one batched matmul per
+chunk give the same numbers (bit for bit when partial sums are exact, as with integer cell
+levels; under programming noise or drift the two sum in different orders and
 agree to float32 rounding). When the ADC resolves every unit product without clipping and the
 chip is noise free with integer levels, steps 2-4 are exactly linear and collapse into one
 integer matmul (``transparent`` path).
@@ -31,7 +33,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cimsweep.cim import adc_calibration, devices, kernel, per_call, semantics
+from cimsweep.cim import adc_calibration, devices, kernel, per_call, read_plan, semantics
 from cimsweep.cim.chip import Chip, LayerStats
 from cimsweep.cim.converters import adc_codes_, adc_full_scale
 from cimsweep.cim.mapping import CrossbarMap, im2col, weight_matrix
@@ -118,6 +120,7 @@ class LayerEngine:
         self.out_sigma = max(0.0, float(sim["output_noise"]))
         self.out_table = devices.output_noise_table(sim, device)
         self.allow_linear_path = True
+        self.read_strategy: str | None = None  # None: read_plan.choose; "sparse" / "dense"
         self.buckets = [
             (size, idx, self.map.bucket_rows(idx, device)) for size, idx in self.map.buckets
         ]
@@ -347,9 +350,14 @@ class LayerEngine:
             gc, mc_max = self.chunks(g_b, m_total, n_x=n_x)
             cb = self._bucket_codes(codes, rows, first)  # (G_b, M, p_b)
             zbuf = torch.empty(gc * mc_max * n_w * pc, device=device)  # stays mapped, cache-warm
+            levels = (  # integer cell levels: partial sums by BLAS (read_plan)
+                read_plan.choose(p_b, self.dac, w_b, self.c, self.read_strategy) if fused else None
+            )
+            sums = None if levels is None else torch.empty(gc * mc_max * n_x * n_w * pc)
             for g0 in range(0, g_b, gc):
                 gs = slice(g0, g0 + gc)
                 w_c, g_c = w_b[gs], min(gc, g_b - g0)
+                l_c = None if levels is None else levels[gs]
                 inv_c, inv2_c, d4_c = inv[gs], inv2[gs], d4[gs]
                 for m0 in range(0, m_total, mc_max):
                     cc = cb[gs, m0 : m0 + mc_max]
@@ -360,10 +368,13 @@ class LayerEngine:
                         stream = (
                             (noise.key, noise.next_call()) if noisy and noise is not None else None
                         )
-                        clipped += kernel.read(
-                            cc, self.dac, n_x, w_c, inv_c, inv2_c, variances[0], variances[1],
-                            stream, kmax, coef_x, d4_c, z, rows_out,
-                        )  # fmt: skip
+                        args = (inv_c, inv2_c, *variances, stream, kmax, coef_x, d4_c, z, rows_out)
+                        if l_c is not None:  # partial sums by BLAS, then the same compiled pass
+                            clipped += read_plan.read_dense(
+                                cc, self.dac, n_x, l_c, *args, baseline=self.c, sums=sums
+                            )
+                        else:
+                            clipped += kernel.read(cc, self.dac, n_x, w_c, *args)
                         continue
                     clipped += self._read_torch(
                         cc, w_c, inv_c, inv2_c, (read_var, out_var),

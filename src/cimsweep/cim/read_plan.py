@@ -1,0 +1,118 @@
+"""Read strategy of a bucket of read groups, and the dense read (batched matmul + compiled pass).
+
+Two CPU strategies:
+
+- ``sparse``: :func:`.kernel.read` sums, for every read, the cell weights of its nonzero DAC
+  slice values (adds only for 1-bit slices) in its own loops, then noise, ADC and shift-adds;
+- ``dense``: the DAC slices of a chunk times its integer cell levels in one ``torch.bmm``
+  (BLAS, float32), then :func:`.kernel.read_sums` runs the same noise, ADC and shift-adds over
+  those partial sums (same noise stream order).
+
+BLAS adds in its own order (and may fuse multiply-adds), so ``dense`` is only used where the
+cells are integer levels plus one common off-state baseline and every partial sum of the levels
+is an integer below ``2**24`` (:func:`exact_levels`); those sums are exact in any order. With no
+baseline (``off_current: subtract``, or an infinite on/off ratio) the numbers are bit for bit
+the sparse kernel's; with one, the baseline's share ``baseline * sum x`` is added once per read
+after the exact integer sum instead of cell by cell (so the read differs from the sparse
+kernel's float32 running sum by rounding only). Programming noise or drift keeps the sparse
+kernel (today's numbers). The choice (:func:`choose`) is a pure function of the layer settings
+and the chip's cells, never of timings; the crossover (:data:`DENSE_MIN_ROWS`) was measured
+with ``benchmarks/bench_read_matrix.py``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from cimsweep.cim import kernel
+
+EXACT_LIMIT = 2.0**24  # float32 holds every integer below it
+# crossover, measured with benchmarks/bench_read_matrix.py (2-core x86 CPU, random 8-bit codes
+# half zero, 1024 columns per read): BLAS wins from this many rows per read for slices of at
+# least ``bits`` bits; 1-bit slices (bit-serial) stay with the sparse kernel's adds at any length
+DENSE_MIN_ROWS = ((4, 256), (2, 512))  # (bits, rows), widest slices first
+
+
+def exact_levels(weights: torch.Tensor, dac: int, baseline: float = 0.0) -> torch.Tensor | None:
+    """Integer cell levels ``L`` of cell weights (G, P, N) (unit products) that are exactly
+    ``float32(L + baseline)``, when every partial sum of ``L`` with ``dac``-bit slices is an
+    integer below ``2**24`` whatever the summation order; else None."""
+    if weights.numel() == 0:
+        return weights
+    levels = torch.round(weights - baseline) if baseline else weights
+    if baseline and not torch.equal(levels + baseline, weights):
+        return None
+    if baseline == 0 and not torch.equal(levels, torch.round(levels)):
+        return None
+    rows = weights.shape[1]
+    if rows * (2**dac - 1) * float(levels.abs().max()) >= EXACT_LIMIT:
+        return None
+    return levels
+
+
+def strategy(rows: int, dac: int, exact: bool) -> str:
+    """``dense`` or ``sparse`` reads of ``rows``-row reads with ``dac``-bit slices (``exact``:
+    the chip's cells have :func:`exact_levels`)."""
+    if not exact:
+        return "sparse"
+    for bits, min_rows in DENSE_MIN_ROWS:
+        if dac >= bits:
+            return "dense" if rows >= min_rows else "sparse"
+    return "sparse"
+
+
+def choose(
+    rows: int, dac: int, weights: torch.Tensor, baseline: float = 0.0, force: str | None = None
+) -> torch.Tensor | None:
+    """The integer levels of a bucket's cell weights (G, P, N) for ``dense`` reads, or None for
+    ``sparse`` ones (:func:`strategy`; levels checked only where ``dense`` could win).
+    ``force`` (``sparse`` / ``dense``: benchmarks and tests) overrides the measured crossover,
+    never the exactness guard."""
+    if force not in (None, "sparse", "dense"):
+        raise ValueError(f"read strategy {force!r}: expected None, 'sparse' or 'dense'")
+    if force == "sparse" or (force is None and strategy(rows, dac, True) == "sparse"):
+        return None
+    return exact_levels(weights, dac, baseline)
+
+
+def read_dense(
+    codes: torch.Tensor,
+    dac: int,
+    n_x: int,
+    levels: torch.Tensor,
+    inv: torch.Tensor,
+    inv2: torch.Tensor,
+    read_var: float,
+    out_var: float,
+    noise: tuple[int, int] | None,
+    kmax: int,
+    coef: torch.Tensor,
+    digital: torch.Tensor,
+    scratch: torch.Tensor,
+    out: torch.Tensor,
+    baseline: float = 0.0,
+    sums: torch.Tensor | None = None,
+) -> int:
+    """:func:`.kernel.read` of cell weights ``levels + baseline`` with the partial sums from
+    ``torch.bmm``: ``levels`` (G, P, N) integers (:func:`exact_levels`), exact in any order, so
+    with ``baseline`` 0 the numbers are the sparse kernel's; else each read's partial sum is
+    ``float32(sum x * L + float32(baseline * sum x))`` (the exact integer part, then the
+    baseline: no summation-order rounding). ``sums``: an optional float32 buffer of at least
+    G * NX * M * N elements. Raises when a partial sum could reach ``2**24``."""
+    g, m, p = codes.shape
+    n = levels.shape[2]
+    if levels.numel() and p * (2**dac - 1) * float(levels.abs().max()) >= EXACT_LIMIT:
+        raise ValueError(f"read_dense: partial sums of {p} rows may reach 2**24 (not exact)")
+    x, sx2 = kernel.dac_slices(codes.to(torch.int32), dac, n_x, noise is not None)
+    size = g * n_x * m * n
+    if sums is None or sums.numel() < size:
+        sums = torch.empty(size)
+    y = sums[:size].view(g, n_x * m, n)
+    xs = x.view(g, n_x * m, p)
+    torch.bmm(xs, levels, out=y)
+    if baseline:  # two separately rounded float32 ops: no fused multiply-add
+        y.add_(xs.sum(-1, keepdim=True).mul_(baseline))
+    return kernel.read_sums(
+        y.view(g, n_x, m, n), sx2, inv, inv2, read_var, out_var, noise, kmax, coef, digital,
+        scratch, out,
+    )  # fmt: skip
