@@ -143,14 +143,9 @@ def bind(lib: ctypes.CDLL) -> ctypes.CDLL:
 
 def _bind_reads(lib: ctypes.CDLL) -> None:
     """Threaded read chunks: ``cim_read`` (sparse partial sums) and ``cim_read_sums``."""
-    ptr, i64, u64, f32, c_int = (
-        ctypes.c_void_p,
-        ctypes.c_int64,
-        ctypes.c_uint64,
-        ctypes.c_float,
-        ctypes.c_int,
-    )
-    noise = [ptr, ptr, f32, f32, c_int, u64, u64, ptr, f32, ptr, ptr, ptr, ptr, c_int]
+    ptr, i64, u64 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_uint64
+    f32, c_int = ctypes.c_float, ctypes.c_int
+    noise: list[type] = [ptr, ptr, f32, f32, c_int, u64, u64, ptr, f32, ptr, ptr, ptr, ptr, c_int]
     lib.cim_read.argtypes = [ptr, i64, i64, i64, i64, i64, i64, c_int, ptr, i64, i64, *noise]
     lib.cim_read.restype = i64
     lib.cim_read_sums.argtypes = [ptr, ptr, i64, i64, i64, i64, i64, *noise]
