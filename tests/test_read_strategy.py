@@ -152,3 +152,37 @@ def test_dense_reads_with_baseline_agree_and_ignore_threads(noisy):
     assert abs(clip_s - clip_d) <= 0.001 * reads
     flipped = ((sparse - dense).abs() > 1e-4 * float(sparse.abs().max())).float().mean()
     assert float(flipped) < 0.02 and float(sparse.abs().max()) > 0
+
+
+def test_monte_carlo_instances_reuse_the_first_layers_codes_and_reference(monkeypatch):
+    """The same batch on chip after chip: codes and digital reference computed twice (then
+    kept), outputs and SNR statistics as without the memo; fresh inputs are never kept."""
+    from cimsweep.cim import layers
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(30, 20), torch.nn.ReLU(), torch.nn.Linear(20, 5))
+    rng = {"weight_max": 1.0, "input_min": 0.0, "input_max": 1.0}
+    sim = sim_config(read_noise=0.05, adc_precision=5)
+    x = torch.rand(40, 30, generator=torch.Generator().manual_seed(3))
+
+    def run(memo: int) -> tuple[list[torch.Tensor], list[tuple[float, float]], int]:
+        monkeypatch.setattr(layers, "MEMO_ELEMENTS", memo)
+        cm = layers.convert(model, {"0": rng, "2": rng}, sim)
+        first = layers.cim_modules(cm)[0].engine
+        calls = []
+        real = first.reference
+        monkeypatch.setattr(first, "reference", lambda c: calls.append(1) or real(c))
+        outs = []
+        with torch.no_grad():
+            for i in range(4):
+                layers.program(cm, torch.Generator().manual_seed(i))
+                outs.append(cm(x))
+        stats = [(m.stats.signal, m.stats.error) for m in layers.cim_modules(cm)]
+        assert layers.cim_modules(cm)[1]._memo is None  # the second layer's inputs are fresh
+        return outs, stats, len(calls)
+
+    kept, stats_kept, calls_kept = run(1 << 24)
+    fresh, stats_fresh, calls_fresh = run(0)
+    assert (calls_kept, calls_fresh) == (2, 4)
+    assert all(torch.equal(a, b) for a, b in zip(kept, fresh, strict=True))
+    assert stats_kept == stats_fresh and stats_kept[0][1] > 0

@@ -15,6 +15,7 @@ CIMLayer runs in one of four modes:
 from __future__ import annotations
 
 import copy
+import weakref
 
 import torch
 from torch import nn
@@ -24,6 +25,7 @@ from cimsweep.cim.engine import Chip, LayerEngine, LayerStats
 from cimsweep.nn.models import cim_layers, digital_layer_names, replace_layer
 
 MODES = ("float", "quant", "calibrate", "cim")
+MEMO_ELEMENTS = 1 << 24  # largest codes + reference (elements) kept for the next instance
 
 
 class CIMLayer(nn.Module):
@@ -38,11 +40,17 @@ class CIMLayer(nn.Module):
         self.chip: Chip | None = None
         self.noise: NoiseStream | None = None
         self.stats = LayerStats()
+        # the last cim-mode input (the same tensor, unmodified, at the next Monte-Carlo
+        # instance: a first layer's batch), its codes, finish() meta and digital reference
+        self._memo: tuple[torch.Tensor, int, torch.Tensor, tuple, torch.Tensor] | None = None
+        self._seen: tuple[weakref.ref, int] | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.mode == "float":
             return self._float[0](x)
         e = self.engine
+        if self.mode == "cim":
+            return self._forward_cim(x)
         codes, meta = e.input_codes(x)
         if self.mode == "quant":
             return e.finish(e.reference(codes), meta)
@@ -51,12 +59,29 @@ class CIMLayer(nn.Module):
             if e.adc.tuned:
                 e.tune_adc(codes)
             return e.finish(e.reference(codes), meta)
-        if self.mode != "cim":
-            raise ValueError(f"unknown mode {self.mode!r}; expected one of {MODES}")
+        raise ValueError(f"unknown mode {self.mode!r}; expected one of {MODES}")
+
+    def _codes_and_reference(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple, torch.Tensor]:
+        """Input codes, finish() meta and digital reference of ``x``; kept for the next chip
+        instance when the same unmodified batch came twice in a row (a first layer's input)."""
+        memo = self._memo
+        if memo is not None and memo[0] is x and memo[1] == x._version:
+            return memo[2], memo[3], memo[4]
+        e = self.engine
+        codes, meta = e.input_codes(x)
+        ref = e.reference(codes)
+        seen = self._seen is not None and self._seen[0]() is x and self._seen[1] == x._version
+        keep = seen and codes.numel() + ref.numel() <= MEMO_ELEMENTS
+        self._memo = (x, x._version, codes, meta, ref) if keep else None
+        self._seen = (weakref.ref(x), x._version)  # no reference held: fresh inputs die
+        return codes, meta, ref
+
+    def _forward_cim(self, x: torch.Tensor) -> torch.Tensor:
+        e = self.engine
         if self.chip is None:
             self.chip = e.program(None)
+        codes, meta, ref = self._codes_and_reference(x)
         t = e.mvm(codes, self.chip, self.noise, self.stats)
-        ref = e.reference(codes)
         if isinstance(e.w_scale, torch.Tensor):  # per-channel scales: weight each column
             scale = e.x_scale * e.w_scale
             self.stats.signal += float(torch.linalg.vector_norm(ref * scale)) ** 2
@@ -64,7 +89,8 @@ class CIMLayer(nn.Module):
             return e.finish(t, meta)
         scale2 = (e.x_scale * e.w_scale) ** 2
         self.stats.signal += float(torch.linalg.vector_norm(ref)) ** 2 * scale2
-        self.stats.error += float(torch.linalg.vector_norm(ref.sub_(t))) ** 2 * scale2
+        diff = ref - t if self._memo is not None else ref.sub_(t)  # a memoised ref stays
+        self.stats.error += float(torch.linalg.vector_norm(diff)) ** 2 * scale2
         return e.finish(t, meta)
 
 
