@@ -186,3 +186,26 @@ def test_monte_carlo_instances_reuse_the_first_layers_codes_and_reference(monkey
     assert (calls_kept, calls_fresh) == (2, 4)
     assert all(torch.equal(a, b) for a, b in zip(kept, fresh, strict=True))
     assert stats_kept == stats_fresh and stats_kept[0][1] > 0
+
+
+@needs_kernel
+@pytest.mark.parametrize("noisy", [False, True])
+def test_baseline_share_is_added_once_per_read(noisy):
+    """read_sums with a baseline == read_sums of y + float32(c * sum x) formed beforehand, and
+    slice_stats gives the slices, powers and sums of the codes."""
+    args, (g, m, w, pc) = _chunk(4, noisy)
+    codes, dac, n_x, weights = args[:4]
+    x, sx2, sx = kernel.slice_stats(codes, dac, n_x, True, True, True)
+    ref = torch.stack([(codes.long() >> (dac * i)) & (2**dac - 1) for i in range(n_x)], 1)
+    assert torch.equal(x, ref.float())
+    assert torch.equal(sx2, ref.square().sum(-1).float()) and torch.equal(sx, ref.sum(-1).float())
+    y = torch.einsum("gxmk,gkn->gxmn", x, weights).contiguous()  # exact integers
+    c = 0.0101
+    shifted = y + (sx * c).unsqueeze(-1)
+    results = []
+    for ys, base in ((shifted, None), (y, (sx, c))):
+        z, out = torch.empty(g, m, w, pc), torch.zeros(m, pc)
+        clipped = kernel.read_sums(ys, sx2, *args[4:], z, out, baseline=base)
+        results.append((clipped, z, out))
+    (c0, z0, o0), (c1, z1, o1) = results
+    assert c0 == c1 and torch.equal(z0, z1) and torch.equal(o0, o1) and float(o0.abs().max()) > 0

@@ -448,6 +448,8 @@ struct read_job {
     const float *codes;  /* (G, M, P) strides (sg, sm, 1), or NULL with ys */
     const float *ys;     /* (G, NX, M, N) partial sums, or NULL with codes */
     const float *sx2s;   /* (G, NX, M) input power of ys, or NULL (noise-free) */
+    const float *sxs;    /* (G, NX, M) input sums of ys, or NULL (no baseline) */
+    float base;          /* off-state baseline of the cells behind ys (unit products) */
     int64_t G, M, P, sg, sm, NX, W, PC;
     int dac, noisy;
     const float *wts, *inv, *inv2, *T, *coef, *d;
@@ -495,8 +497,15 @@ CLONES static void read_rows(struct read_job *j)
                 const float *y;
                 float sx2;
                 if (j->ys) {
-                    y = j->ys + ((g * NX + ix) * M + m) * N;
-                    sx2 = j->sx2s ? j->sx2s[(g * NX + ix) * M + m] : 0.0f;
+                    const int64_t r = (g * NX + ix) * M + m;
+                    y = j->ys + r * N;
+                    sx2 = j->sx2s ? j->sx2s[r] : 0.0f;
+                    if (j->sxs) { /* the baseline's share, once per read */
+                        const float cb = j->sxs[r] * j->base;
+                        for (int64_t c = 0; c < N; c++)
+                            buf[c] = y[c] + cb;
+                        y = buf;
+                    }
                 } else {
                     const float *restrict row = j->codes + g * j->sg + m * j->sm;
                     int32_t acc;
@@ -641,7 +650,7 @@ int64_t cim_read(const float *restrict codes, int64_t G, int64_t M, int64_t P, i
                  float kmax, const float *restrict coef, const float *restrict d,
                  float *restrict z, float *restrict out, int nthreads)
 {
-    struct read_job j = {codes, NULL, NULL, G, M, P, sg, sm, NX, W, PC, dac, noisy,
+    struct read_job j = {codes, NULL, NULL, NULL, 0.0f, G, M, P, sg, sm, NX, W, PC, dac, noisy,
                          wts, inv, inv2, T, coef, d, rs2, os2, kmax, key, call, z, out,
                          0, 0, 0, 0};
     return read_chunk(&j, nthreads);
@@ -649,16 +658,51 @@ int64_t cim_read(const float *restrict codes, int64_t G, int64_t M, int64_t P, i
 
 /* cim_read from precomputed partial sums ys (G, NX, M, W * PC), float32, with their input
  * power sx2 (G, NX, M) (NULL when noise free): the same numbers as cim_read whenever ys holds
- * its partial sums (exact integer sums: any summation order). */
-int64_t cim_read_sums(const float *restrict ys, const float *restrict sx2, int64_t G, int64_t M,
-                      int64_t NX, int64_t W, int64_t PC, const float *restrict inv,
-                      const float *restrict inv2, float rs2, float os2, int noisy, uint64_t key,
-                      uint64_t call, const float *restrict T, float kmax,
-                      const float *restrict coef, const float *restrict d, float *restrict z,
-                      float *restrict out, int nthreads)
+ * its partial sums (exact integer sums: any summation order). sx (G, NX, M), when not NULL:
+ * each read's input sum; base * sx (float32) is then added to its partial sums first (the
+ * share of a common off-state baseline base of the cells, unit products). */
+int64_t cim_read_sums(const float *restrict ys, const float *restrict sx2,
+                      const float *restrict sx, float base, int64_t G, int64_t M, int64_t NX,
+                      int64_t W, int64_t PC, const float *restrict inv, const float *restrict inv2,
+                      float rs2, float os2, int noisy, uint64_t key, uint64_t call,
+                      const float *restrict T, float kmax, const float *restrict coef,
+                      const float *restrict d, float *restrict z, float *restrict out,
+                      int nthreads)
 {
-    struct read_job j = {NULL, ys, sx2, G, M, 0, 0, 0, NX, W, PC, 1, noisy,
+    struct read_job j = {NULL, ys, sx2, sx, base, G, M, 0, 0, 0, NX, W, PC, 1, noisy,
                          NULL, inv, inv2, T, coef, d, rs2, os2, kmax, key, call, z, out,
                          0, 0, 0, 0};
     return read_chunk(&j, nthreads);
+}
+
+/* DAC slice statistics of integer input codes held in float32 (G, M, P), element strides
+ * (sg, sm, 1): per (g, ix, m) the slices (codes >> ix * dac) & (2**dac - 1) into x (G, NX, M, P)
+ * when not NULL, their sum of squares into sx2 and their sum into sx (G, NX, M, each when not
+ * NULL; exact integers rounded once to float32). */
+void cim_slice_stats(const float *restrict codes, int64_t G, int64_t M, int64_t P, int64_t sg,
+                     int64_t sm, int64_t NX, int dac, float *restrict x, float *restrict sx2,
+                     float *restrict sx)
+{
+    const int32_t mask = (1 << dac) - 1;
+    for (int64_t g = 0; g < G; g++)
+        for (int64_t ix = 0; ix < NX; ix++) {
+            const int shift = (int)ix * dac;
+            for (int64_t m = 0; m < M; m++) {
+                const float *restrict row = codes + g * sg + m * sm;
+                float *restrict xr = x ? x + ((g * NX + ix) * M + m) * P : NULL;
+                int64_t acc = 0, sum = 0;
+                for (int64_t k = 0; k < P; k++) {
+                    const int32_t v = ((int32_t)row[k] >> shift) & mask;
+                    acc += (int64_t)v * v;
+                    sum += v;
+                    if (xr)
+                        xr[k] = (float)v;
+                }
+                const int64_t r = (g * NX + ix) * M + m;
+                if (sx2)
+                    sx2[r] = (float)acc;
+                if (sx)
+                    sx[r] = (float)sum;
+            }
+        }
 }

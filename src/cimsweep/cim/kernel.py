@@ -142,13 +142,17 @@ def bind(lib: ctypes.CDLL) -> ctypes.CDLL:
 
 
 def _bind_reads(lib: ctypes.CDLL) -> None:
-    """Threaded read chunks: ``cim_read`` (sparse partial sums) and ``cim_read_sums``."""
+    """Threaded read chunks: ``cim_read`` (sparse partial sums) and ``cim_read_sums``, and the
+    slice statistics of dense reads (``cim_slice_stats``)."""
     ptr, i64, u64 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_uint64
     f32, c_int = ctypes.c_float, ctypes.c_int
     noise: list[type] = [ptr, ptr, f32, f32, c_int, u64, u64, ptr, f32, ptr, ptr, ptr, ptr, c_int]
     lib.cim_read.argtypes = [ptr, i64, i64, i64, i64, i64, i64, c_int, ptr, i64, i64, *noise]
     lib.cim_read.restype = i64
-    lib.cim_read_sums.argtypes = [ptr, ptr, i64, i64, i64, i64, i64, *noise]
+    lib.cim_read_sums.argtypes = [ptr, ptr, ptr, f32, i64, i64, i64, i64, i64, *noise]
+    lib.cim_read_sums.restype = i64
+    lib.cim_slice_stats.argtypes = [ptr, i64, i64, i64, i64, i64, i64, c_int, ptr, ptr, ptr]
+    lib.cim_slice_stats.restype = None
     lib.cim_read_sums.restype = i64
 
 
@@ -379,6 +383,24 @@ def read(
     return int(clipped)
 
 
+def slice_stats(
+    codes: torch.Tensor, dac: int, n_x: int, slices: bool, power: bool, sums: bool
+) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+    """DAC slices (G, n_x, M, P) of integer codes (G, M, P) held in float32 (unit stride along
+    P; compiled), with ``slices``; each slice's ``sum_P x**2`` (G, n_x, M) with ``power`` and
+    ``sum_P x`` with ``sums`` (exact integers rounded once to float32, as :func:`read`)."""
+    g, m, p = codes.shape
+    _check((codes,), codes, "slice_stats")
+    x = torch.empty(g, n_x, m, p) if slices else None
+    sx2 = torch.empty(g, n_x, m) if power else None
+    sx = torch.empty(g, n_x, m) if sums else None
+    loaded().cim_slice_stats(
+        codes.data_ptr(), g, m, p, codes.stride(0), codes.stride(1), n_x, dac,
+        *(None if t is None else t.data_ptr() for t in (x, sx2, sx)),
+    )  # fmt: skip
+    return x, sx2, sx
+
+
 def read_sums(
     y: torch.Tensor,
     sx2: torch.Tensor | None,
@@ -393,23 +415,28 @@ def read_sums(
     scratch: torch.Tensor,
     out: torch.Tensor,
     n_threads: int | None = None,
+    baseline: tuple[torch.Tensor, float] | None = None,
 ) -> int:
     """:func:`read` from precomputed partial sums ``y`` (G, NX, M, W * PC) in unit products
     and their input power ``sx2`` (G, NX, M) (needed with ``noise``): noise, ADC and both
     shift-adds in one compiled pass, the same numbers as :func:`read` when ``y`` holds its
-    partial sums. Returns the clipped-read count."""
+    partial sums. ``baseline`` (sx, c): each read's input sum sx (G, NX, M) and a common cell
+    baseline c; ``float32(c * sx)`` is added to the read's partial sums first. Returns the
+    clipped-read count."""
     g, n_x, m, n = y.shape
     w = inv.shape[1]
-    tensors = (y, inv, inv2, coef, digital, scratch, out)
-    _check(tensors + (() if sx2 is None else (sx2,)), y, "read_sums")
-    if not y.is_contiguous() or n % w or (sx2 is not None and sx2.shape != (g, n_x, m)):
-        raise ValueError(f"read_sums: y {tuple(y.shape)} / sx2 must be contiguous, (G, NX, M)")
+    sx, base = baseline if baseline is not None else (None, 0.0)
+    extra = tuple(t for t in (sx2, sx) if t is not None)
+    _check((y, inv, inv2, coef, digital, scratch, out, *extra), y, "read_sums")
+    if not y.is_contiguous() or n % w or any(t.shape != (g, n_x, m) for t in extra):
+        raise ValueError(f"read_sums: y {tuple(y.shape)} must be contiguous, sx2 / sx (G, NX, M)")
     if noise is not None and sx2 is None:
         raise ValueError("read_sums: noisy reads need the input power sx2")
     _check_adc(g, m, w, n // w, n_x, inv, inv2, coef, digital, scratch, out)
     key, call = noise if noise is not None else (0, 0)
     clipped = loaded().cim_read_sums(
-        y.data_ptr(), None if sx2 is None else sx2.data_ptr(), g, m, n_x, w, n // w,
+        y.data_ptr(), None if sx2 is None else sx2.data_ptr(),
+        None if sx is None else sx.data_ptr(), base, g, m, n_x, w, n // w,
         inv.data_ptr(), inv2.data_ptr(), read_var, out_var, noise is not None, key, call,
         normal_table().data_ptr(), float(kmax), coef.data_ptr(), digital.data_ptr(),
         scratch.data_ptr(), out.data_ptr(), n_threads or threads(),

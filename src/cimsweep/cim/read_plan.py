@@ -103,16 +103,15 @@ def read_dense(
     n = levels.shape[2]
     if levels.numel() and p * (2**dac - 1) * float(levels.abs().max()) >= EXACT_LIMIT:
         raise ValueError(f"read_dense: partial sums of {p} rows may reach 2**24 (not exact)")
-    x, sx2 = kernel.dac_slices(codes.to(torch.int32), dac, n_x, noise is not None)
+    noisy, based = noise is not None, bool(baseline)
+    x, sx2, sx = kernel.slice_stats(codes, dac, n_x, n_x > 1, noisy, based)
+    xs = codes if x is None else x.view(g, n_x * m, p)  # one slice: the codes themselves
     size = g * n_x * m * n
     if sums is None or sums.numel() < size:
         sums = torch.empty(size)
     y = sums[:size].view(g, n_x * m, n)
-    xs = x.view(g, n_x * m, p)
     torch.bmm(xs, levels, out=y)
-    if baseline:  # two separately rounded float32 ops: no fused multiply-add
-        y.add_(xs.sum(-1, keepdim=True).mul_(baseline))
     return kernel.read_sums(
         y.view(g, n_x, m, n), sx2, inv, inv2, read_var, out_var, noise, kmax, coef, digital,
-        scratch, out,
+        scratch, out, baseline=(sx, baseline) if sx is not None else None,
     )  # fmt: skip
