@@ -679,9 +679,9 @@ int64_t cim_read_sums(const float *restrict ys, const float *restrict sx2,
  * (sg, sm, 1): per (g, ix, m) the slices (codes >> ix * dac) & (2**dac - 1) into x (G, NX, M, P)
  * when not NULL, their sum of squares into sx2 and their sum into sx (G, NX, M, each when not
  * NULL; exact integers rounded once to float32). */
-void cim_slice_stats(const float *restrict codes, int64_t G, int64_t M, int64_t P, int64_t sg,
-                     int64_t sm, int64_t NX, int dac, float *restrict x, float *restrict sx2,
-                     float *restrict sx)
+CLONES void cim_slice_stats(const float *restrict codes, int64_t G, int64_t M, int64_t P,
+                            int64_t sg, int64_t sm, int64_t NX, int dac, float *restrict x,
+                            float *restrict sx2, float *restrict sx)
 {
     const int32_t mask = (1 << dac) - 1;
     for (int64_t g = 0; g < G; g++)
@@ -689,16 +689,31 @@ void cim_slice_stats(const float *restrict codes, int64_t G, int64_t M, int64_t 
             const int shift = (int)ix * dac;
             for (int64_t m = 0; m < M; m++) {
                 const float *restrict row = codes + g * sg + m * sm;
-                float *restrict xr = x ? x + ((g * NX + ix) * M + m) * P : NULL;
-                int64_t acc = 0, sum = 0;
-                for (int64_t k = 0; k < P; k++) {
-                    const int32_t v = ((int32_t)row[k] >> shift) & mask;
-                    acc += (int64_t)v * v;
-                    sum += v;
-                    if (xr)
-                        xr[k] = (float)v;
-                }
                 const int64_t r = (g * NX + ix) * M + m;
+                int64_t acc = 0, sum = 0;
+                if (x) {
+                    float *restrict xr = x + r * P;
+                    for (int64_t k = 0; k < P; k++)
+                        xr[k] = (float)(((int32_t)row[k] >> shift) & mask);
+                }
+                /* int32 partial sums over blocks that cannot overflow (slices of up to 8 bits) */
+                const int64_t blk = dac <= 8 ? 1024 : 0;
+                for (int64_t k0 = 0; blk && k0 < P; k0 += blk) {
+                    const int64_t k1 = P - k0 < blk ? P : k0 + blk;
+                    int32_t a2 = 0, a1 = 0;
+                    for (int64_t k = k0; k < k1; k++) {
+                        const int32_t v = ((int32_t)row[k] >> shift) & mask;
+                        a2 += v * v;
+                        a1 += v;
+                    }
+                    acc += a2;
+                    sum += a1;
+                }
+                for (int64_t k = 0; !blk && k < P; k++) {
+                    const int64_t v = ((int32_t)row[k] >> shift) & mask;
+                    acc += v * v;
+                    sum += v;
+                }
                 if (sx2)
                     sx2[r] = (float)acc;
                 if (sx)
