@@ -27,11 +27,11 @@ import torch
 from cimsweep.cim import kernel
 
 EXACT_LIMIT = 2.0**24  # float32 holds every integer below it
-# crossover, measured with benchmarks/bench_read_matrix.py (2-core x86 CPU, random 8-bit codes
-# half zero, 1024 columns per read): BLAS wins from this many rows per read for slices of at
-# least ``bits`` bits; 1-bit slices (bit-serial) stay with the sparse kernel's adds at any length
-DENSE_MIN_ROWS = ((4, 256), (2, 512))  # (bits, rows), widest slices first
-
+# crossover, measured with benchmarks/bench_read_matrix.py (256 settings, 2-core AMD EPYC, one
+# thread, random 8-bit codes half zero): median sparse / dense time 0.47-0.56 for 1-bit slices,
+# 0.59-0.83 for 2-bit, 0.61-0.95 for 4-bit, 0.62-0.93 for 8-bit slices up to 256 rows and 1.12
+# for 8-bit slices of 512-row reads. BLAS wins only from (slice bits, rows per read) on:
+DENSE_MIN_ROWS = ((8, 512),)  # (bits, rows), widest slices first; narrower slices stay sparse
 
 def exact_levels(weights: torch.Tensor, dac: int, baseline: float = 0.0) -> torch.Tensor | None:
     """Integer cell levels ``L`` of cell weights (G, P, N) (unit products) that are exactly
