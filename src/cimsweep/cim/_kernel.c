@@ -1,5 +1,7 @@
 /* Fused CPU kernel of the CIM read path: DAC slicing, partial sums, read noise, ADC and the
- * input- and weight-slice shift-adds; plus the noise stream alone and im2col.
+ * input- and weight-slice shift-adds (cim_read; cim_read_sums from partial sums formed by BLAS,
+ * both split over threads by read rows with the same numbers on any thread count); plus the
+ * noise stream alone, the slice statistics of dense reads and im2col.
  *
  * Built at first use by cimsweep.cim.kernel (plain C99, no Python or torch headers) and called
  * through ctypes. Every operation is integer or a single IEEE-754 float32 operation in a fixed
@@ -435,7 +437,6 @@ void cim_im2col(const float *restrict xp, int64_t N, int64_t C, int64_t Hp, int6
                         copy_run(o, b + i * dh * Wp, kw, dw);
             }
 }
-
 
 /* ------------------------------------------------------------------ read chunks, threaded
  * One chunk of crossbar reads, from integer input codes (cim_read: sparse partial sums) or from
