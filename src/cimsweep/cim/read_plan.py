@@ -33,6 +33,7 @@ EXACT_LIMIT = 2.0**24  # float32 holds every integer below it
 # for 8-bit slices of 512-row reads. BLAS wins only from (slice bits, rows per read) on:
 DENSE_MIN_ROWS = ((8, 512),)  # (bits, rows), widest slices first; narrower slices stay sparse
 
+
 def exact_levels(weights: torch.Tensor, dac: int, baseline: float = 0.0) -> torch.Tensor | None:
     """Integer cell levels ``L`` of cell weights (G, P, N) (unit products) that are exactly
     ``float32(L + baseline)``, when every partial sum of ``L`` with ``dac``-bit slices is an
