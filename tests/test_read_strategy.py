@@ -80,7 +80,8 @@ def test_choice_is_a_pure_function_of_settings_and_exactness():
     assert not dense(512, 1, w_int)  # bit-serial: the sparse kernel's adds
     assert dense(512, 8, w_int) and not dense(256, 8, w_int) and not dense(512, 4, w_int)
     assert not dense(16, 8, w_int)  # short reads
-    assert dense(512, 8, w_int + 0.125, 0.125)  # integer levels plus a common baseline
+    assert not dense(512, 8, w_int + 0.125, 0.125)  # a baseline: other numbers, not by itself
+    assert dense(512, 8, w_int + 0.125, 0.125, force="dense")  # integer levels + a baseline
     assert not dense(512, 8, w_int + 0.125)  # fractional cells, no baseline: not exact
     assert not dense(512, 8, w_int * 1.001, 0.0)  # programmed (non-integer) cells
     assert dense(16, 1, w_int, force="dense")

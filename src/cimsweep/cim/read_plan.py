@@ -14,10 +14,12 @@ is an integer below ``2**24`` (:func:`exact_levels`); those sums are exact in an
 baseline (``off_current: subtract``, or an infinite on/off ratio) the numbers are bit for bit
 the sparse kernel's; with one, the baseline's share ``baseline * sum x`` is added once per read
 after the exact integer sum instead of cell by cell (so the read differs from the sparse
-kernel's float32 running sum by rounding only). Programming noise or drift keeps the sparse
-kernel (today's numbers). The choice (:func:`choose`) is a pure function of the layer settings
-and the chip's cells, never of timings; the crossover (:data:`DENSE_MIN_ROWS`) was measured
-with ``benchmarks/bench_read_matrix.py``.
+kernel's float32 running sum by rounding only, and a read at an ADC threshold may round the
+other way): that is used only when asked for (``read_strategy = "dense"``), since BLAS gains
+only about 5 % there. Programming noise or drift keeps the sparse kernel (today's numbers).
+The choice (:func:`choose`) is a pure function of the layer settings and the chip's cells,
+never of timings; the crossover (:data:`DENSE_MIN_ROWS`) was measured with
+``benchmarks/bench_read_matrix.py``.
 """
 
 from __future__ import annotations
@@ -66,12 +68,15 @@ def choose(
     rows: int, dac: int, weights: torch.Tensor, baseline: float = 0.0, force: str | None = None
 ) -> torch.Tensor | None:
     """The integer levels of a bucket's cell weights (G, P, N) for ``dense`` reads, or None for
-    ``sparse`` ones (:func:`strategy`; levels checked only where ``dense`` could win).
-    ``force`` (``sparse`` / ``dense``: benchmarks and tests) overrides the measured crossover,
+    ``sparse`` ones (:func:`strategy`; levels checked only where ``dense`` could win). Chosen
+    on its own only where the numbers are the sparse kernel's (no ``baseline``); ``force``
+    (``sparse`` / ``dense``: benchmarks, tests) overrides that and the measured crossover,
     never the exactness guard."""
     if force not in (None, "sparse", "dense"):
         raise ValueError(f"read strategy {force!r}: expected None, 'sparse' or 'dense'")
     if force == "sparse" or (force is None and strategy(rows, dac, True) == "sparse"):
+        return None
+    if force is None and baseline:  # not the sparse kernel's numbers: only when asked for
         return None
     return exact_levels(weights, dac, baseline)
 
