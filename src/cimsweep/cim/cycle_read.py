@@ -59,48 +59,33 @@ def analog(
     law = LAWS[type(cn.model)]
     sig = cn.model.sigma if law else float(cn.model.std(n0, levels))  # float32 in the kernel
     ref_std = cn.model.std(torch.full((1,), engine.c_cell, dtype=n0.dtype), levels)
-    has_ref = engine.c != engine.c_cell  # subtracted off-state reference: one cell per row
     cells = (float(levels - 1), engine.c_cell, engine.c, law, sig, float(ref_std))
-    if not cn.per_cycle or engine.n_x == 1:
-        return _draw(engine, codes, chip, n0, cells, has_ref, noise, stats, None)
-    out = None
-    for b in range(engine.n_x):
-        y = _draw(engine, codes, chip, n0, cells, has_ref, noise, stats, engine.dac * b)
-        y.mul_(2.0 ** (engine.dac * b))
-        out = y if out is None else out.add_(y)
-    assert out is not None
+    has_ref = engine.c != engine.c_cell  # subtracted off-state reference: one cell per row
+    cycles = cn.per_cycle and engine.n_x > 1
+    n_x = 1 if cycles else engine.n_x
+    chunks = _chunks(engine, codes.to(torch.float32), chip, n_x)
+    draw = _Draw(engine, n0, cells, has_ref, noise, chunks, codes.shape[0])
+    if not cycles:
+        out = draw(-1)
+    else:
+        out = draw(0)
+        for b in range(1, engine.n_x):  # as the torch path: out + y_b * 2**(dac * b)
+            out.add_(draw(engine.dac * b).mul_(2.0 ** (engine.dac * b)))
+    if stats is not None:
+        n_w, pc = engine.map.n_w, engine.map.phys_cols
+        stats.reads += codes.shape[0] * engine.n_x * len(engine.map.groups) * n_w * pc
+        stats.clipped += draw.clipped
     return out
 
 
-def _draw(
-    engine: LayerEngine,
-    codes: torch.Tensor,
-    chip: Chip,
-    n0: torch.Tensor,
-    cells: tuple[float, float, float, int, float, float],
-    has_ref: bool,
-    noise: NoiseStream,
-    stats: LayerStats | None,
-    shift: int | None,
-) -> torch.Tensor:
-    """Column sums of one draw of the cells: all input slices (``shift`` None) or the slice
-    at bit ``shift`` alone. Chunks, operands and order as :meth:`LayerEngine._analog`."""
-    w_slices, rows_total, pc = n0.shape
-    eps = noise.standard_normal((w_slices, rows_total, pc))
-    eps_ref = noise.standard_normal((w_slices, rows_total, 1)) if has_ref else None
-    m_total, device = codes.shape[0], codes.device
-    n_x = engine.n_x if shift is None else 1
-    coef_x = (2.0 ** (engine.dac * torch.arange(n_x, dtype=torch.float64))).float()
+def _chunks(engine: LayerEngine, codes: torch.Tensor, chip: Chip, n_x: int) -> list[tuple]:
+    """The reads of one draw, chunked as :meth:`LayerEngine._analog` chunks them: per chunk
+    (first vector, tensors the kernel reads: codes, rows, inv, inv2, digital, scratch)."""
+    m_total = codes.shape[0]
+    n_w, pc = engine.map.n_w, engine.map.phys_cols
     step, slice_w = engine.step, engine.map.slice_weights()
-    codes = codes.to(torch.float32)
-    variances = (
-        float(torch.tensor(engine.read_sigma**2, dtype=torch.float32)),
-        float(torch.tensor(engine.out_sigma**2, dtype=torch.float32)),
-    )
-    out = torch.zeros(m_total, pc, device=device, dtype=torch.float32)
-    clipped = 0
-    buckets = zip(engine.buckets, engine.bucket_first, strict=True)
-    for (_size, idx, rows), first in buckets:
+    out = []
+    for (_size, idx, rows), first in zip(engine.buckets, engine.bucket_first, strict=True):
         g_b = rows.shape[0]
         d4 = slice_w[None, :] * step[idx]  # shift-add x step (x drift compensation)
         if chip.scale is not None:
@@ -110,62 +95,63 @@ def _draw(
         inv, inv2 = inv.float(), inv.pow(2).float()
         gc, mc_max = engine.chunks(g_b, m_total, n_x=n_x)
         cb = engine._bucket_codes(codes, rows, first)  # (G_b, M, p_b)
-        zbuf = torch.empty(gc * mc_max * w_slices * pc)
+        zbuf = torch.empty(gc * mc_max * n_w * pc)
         for g0 in range(0, g_b, gc):
             gs = slice(g0, g0 + gc)
-            g_c = min(gc, g_b - g0)
             for m0 in range(0, m_total, mc_max):
                 cc = cb[gs, m0 : m0 + mc_max]
-                z = zbuf[: g_c * cc.shape[1] * w_slices * pc]
-                stream = (noise.key, noise.next_call()) if engine.noisy_reads else None
-                clipped += _call(
-                    cc, engine.dac, n_x, shift, n0, rows[gs].contiguous(), cells, eps,
-                    eps_ref, inv[gs].contiguous(), inv2[gs].contiguous(), variances, stream,
-                    engine.kmax, coef_x, d4[gs].contiguous(), z, out[m0 : m0 + cc.shape[1]],
-                )  # fmt: skip
-    if stats is not None:
-        stats.reads += m_total * n_x * len(engine.map.groups) * w_slices * pc
-        stats.clipped += clipped
+                if cc.stride(2) != 1:
+                    raise ValueError("cycle_read: codes need unit stride along P")
+                z = zbuf[: cc.shape[0] * cc.shape[1] * n_w * pc]
+                tensors = (cc, rows[gs].contiguous(), inv[gs].contiguous())
+                out.append((m0, *tensors, inv2[gs].contiguous(), d4[gs].contiguous(), z))
     return out
 
 
-def _call(
-    cc: torch.Tensor,
-    dac: int,
-    n_x: int,
-    shift: int | None,
-    n0: torch.Tensor,
-    rows: torch.Tensor,
-    cells: tuple[float, float, float, int, float, float],
-    eps: torch.Tensor,
-    eps_ref: torch.Tensor | None,
-    inv: torch.Tensor,
-    inv2: torch.Tensor,
-    variances: tuple[float, float],
-    stream: tuple[int, int] | None,
-    kmax: int,
-    coef: torch.Tensor,
-    digital: torch.Tensor,
-    scratch: torch.Tensor,
-    out: torch.Tensor,
-) -> int:
-    """One ``cim_cycle_read`` call on one chunk (arguments as :func:`.kernel.read`, plus the
-    programmed levels, row indices, cell constants and the draw's normals)."""
-    g, m, p = cc.shape
-    w_slices, rows_total, pc = n0.shape
-    if cc.stride(2) != 1 or rows.dtype != torch.int64 or rows.shape != (g, p):
-        raise ValueError("cycle_read: codes need unit stride along P and rows (G, P) int64")
-    k, c_cell, c, law, sig, ref_std = cells
-    key, call = stream if stream is not None else (0, 0)
-    clipped = kernel.loaded().cim_cycle_read(
-        cc.data_ptr(), g, m, p, cc.stride(0), cc.stride(1), n_x, dac,
-        -1 if shift is None else shift, n0.data_ptr(), rows.data_ptr(), rows_total, w_slices, pc,
-        k, c_cell, c, law, sig, eps.data_ptr(), None if eps_ref is None else eps_ref.data_ptr(),
-        ref_std, inv.data_ptr(), inv2.data_ptr(), variances[0], variances[1],
-        stream is not None, key, call, kernel.normal_table().data_ptr(), float(kmax),
-        coef.data_ptr(), digital.data_ptr(), scratch.data_ptr(), out.data_ptr(),
-    )  # fmt: skip
-    if clipped < 0:
-        raise MemoryError("cim_cycle_read: out of memory for its cell buffer")
-    return int(clipped)
+class _Draw:
+    """Column sums of one draw of the cells (``cim_cycle_read`` on every chunk): all input
+    slices (shift -1) or the single slice at bit ``shift``; counts clipped reads."""
 
+    def __init__(
+        self,
+        engine: LayerEngine,
+        n0: torch.Tensor,
+        cells: tuple[float, float, float, int, float, float],
+        has_ref: bool,
+        noise: NoiseStream,
+        chunks: list[tuple],
+        m_total: int,
+    ) -> None:
+        self.engine, self.n0, self.cells, self.has_ref = engine, n0, cells, has_ref
+        self.noise, self.chunks, self.m_total = noise, chunks, m_total
+        self.clipped = 0
+        self.variances = (  # float32 values, as LayerEngine._analog passes them
+            float(torch.tensor(engine.read_sigma**2, dtype=torch.float32)),
+            float(torch.tensor(engine.out_sigma**2, dtype=torch.float32)),
+        )
+
+    def __call__(self, shift: int) -> torch.Tensor:
+        e, noise, n0 = self.engine, self.noise, self.n0
+        w_slices, rows_total, pc = n0.shape
+        eps = noise.standard_normal((w_slices, rows_total, pc))
+        eps_ref = noise.standard_normal((w_slices, rows_total, 1)) if self.has_ref else None
+        n_x = 1 if shift >= 0 else e.n_x
+        coef = (2.0 ** (e.dac * torch.arange(n_x, dtype=torch.float64))).float()
+        out = torch.zeros(self.m_total, pc)
+        k, c_cell, c, law, sig, ref_std = self.cells
+        lib, table = kernel.loaded(), kernel.normal_table()
+        for m0, cc, rows, inv, inv2, d4, z in self.chunks:
+            g, m, p = cc.shape
+            key, call = (noise.key, noise.next_call()) if e.noisy_reads else (0, 0)
+            clipped = lib.cim_cycle_read(
+                cc.data_ptr(), g, m, p, cc.stride(0), cc.stride(1), n_x, e.dac, shift,
+                n0.data_ptr(), rows.data_ptr(), rows_total, w_slices, pc, k, c_cell, c, law, sig,
+                eps.data_ptr(), None if eps_ref is None else eps_ref.data_ptr(), ref_std,
+                inv.data_ptr(), inv2.data_ptr(), *self.variances, e.noisy_reads, key, call,
+                table.data_ptr(), float(e.kmax), coef.data_ptr(), d4.data_ptr(), z.data_ptr(),
+                out[m0:].data_ptr(),
+            )  # fmt: skip
+            if clipped < 0:
+                raise MemoryError("cim_cycle_read: out of memory for its cell buffer")
+            self.clipped += int(clipped)
+        return out
