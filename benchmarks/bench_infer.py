@@ -335,11 +335,13 @@ def neurosim_layer(calls: int = NS_CALLS) -> dict:
             row["cycle_over_per_read"] = row["cycle"]["seconds"] / row["per_read"]["seconds"]
         out[case] = row
         times_ms = "  ".join(f"{v} {row[v]['seconds'] * 1e3:7.2f} ms" for v in variants)
-        ns_ms = row["neurosim_seconds"] * 1e3
+        ns_ms, ns_med = row["neurosim_seconds"] * 1e3, row["neurosim_seconds_median"] * 1e3
+        ratios = f"NeuroSim / cimsweep {row['neurosim_over_cimsweep']:5.2f}"
+        if "per_read" in row:
+            ratios += f"  cycle / per-read {row['cycle_over_per_read']:4.2f}"
         print(
-            f"{timing['layer']} {case:20s} {times_ms}  NeuroSim {ns_ms:7.2f} ms (median {row['neurosim_seconds_median'] * 1e3:.2f})  NeuroSim / cimsweep "
-            f"{row['neurosim_over_cimsweep']:5.2f}"
-            + (f"  cycle / per-read {row['cycle_over_per_read']:4.2f}" if "per_read" in row else "")
+            f"{timing['layer']} {case:20s} {times_ms}  NeuroSim {ns_ms:7.2f} ms "
+            f"(median {ns_med:.2f})  {ratios}"
         )
     return {"layer": timing["layer"], "batch": timing["batch"], "cases": out}
 
