@@ -220,9 +220,10 @@ CLONES int64_t cim_read(const float *restrict codes, int64_t G, int64_t M, int64
  *   gc = n0 * k + cc;  u = (gc - cc) + c;  s = mult ? max(gc, 0) * sig : sig;
  *   v = u + eps * s;   v = v - eps_ref * sref (with a reference).
  * shift >= 0: the reads take the single DAC slice (codes >> shift) & (2**dac - 1) (one input
- * cycle, NX must be 1, coef ignored); shift < 0: all NX slices with coef, as cim_read. The other
- * arguments are cim_read's (noise: output noise only, per read). Returns the clipped-read count,
- * or -1 when out of memory.
+ * cycle, NX must be 1, coef ignored); shift < 0: all NX slices with coef, as cim_read. buf:
+ * scratch of G * P * (W * PC) floats, plus G * M * P with shift >= 0 (NULL: allocated here). The
+ * other arguments are cim_read's (noise: output noise only, per read). Returns the clipped-read
+ * count, or -1 when out of memory.
  */
 CLONES int64_t cim_cycle_read(const float *restrict codes, int64_t G, int64_t M, int64_t P,
                               int64_t sg, int64_t sm, int64_t NX, int dac, int shift,
@@ -233,11 +234,12 @@ CLONES int64_t cim_cycle_read(const float *restrict codes, int64_t G, int64_t M,
                               const float *restrict inv, const float *restrict inv2, float rs2,
                               float os2, int noisy, uint64_t key, uint64_t call,
                               const float *restrict T, float kmax, const float *restrict coef,
-                              const float *restrict d, float *restrict z, float *restrict out)
+                              const float *restrict d, float *restrict z, float *restrict out,
+                              float *restrict buf)
 {
     const int64_t N = W * PC;
     const int sliced = shift >= 0;
-    float *wts = malloc((size_t)(G * P * N + (sliced ? G * M * P : 0)) * sizeof(float));
+    float *wts = buf ? buf : malloc((size_t)(G * P * N + (sliced ? G * M * P : 0)) * sizeof(float));
     if (!wts)
         return -1;
     for (int64_t g = 0; g < G; g++)
@@ -278,7 +280,8 @@ CLONES int64_t cim_cycle_read(const float *restrict codes, int64_t G, int64_t M,
     } else
         clipped = cim_read(codes, G, M, P, sg, sm, NX, dac, wts, W, PC, inv, inv2, rs2, os2,
                            noisy, key, call, T, kmax, coef, d, z, out);
-    free(wts);
+    if (!buf)
+        free(wts);
     return clipped;
 }
 

@@ -129,12 +129,28 @@ class _Draw:
             float(torch.tensor(engine.read_sigma**2, dtype=torch.float32)),
             float(torch.tensor(engine.out_sigma**2, dtype=torch.float32)),
         )
+        # buffers reused by every draw: the cells' normals and the kernel's scratch
+        w_slices, rows_total, pc = n0.shape
+        self.eps = torch.empty(w_slices * rows_total * pc)
+        self.eps_ref = torch.empty(w_slices * rows_total) if has_ref else None
+        n = w_slices * pc
+        sizes = [cc.shape[0] * cc.shape[2] * (n + cc.shape[1]) for _m0, cc, *_ in chunks]
+        self.scratch = torch.empty(max(sizes, default=0))
+
+    def _normals(self, out: torch.Tensor) -> None:
+        """The stream's next call of normals into ``out``: :meth:`NoiseStream.standard_normal`
+        on the compiled kernel, without a fresh tensor per draw."""
+        table = kernel.normal_table().data_ptr()
+        call = self.noise.next_call()
+        kernel.loaded().cim_normals(self.noise.key, call, out.numel(), table, out.data_ptr())
 
     def __call__(self, shift: int) -> torch.Tensor:
         e, noise, n0 = self.engine, self.noise, self.n0
         w_slices, rows_total, pc = n0.shape
-        eps = noise.standard_normal((w_slices, rows_total, pc))
-        eps_ref = noise.standard_normal((w_slices, rows_total, 1)) if self.has_ref else None
+        eps, eps_ref = self.eps, self.eps_ref
+        self._normals(eps)
+        if eps_ref is not None:
+            self._normals(eps_ref)
         n_x = 1 if shift >= 0 else e.n_x
         coef = (2.0 ** (e.dac * torch.arange(n_x, dtype=torch.float64))).float()
         out = torch.zeros(self.m_total, pc)
@@ -149,7 +165,7 @@ class _Draw:
                 eps.data_ptr(), None if eps_ref is None else eps_ref.data_ptr(), ref_std,
                 inv.data_ptr(), inv2.data_ptr(), *self.variances, e.noisy_reads, key, call,
                 table.data_ptr(), float(e.kmax), coef.data_ptr(), d4.data_ptr(), z.data_ptr(),
-                out[m0:].data_ptr(),
+                out[m0:].data_ptr(), self.scratch.data_ptr(),
             )  # fmt: skip
             if clipped < 0:
                 raise MemoryError("cim_cycle_read: out of memory for its cell buffer")

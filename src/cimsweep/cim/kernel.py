@@ -145,7 +145,7 @@ def bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     lib.cim_cycle_read.argtypes = [ptr, i64, i64, i64, i64, i64, i64, cint, cint, ptr, ptr]
     lib.cim_cycle_read.argtypes += [i64, i64, i64, f32, f32, f32, cint, f32, ptr, ptr, f32]
     lib.cim_cycle_read.argtypes += [ptr, ptr, f32, f32, cint, u64, u64, ptr, f32, ptr, ptr]
-    lib.cim_cycle_read.argtypes += [ptr, ptr]
+    lib.cim_cycle_read.argtypes += [ptr, ptr, ptr]
     lib.cim_cycle_read.restype = i64
     return lib
 
