@@ -136,6 +136,7 @@ class _Draw:
         n = w_slices * pc
         sizes = [cc.shape[0] * cc.shape[2] * (n + cc.shape[1]) for _m0, cc, *_ in chunks]
         self.scratch = torch.empty(max(sizes, default=0))
+        self.coef = (2.0 ** (engine.dac * torch.arange(engine.n_x, dtype=torch.float64))).float()
 
     def _normals(self, out: torch.Tensor) -> None:
         """The stream's next call of normals into ``out``: :meth:`NoiseStream.standard_normal`
@@ -152,7 +153,7 @@ class _Draw:
         if eps_ref is not None:
             self._normals(eps_ref)
         n_x = 1 if shift >= 0 else e.n_x
-        coef = (2.0 ** (e.dac * torch.arange(n_x, dtype=torch.float64))).float()
+        coef = self.coef[:n_x]
         out = torch.zeros(self.m_total, pc)
         k, c_cell, c, law, sig, ref_std = self.cells
         lib, table = kernel.loaded(), kernel.normal_table()
