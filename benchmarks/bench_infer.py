@@ -19,31 +19,51 @@ programming it are reported too. 8-bit weights and inputs, bitcell 1,
 128x128 subarrays, 5-bit ADC. Runs on one CPU thread unless ``--threads``.
 
 ``--semantics both`` also runs every config under ``preset: neurosim_v1.5`` (first layer kept
-analog, so the work is the same) and prints its forward time over cimsweep's.
+analog, so the work is the same) and prints its forward time over cimsweep's (``read_noise``:
+NeuroSim's per-cycle cell noise against cimsweep's per-read noise).
 
-Usage: ``python benchmarks/bench_infer.py [--threads N] [--quick] [--semantics both]``; writes
-``benchmarks/out/bench_infer.json``.
+``--neurosim-layer`` times one forward call (``LayerEngine.mvm``, batch 32, best and median of
+``NS_CALLS``) of the 256x128 layer of ``tests/data/neurosim_v1.5_reference.json`` under
+``neurosim_v1.5`` for each case NeuroSim's own call was timed on (the file's ``timing``), read
+noise also with ``read_noise_resample`` forward and with cimsweep's per-read noise
+(``read_noise_model: additive``, ``read_noise_resample: read``), and prints NeuroSim's time over
+ours.
+
+Usage: ``python benchmarks/bench_infer.py [--threads N] [--quick] [--semantics both]
+[--models mlp ...] [--neurosim-layer]``; writes ``benchmarks/out/bench_infer.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import platform
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from cimsweep.cim import cim_modules, convert, program, set_mode, sim_config
+from cimsweep.cim.devices import NoiseStream
+from cimsweep.cim.engine import LayerEngine
 from cimsweep.data import prepare
 from cimsweep.io import write_json
 from cimsweep.nn.models import build_model
 from cimsweep.nn.quant import calibrate
 
 OUT = Path(__file__).resolve().parent / "out" / "bench_infer.json"
+REFERENCE = Path(__file__).resolve().parents[1] / "tests" / "data" / "neurosim_v1.5_reference.json"
+NS_CALLS = 20  # timed forward calls per case of --neurosim-layer
+# --neurosim-layer: read-noise variants timed beside the preset's per-cycle noise
+NS_VARIANTS = {
+    "cycle": {},
+    "forward": {"read_noise_resample": "forward"},
+    "per_read": {"read_noise_model": "additive", "read_noise_resample": "read"},
+}
 
 FLOOR_CHUNKS = (1 << 17, 1 << 19, 1 << 21)  # partial sums per batched matmul
 
@@ -281,6 +301,51 @@ def bench(name: str, reps: int, semantics: str = "cimsweep") -> dict:
     return out
 
 
+def neurosim_layer(calls: int = NS_CALLS) -> dict:
+    """Seconds per forward call of the reference file's timed layer under ``neurosim_v1.5``,
+    beside NeuroSim V1.5's own (the file's ``timing``, same layer, batch and thread count)."""
+    meta = json.loads(REFERENCE.read_text())
+    timing, out = meta["timing"], {}
+    spec = meta["layers"][timing["layer"]]
+    with np.load(REFERENCE.with_suffix(".npz")) as z:  # its arrays
+        x = torch.from_numpy(z[spec["npz"]["input"]].astype(np.float32))
+        w = torch.from_numpy(z[spec["npz"]["weight"]].astype(np.float32))
+    layer = nn.Linear(w.shape[1], w.shape[0], bias=False)
+    layer.weight.data.copy_(w)
+    rng = {"input_min": float(x.min()), "input_max": float(x.max()), "weight_max": 127.0}
+    for case, ref in timing["cases"].items():
+        variants = NS_VARIANTS if float(ref["neurosim"].get("read_noise", 0)) else {"cycle": {}}
+        row: dict = {"neurosim_seconds": ref["seconds_per_call_min"]}
+        row["neurosim_seconds_median"] = ref["seconds_per_call_median"]
+        for variant, extra in variants.items():
+            sim = sim_config(preset="neurosim_v1.5", **ref["neurosim"], **extra)
+            e = LayerEngine("l", layer, rng, sim)
+            codes, _ = e.input_codes(x)
+            gen = torch.Generator().manual_seed(0)
+            chip, noise = e.program(gen), NoiseStream(gen, "cpu")
+            e.mvm(codes, chip, noise)  # warm: kernel build, caches
+            times = []
+            for _ in range(calls):
+                t0 = time.perf_counter()
+                e.mvm(codes, chip, noise)
+                times.append(time.perf_counter() - t0)
+            row[variant] = {"seconds": min(times), "seconds_median": float(np.median(times))}
+        row["neurosim_over_cimsweep"] = row["neurosim_seconds"] / row["cycle"]["seconds"]
+        if "per_read" in row:
+            row["cycle_over_per_read"] = row["cycle"]["seconds"] / row["per_read"]["seconds"]
+        out[case] = row
+        times_ms = "  ".join(f"{v} {row[v]['seconds'] * 1e3:7.2f} ms" for v in variants)
+        ns_ms, ns_med = row["neurosim_seconds"] * 1e3, row["neurosim_seconds_median"] * 1e3
+        ratios = f"NeuroSim / cimsweep {row['neurosim_over_cimsweep']:5.2f}"
+        if "per_read" in row:
+            ratios += f"  cycle / per-read {row['cycle_over_per_read']:4.2f}"
+        print(
+            f"{timing['layer']} {case:20s} {times_ms}  NeuroSim {ns_ms:7.2f} ms "
+            f"(median {ns_med:.2f})  {ratios}"
+        )
+    return {"layer": timing["layer"], "batch": timing["batch"], "cases": out}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=1)
@@ -289,13 +354,27 @@ def main() -> None:
         "--semantics", choices=sorted(SEMANTICS), default="cimsweep",
         help="presets to time (both: each config under cimsweep and neurosim_v1.5)",
     )  # fmt: skip
+    ap.add_argument(
+        "--models", nargs="*", choices=("cnn", "mlp", "vgg8"), default=None,
+        help="models to time (default: cnn mlp vgg8; cnn mlp with --quick; none: only "
+        "--neurosim-layer)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--neurosim-layer", action="store_true",
+        help="time the reference file's 256x128 layer against NeuroSim V1.5's own call",
+    )  # fmt: skip
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     reps = 1 if args.quick else 5
     results = {"threads": args.threads, "torch": torch.__version__, "cpu": platform.processor()}
-    for name in ("cnn", "mlp") if args.quick else ("cnn", "mlp", "vgg8"):
+    models = args.models
+    if models is None:
+        models = ("cnn", "mlp") if args.quick else ("cnn", "mlp", "vgg8")
+    for name in models:
         results[name] = bench(name, min(reps, 2) if name == "vgg8" else reps, args.semantics)
-    for name in ("cnn", "mlp"):
+    if args.neurosim_layer:
+        results["neurosim_layer"] = neurosim_layer(5 if args.quick else NS_CALLS)
+    for name in set(models) & {"cnn", "mlp"}:
         for cfg in CONFIGS:  # neurosim over cimsweep on the same work, within this run
             ns = results[name].get(f"{cfg}{PRESET_SUFFIX}neurosim_v1.5")
             if ns is not None:

@@ -206,6 +206,88 @@ void cim_normals(uint64_t key, uint64_t call, int64_t n, const float *T, float *
     }
 }
 
+int64_t cim_read(const float *restrict codes, int64_t G, int64_t M, int64_t P, int64_t sg,
+                 int64_t sm, int64_t NX, int dac, const float *restrict wts, int64_t W,
+                 int64_t PC, const float *restrict inv, const float *restrict inv2, float rs2,
+                 float os2, int noisy, uint64_t key, uint64_t call, const float *restrict T,
+                 float kmax, const float *restrict coef, const float *restrict d,
+                 float *restrict z, float *restrict out, int nthreads);
+
+/* One chunk of reads of cells perturbed once per call or per input cycle (NeuroSim V1.5's read
+ * noise: one draw per cell, shared by the batch), from the programmed levels to cim_read.
+ *
+ * n0: programmed normalised levels (W, R, PC) float32; rows: (G, P) int64 crossbar row of each
+ * read group's inputs; eps: the call's normals (W, R, PC), eps_ref: (W, R) normals of the
+ * subtracted off-state reference cell of each row (NULL: none). Cell (g, p, w * PC + c) of row
+ * r = rows[g, p] reads, in float32 and in this order (as cimsweep.cim.per_call.perturbed):
+ *   gc = n0 * k + cc;  u = (gc - cc) + c;  s = mult ? max(gc, 0) * sig : sig;
+ *   v = u + eps * s;   v = v - eps_ref * sref (with a reference).
+ * shift >= 0: the reads take the single DAC slice (codes >> shift) & (2**dac - 1) (one input
+ * cycle, NX must be 1, coef ignored); shift < 0: all NX slices with coef, as cim_read. buf:
+ * scratch of G * P * (W * PC) floats, plus G * M * P with shift >= 0 (NULL: allocated here). The
+ * other arguments are cim_read's (noise: output noise only, per read; nthreads: its threads).
+ * Returns the clipped-read count, or -1 when out of memory.
+ */
+CLONES int64_t cim_cycle_read(const float *restrict codes, int64_t G, int64_t M, int64_t P,
+                              int64_t sg, int64_t sm, int64_t NX, int dac, int shift,
+                              const float *restrict n0, const int64_t *restrict rows, int64_t R,
+                              int64_t W, int64_t PC, float k, float cc, float c, int mult,
+                              float sig, const float *restrict eps,
+                              const float *restrict eps_ref, float sref,
+                              const float *restrict inv, const float *restrict inv2, float rs2,
+                              float os2, int noisy, uint64_t key, uint64_t call,
+                              const float *restrict T, float kmax, const float *restrict coef,
+                              const float *restrict d, float *restrict z, float *restrict out,
+                              float *restrict buf, int nthreads)
+{
+    const int64_t N = W * PC;
+    const int sliced = shift >= 0;
+    float *wts = buf ? buf : malloc((size_t)(G * P * N + (sliced ? G * M * P : 0)) * sizeof(float));
+    if (!wts)
+        return -1;
+    for (int64_t g = 0; g < G; g++)
+        for (int64_t p = 0; p < P; p++) {
+            const int64_t r = rows[g * P + p];
+            for (int64_t w = 0; w < W; w++) {
+                const float *restrict nr = n0 + (w * R + r) * PC;
+                const float *restrict er = eps + (w * R + r) * PC;
+                float *restrict v = wts + (g * P + p) * N + w * PC;
+                if (mult)
+                    for (int64_t j = 0; j < PC; j++) {
+                        const float gj = nr[j] * k + cc;
+                        v[j] = ((gj - cc) + c) + er[j] * ((gj > 0.0f ? gj : 0.0f) * sig);
+                    }
+                else
+                    for (int64_t j = 0; j < PC; j++)
+                        v[j] = ((nr[j] * k + cc - cc) + c) + er[j] * sig;
+                if (eps_ref) {
+                    const float ref = eps_ref[w * R + r] * sref;
+                    for (int64_t j = 0; j < PC; j++)
+                        v[j] = v[j] - ref;
+                }
+            }
+        }
+    int64_t clipped;
+    if (sliced) {
+        const int32_t mask = (1 << dac) - 1;
+        float *x = wts + G * P * N, one = 1.0f;
+        for (int64_t g = 0; g < G; g++)
+            for (int64_t m = 0; m < M; m++) {
+                const float *restrict row = codes + g * sg + m * sm;
+                float *restrict xr = x + (g * M + m) * P;
+                for (int64_t j = 0; j < P; j++)
+                    xr[j] = (float)(((int32_t)row[j] >> shift) & mask);
+            }
+        clipped = cim_read(x, G, M, P, M * P, P, 1, dac, wts, W, PC, inv, inv2, rs2, os2, noisy,
+                           key, call, T, kmax, &one, d, z, out, nthreads);
+    } else
+        clipped = cim_read(codes, G, M, P, sg, sm, NX, dac, wts, W, PC, inv, inv2, rs2, os2,
+                           noisy, key, call, T, kmax, coef, d, z, out, nthreads);
+    if (!buf)
+        free(wts);
+    return clipped;
+}
+
 /* ADC code of a read v (in ADC steps): rounded half to even (rint, default rounding mode),
  * clamped to [0, kmax]; *clip += 1 when the rounded read falls outside. */
 static inline float adc_code(float v, float kmax, int32_t *clip)

@@ -138,6 +138,13 @@ def bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     lib.cim_im2col.argtypes = [ptr] + [i64] * 12 + [ptr]
     lib.cim_im2col.restype = None
     _bind_reads(lib)
+    # cim_cycle_read (cells perturbed per call / input cycle, read by cim_read): .cycle_read
+    f32, cint = ctypes.c_float, ctypes.c_int
+    lib.cim_cycle_read.argtypes = [ptr, i64, i64, i64, i64, i64, i64, cint, cint, ptr, ptr]
+    lib.cim_cycle_read.argtypes += [i64, i64, i64, f32, f32, f32, cint, f32, ptr, ptr, f32]
+    lib.cim_cycle_read.argtypes += [ptr, ptr, f32, f32, cint, u64, u64, ptr, f32, ptr, ptr]
+    lib.cim_cycle_read.argtypes += [ptr, ptr, ptr, cint]
+    lib.cim_cycle_read.restype = i64
     return lib
 
 

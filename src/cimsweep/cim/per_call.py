@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from cimsweep.cim import devices, semantics
+from cimsweep.cim import cycle_read, devices, semantics
 from cimsweep.cim.chip import Chip, LayerStats
 
 if TYPE_CHECKING:
@@ -72,7 +72,10 @@ def analog_per_call(
 ) -> torch.Tensor:
     """Physical column sums with cells perturbed once per call, or once per call and
     input slice (``read_noise_resample = cycle``, drift per read): noise-free fast
-    reads of the perturbed cells (plus any per-read output noise)."""
+    reads of the perturbed cells (plus any per-read output noise). On the compiled kernel,
+    read noise without per-read drift takes :func:`.cycle_read.analog` (the same numbers)."""
+    if cycle_read.applies(engine, chip, codes.device):
+        return cycle_read.analog(engine, codes, chip, noise, stats)
     gen = noise.generator()
     cycle = semantics.drift_per_read(engine.sim) or (
         engine.cell_noise is not None and engine.cell_noise.per_cycle
