@@ -31,6 +31,8 @@ CORE: tuple[str, ...] = (
     "__init__.py",
     "io.py",
     "layout.py",
+    "registry.py",
+    "signed_mapping.py",
     "workflow/__init__.py",
     "workflow/checks.py",
     "workflow/config.py",
