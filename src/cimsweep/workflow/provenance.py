@@ -38,7 +38,7 @@ CORE: tuple[str, ...] = (
     "workflow/config.py",
     "workflow/params",
     "workflow/provenance.py",
-    "workflow/steps.py",
+    "workflow/steps",
     "workflow/tabulate.py",
 )
 # Paths relative to src/cimsweep that each stage imports (a folder: every .py and .c file below
