@@ -6,23 +6,13 @@ groups of ``parallel_read`` rows (0 = the whole tile); every read group of every
 column is one ADC conversion per input slice.
 
 Weights (signed integer codes, ``weight_precision`` bits with sign) become cell levels of
-``bitcell`` bits, least significant slice first:
-
-* ``differential``: magnitudes ``|q| < 2**(wp-1)`` are sliced into
-  ``ceil((wp - 1) / bitcell)`` slices, stored in a positive and a negative array
-  (``q > 0`` in the first, ``q < 0`` in the second); output = positive - negative.
-* ``offset``: unsigned codes ``u = q + 2**(wp-1)`` in ``[1, 2**wp - 1]`` are sliced into
-  ``ceil(wp / bitcell)`` slices; each column tile has one reference column per slice storing
-  the slices of the offset ``2**(wp-1)``; output = column - reference column of its tile.
-  With ``offset_reference = layer`` (NeuroSim V1.5) codes are shifted by the layer's
-  ``s = max(0, -min(q))`` instead, and one dummy column per layer (the last physical column)
-  stores ``s`` in every row; output = column - dummy column.
-
-Physical columns per weight slice (``phys_cols``): ``2 * cols`` (differential) or
-``cols + col_tiles`` (offset). Weights are placed whole per subarray
-(:func:`cimsweep.layout.column_tiles`, shared with the PPA model): ``sub_array[1] // (2 * n_w)``
-differential pairs or ``sub_array[1] // n_w - 1`` offset-mapped weights (one slice group is the
-reference) per subarray.
+``bitcell`` bits, least significant slice first, by the registered signed mapping
+(:mod:`cimsweep.signed_mapping`: ``differential``, a positive and a negative cell column per
+weight; ``offset``, one unsigned column per weight and reference columns, per subarray or, with
+``offset_reference = layer`` as in NeuroSim V1.5, one per layer). The mapping owns the layout
+facts (weight slices, physical columns, weights per subarray, shared with the PPA model through
+:mod:`cimsweep.layout`) and the cell codes; this module slices codes into cell levels and
+places them in read groups.
 """
 
 from __future__ import annotations
@@ -36,8 +26,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from cimsweep.cim import kernel
-from cimsweep.layout import column_tiles, n_weight_slices
+from cimsweep.layout import n_weight_slices
 from cimsweep.nn.models import layer_weight
+from cimsweep.signed_mapping import SignedMapping, signed_mapping
+
+__all__ = ["CrossbarMap", "im2col", "n_weight_slices", "weight_matrix"]
 
 
 @dataclass(frozen=True)
@@ -55,15 +48,17 @@ class CrossbarMap:
     offset_reference: str = "tile"
 
     def __post_init__(self) -> None:
-        if self.signed_mapping not in ("differential", "offset"):
-            raise ValueError(f"unknown signed_mapping {self.signed_mapping!r}")
-        if self.offset_reference not in ("tile", "layer"):
-            raise ValueError(f"unknown offset_reference {self.offset_reference!r}")
-        column_tiles(self.cols, self.sub_cols, self.n_w, self.signed_mapping)  # validates
+        self.mapping.column_tiles(self.cols, self.sub_cols, self.n_w)  # validates
+
+    @cached_property
+    def mapping(self) -> SignedMapping:
+        """The registered signed mapping (ValueError for an unknown name or reference)."""
+        return signed_mapping(self.signed_mapping, self.offset_reference)
 
     @property
     def n_w(self) -> int:
-        return n_weight_slices(self.weight_precision, self.bitcell, self.signed_mapping)
+        """Weight slices (cells per weight and cell column)."""
+        return self.mapping.n_weight_slices(self.weight_precision, self.bitcell)
 
     @property
     def levels(self) -> int:
@@ -83,12 +78,12 @@ class CrossbarMap:
     @property
     def cols_per_tile(self) -> int:
         """Logical output columns per subarray (offset: reference columns reserved)."""
-        return column_tiles(self.cols, self.sub_cols, self.n_w, self.signed_mapping)[0]
+        return self.mapping.column_tiles(self.cols, self.sub_cols, self.n_w)[0]
 
     @property
     def col_tiles(self) -> int:
-        """Subarrays across the columns (:func:`cimsweep.layout.column_tiles`)."""
-        return column_tiles(self.cols, self.sub_cols, self.n_w, self.signed_mapping)[1]
+        """Subarrays across the columns (:meth:`.SignedMapping.column_tiles`)."""
+        return self.mapping.column_tiles(self.cols, self.sub_cols, self.n_w)[1]
 
     @property
     def subarrays(self) -> int:
@@ -98,14 +93,12 @@ class CrossbarMap:
     @property
     def phys_cols(self) -> int:
         """Physical columns per weight slice, including negative / reference columns."""
-        if self.signed_mapping == "differential":
-            return 2 * self.cols
-        return self.cols + (1 if self.layer_reference else self.col_tiles)
+        return self.mapping.phys_cols(self.cols, self.col_tiles)
 
     @property
     def layer_reference(self) -> bool:
-        """Offset mapping with one dummy column per layer (NeuroSim V1.5)."""
-        return self.signed_mapping == "offset" and self.offset_reference == "layer"
+        """One dummy reference column per layer (offset mapping, NeuroSim V1.5)."""
+        return self.mapping.layer_reference
 
     @cached_property
     def groups(self) -> list[tuple[int, int]]:
@@ -138,18 +131,11 @@ class CrossbarMap:
         base = self.levels
         pw = base ** torch.arange(self.n_w, device=q_w.device, dtype=torch.int32)
         q = q_w.round().to(torch.int32)
-        if self.signed_mapping == "differential":
-            mag = torch.cat([q.clamp(min=0), (-q).clamp(min=0)], dim=1)
-        elif self.layer_reference:  # shift >= 0: an all-positive layer is stored as it is
-            offset = max(0, -int(q.min())) if q.numel() else 0
-            mag = q + offset
-        else:
-            offset = 2 ** (self.weight_precision - 1)
-            mag = q + offset
-        digits = torch.div(mag[None], pw[:, None, None], rounding_mode="floor").remainder_(base)
-        if self.signed_mapping == "offset":
-            ref = torch.div(offset, pw, rounding_mode="floor").remainder_(base)
-            n_ref = 1 if self.layer_reference else self.col_tiles
+        codes, ref_code = self.mapping.codes(q, self.weight_precision)
+        digits = torch.div(codes[None], pw[:, None, None], rounding_mode="floor").remainder_(base)
+        n_ref = self.mapping.reference_columns(self.col_tiles)
+        if n_ref:
+            ref = torch.div(ref_code, pw, rounding_mode="floor").remainder_(base)
             ref = ref[:, None, None].expand(self.n_w, self.rows, n_ref)
             digits = torch.cat([digits, ref], dim=2)
         return digits.to(torch.uint8)
@@ -160,13 +146,7 @@ class CrossbarMap:
 
     def combine(self, phys: torch.Tensor) -> torch.Tensor:
         """Logical outputs (..., cols) from physical column sums (..., phys_cols)."""
-        main = phys[..., : self.cols]
-        if self.signed_mapping == "differential":
-            return main - phys[..., self.cols :]
-        if self.layer_reference:
-            return main - phys[..., self.cols :]
-        tile = torch.arange(self.cols, device=phys.device) // self.cols_per_tile
-        return main - phys[..., self.cols + tile]
+        return self.mapping.combine(phys, self.cols, self.cols_per_tile)
 
     def signed_matrix(self, levels: torch.Tensor) -> torch.Tensor:
         """Effective integer weights (rows, cols) of cell levels (n_w, rows, phys_cols)."""

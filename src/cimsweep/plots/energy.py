@@ -13,10 +13,13 @@ from matplotlib.figure import Figure
 from cimsweep.plots.labels import place_labels
 from cimsweep.plots.select import (
     Where,
+    energy_axis,
+    energy_scale,
     failed_text,
     float_reference,
     footnote,
-    panel_grid,
+    model_panel_grid,
+    model_panels,
     select,
     split_ok,
 )
@@ -27,9 +30,6 @@ from cimsweep.plots.style import (
     model_marker,
     percent,
     plain_log_axis,
-    si_scale,
-    sort_values,
-    spans_decades,
     styled,
     value_text,
 )
@@ -57,23 +57,14 @@ def accuracy_vs_energy(
     fig_name = "accuracy_vs_energy"
     sel = select(df, fig_name, where, ["model", x, y, "status"])
     good, _ = split_ok(sel, fig_name, where, [x, y])
-    models = sort_values("model", sel["model"])
     if label_params is None:
         label_params = [a for a in swept_axes(good) if a != "model"]
-    fig, axes = panel_grid(len(models), 2.9, max_cols=2, sharey=True)
+    fig, axes, models = model_panel_grid(sel, 2.9)
     failed: dict[str, int] = {}
     notes: list[str] = []
     pending: list[tuple[Axes, list[tuple[float, float]], list[str], Any]] = []
-    for ax, model in zip(axes, models, strict=True):
-        rows = sel[sel["model"] == model]
-        ok = good[good["model"] == model]
-        failed[value_text("model", model)] = len(rows) - len(ok)
-        ax.set_title(value_text("model", model), loc="left", fontweight="bold")
-        if ok.empty:
-            ax.text(0.5, 0.5, "no successful points", transform=ax.transAxes, ha="center")
-            continue
-        log_x = spans_decades(ok[x])
-        factor, unit = si_scale(ok[x], "J", log=log_x)
+    for ax, model, rows, ok in model_panels(axes, models, sel, good, failed):
+        factor, unit, log_x = energy_scale(ok[x])
         xs = ok[x].to_numpy(float) * factor
         ys = percent(ok[y])
         err = percent(ok["accuracy_std"]) if "accuracy_std" in ok else None
@@ -118,9 +109,7 @@ def accuracy_vs_energy(
             gid="pareto-points",
         )
         float_reference(ax, rows)
-        if log_x:
-            ax.set_xscale("log")
-        ax.set_xlabel(f"Energy per inference ({unit}{', log scale' if log_x else ''})")
+        energy_axis(ax, unit, log_x)
         if label_params:
             idx = np.arange(len(front))
             if len(front) > max_labels:

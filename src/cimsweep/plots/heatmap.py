@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from cimsweep.plots.select import Where, check_unique, match, panel_title, select, split_ok
+from cimsweep.plots.select import Where, panel_rows, panel_selection, panel_title
 from cimsweep.plots.style import (
     SEQUENTIAL_CMAP,
     figsize,
@@ -37,13 +37,10 @@ def accuracy_heatmap(
     panels per model when several), shared colour scale, every cell annotated. Failed cells
     are hatched and marked "fail"."""
     fig_name = "accuracy_heatmap"
-    cols = [x, y, "model", "status"] + ([panel] if panel else [])
-    sel = select(df, fig_name, where, cols + [value])
-    good, _ = split_ok(sel, fig_name, where, [value])
-    keys = ([panel] if panel else []) + ["model", x, y]
-    check_unique(good, fig_name, keys)
+    sel, good, panels = panel_selection(
+        df, fig_name, where, [x, y, "model", "status"], value, panel, [value], ["model", x, y]
+    )
     models = sort_values("model", sel["model"])
-    panels = sort_values(panel, sel[panel]) if panel else [None]
     xv, yv = sort_values(x, sel[x]), sort_values(y, sel[y])
     vmin, vmax = percent(good[value]).min(), percent(good[value]).max()
     if math.isclose(vmin, vmax):
@@ -60,9 +57,7 @@ def accuracy_heatmap(
     for (r, model), (c, pv) in itertools.product(enumerate(models), enumerate(panels)):
         ax = grid[r, c]
         ax.grid(False)
-        rows = sel[sel["model"] == model]
-        if pv is not None and panel is not None:
-            rows = rows[match(rows[panel], panel, pv)]
+        rows = panel_rows(sel[sel["model"] == model], panel, pv)
         mat = np.full((len(yv), len(xv)), np.nan)
         state = np.full(mat.shape, "", dtype=object)
         for _, row in rows.iterrows():

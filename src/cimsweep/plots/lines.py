@@ -15,12 +15,16 @@ from matplotlib.patches import Patch
 
 from cimsweep.plots.select import (
     Where,
-    check_unique,
+    energy_axis,
+    energy_scale,
     failed_text,
     float_reference,
     footnote,
-    match,
+    model_panel_grid,
+    model_panels,
     panel_grid,
+    panel_rows,
+    panel_selection,
     panel_title,
     select,
     split_ok,
@@ -34,9 +38,7 @@ from cimsweep.plots.style import (
     param_label,
     percent,
     plain_log_axis,
-    si_scale,
     sort_values,
-    spans_decades,
     styled,
     value_colors,
     value_text,
@@ -56,20 +58,17 @@ def _line_figure(
     height: float,
 ) -> tuple[Figure, list[Axes], pd.DataFrame]:
     """Panels by ``panel``; within each, one line (+-1 s.d. band) per (model, ``hue``)."""
-    cols = [x, hue, "model", "status"] + ([panel] if panel else [])
-    sel = select(df, fig_name, where, cols + [y])
+    sel, good, panels = panel_selection(
+        df, fig_name, where, [x, hue, "model", "status"], y, panel, [x, y], ["model", hue, x]
+    )
     if "accuracy_std" not in sel.columns:
-        sel = sel.assign(accuracy_std=np.nan)
-    good, _ = split_ok(sel, fig_name, where, [x, y])
-    keys = ([panel] if panel else []) + ["model", hue, x]
-    check_unique(good, fig_name, keys)
-    panels = sort_values(panel, sel[panel]) if panel else [None]
+        sel, good = sel.assign(accuracy_std=np.nan), good.assign(accuracy_std=np.nan)
     models = sort_values("model", good["model"])
     colors = value_colors(hue, sel[hue])
     fig, axes = panel_grid(len(panels), height, max_cols=3, sharey=True, sharex=True)
     failed: dict[str, int] = {}
     for ax, pv in zip(axes, panels, strict=True):
-        rows = sel if pv is None or panel is None else sel[match(sel[panel], panel, pv)]
+        rows = panel_rows(sel, panel, pv)
         ok = good.loc[good.index.intersection(rows.index)]
         if pv is not None and panel is not None:
             ax.set_title(panel_title(panel, pv), loc="left")
@@ -230,20 +229,11 @@ def pareto_by_training(
     fig_name = "pareto_by_training"
     sel = select(df, fig_name, where, ["model", x, y, hue, "status"])
     good, _ = split_ok(sel, fig_name, where, [x, y])
-    models = sort_values("model", sel["model"])
     colors = value_colors(hue, sel[hue])
-    fig, axes = panel_grid(len(models), 2.9, max_cols=2, sharey=True)
+    fig, axes, models = model_panel_grid(sel, 2.9)
     failed: dict[str, int] = {}
-    for ax, model in zip(axes, models, strict=True):
-        rows = sel[sel["model"] == model]
-        ok = good[good["model"] == model]
-        failed[value_text("model", model)] = len(rows) - len(ok)
-        ax.set_title(value_text("model", model), loc="left", fontweight="bold")
-        if ok.empty:
-            ax.text(0.5, 0.5, "no successful points", transform=ax.transAxes, ha="center")
-            continue
-        log_x = spans_decades(ok[x])
-        factor, unit = si_scale(ok[x], "J", log=log_x)
+    for ax, model, rows, ok in model_panels(axes, models, sel, good, failed):
+        factor, unit, log_x = energy_scale(ok[x])
         for hv in sort_values(hue, ok[hue]):
             pts = ok[ok[hue] == hv]
             ax.plot(
@@ -276,10 +266,9 @@ def pareto_by_training(
                 zorder=4,
             )
         float_reference(ax, rows)
+        energy_axis(ax, unit, log_x)
         if log_x:
-            ax.set_xscale("log")
             plain_log_axis(ax.xaxis)
-        ax.set_xlabel(f"Energy per inference ({unit}{', log scale' if log_x else ''})")
     axes[0].set_ylabel("Accuracy (%)")
     handles: list[Any] = [
         Line2D([], [], color=colors[v], lw=1.3, marker="o", ms=3, label=value_text(hue, v))

@@ -1,10 +1,11 @@
-"""Shared figure helpers: row selection by ``where``, failed-row accounting, panel grids,
-footnotes and the float-model reference line."""
+"""Shared figure helpers: row selection by ``where``, failed-row accounting, panel grids and
+their set-up (panels by a parameter, one panel per model), the energy axis, footnotes and the
+float-model reference line."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -17,6 +18,9 @@ from cimsweep.plots.style import (
     figsize,
     fmt_number,
     percent,
+    si_scale,
+    sort_values,
+    spans_decades,
     value_text,
 )
 from cimsweep.results import swept_axes
@@ -77,6 +81,82 @@ def check_unique(good: pd.DataFrame, fig: str, keys: Sequence[str]) -> None:
             f"{fig}: several rows per point of {list(keys)}; also swept: {extra}. "
             f"Select one value of each with where={{...}}"
         )
+
+
+def panel_selection(
+    df: pd.DataFrame,
+    fig: str,
+    where: Where,
+    columns: Sequence[str],
+    value: str,
+    panel: str | None,
+    finite: Sequence[str],
+    keys: Sequence[str],
+) -> tuple[pd.DataFrame, pd.DataFrame, list[Any]]:
+    """Rows of a figure with optional panels by ``panel``.
+
+    Returns the rows ``where`` selects (``columns``, ``panel`` and ``value`` checked,
+    :func:`select`); the successful ones with finite ``finite`` values (:func:`split_ok`),
+    one per point of ``(panel, *keys)`` (:func:`check_unique`); and the panel values in plot
+    order (``[None]`` without panels).
+    """
+    by = [panel] if panel else []
+    sel = select(df, fig, where, [*columns, *by, value])
+    good, _ = split_ok(sel, fig, where, finite)
+    check_unique(good, fig, [*by, *keys])
+    panels = sort_values(panel, sel[panel]) if panel else [None]
+    return sel, good, panels
+
+
+def panel_rows(rows: pd.DataFrame, panel: str | None, value: Any) -> pd.DataFrame:
+    """The rows of the panel ``panel = value`` (all rows without panels)."""
+    if value is None or panel is None:
+        return rows
+    return rows[match(rows[panel], panel, value)]
+
+
+def model_panel_grid(sel: pd.DataFrame, height: float) -> tuple[Figure, list[Axes], list[Any]]:
+    """One panel per model of ``sel`` (two per row, shared y axis): figure, axes, models."""
+    models = sort_values("model", sel["model"])
+    fig, axes = panel_grid(len(models), height, max_cols=2, sharey=True)
+    return fig, axes, models
+
+
+def model_panels(
+    axes: Sequence[Axes],
+    models: Sequence[Any],
+    sel: pd.DataFrame,
+    good: pd.DataFrame,
+    failed: dict[str, int],
+) -> Iterator[tuple[Axes, Any, pd.DataFrame, pd.DataFrame]]:
+    """(axes, model, its rows, its successful rows) of every model panel to draw.
+
+    Each panel gets the model's name as its title; its failed rows are counted in ``failed``
+    (by model name); a model without a successful point says so in its panel and is skipped.
+    """
+    for ax, model in zip(axes, models, strict=True):
+        rows = sel[sel["model"] == model]
+        ok = good[good["model"] == model]
+        failed[value_text("model", model)] = len(rows) - len(ok)
+        ax.set_title(value_text("model", model), loc="left", fontweight="bold")
+        if ok.empty:
+            ax.text(0.5, 0.5, "no successful points", transform=ax.transAxes, ha="center")
+            continue
+        yield ax, model, rows, ok
+
+
+def energy_scale(energy: pd.Series) -> tuple[float, str, bool]:
+    """(factor, SI unit, log axis) of an energy axis (J): log when the values span a decade."""
+    log_x = spans_decades(energy)
+    factor, unit = si_scale(energy, "J", log=log_x)
+    return factor, unit, log_x
+
+
+def energy_axis(ax: Axes, unit: str, log_x: bool) -> None:
+    """Label the energy axis (:func:`energy_scale`'s unit), logarithmic when ``log_x``."""
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xlabel(f"Energy per inference ({unit}{', log scale' if log_x else ''})")
 
 
 def footnote(fig: Figure, failed: Sequence[str], notes: Sequence[str] = ()) -> None:

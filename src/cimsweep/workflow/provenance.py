@@ -31,12 +31,14 @@ CORE: tuple[str, ...] = (
     "__init__.py",
     "io.py",
     "layout.py",
+    "registry.py",
+    "signed_mapping.py",
     "workflow/__init__.py",
     "workflow/checks.py",
     "workflow/config.py",
     "workflow/params",
     "workflow/provenance.py",
-    "workflow/steps.py",
+    "workflow/steps",
     "workflow/tabulate.py",
 )
 # Paths relative to src/cimsweep that each stage imports (a folder: every .py and .c file below

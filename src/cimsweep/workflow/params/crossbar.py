@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from cimsweep.signed_mapping import REFERENCES, SignedMapping
+
 from .base import HW, NOISE_AWARE_MODES, SIM, Param, declare
 
 PARAMS: list[Param] = [
@@ -61,7 +63,7 @@ PARAMS: list[Param] = [
         "differential",
         HW,
         "Signed weights: differential array pair, or offset mapping with a reference column.",
-        choices=("differential", "offset"),
+        choices=SignedMapping.names(),  # the registry (cimsweep.signed_mapping)
         train_modes=NOISE_AWARE_MODES,
     ),
     declare(
@@ -73,7 +75,7 @@ PARAMS: list[Param] = [
         "reference column of that value in every subarray; layer (NeuroSim V1.5), codes "
         "shifted by the layer's -min(q_w) (0 when no code is negative) with one dummy column "
         "of that value per layer, read through the ADC like the others.",
-        choices=("tile", "layer"),
+        choices=REFERENCES,
         train_modes=NOISE_AWARE_MODES,
     ),
     declare(
