@@ -38,8 +38,11 @@ def layer_area(m: LayerMapping, d: Design) -> dict[str, float]:
     if d.cm > 1:
         periph_f2 += d.sc * float(logic["mux_area_F2"])
     a["other"] = d.alpha * na * comp.f2(tech, periph_f2)
+    # read-group adder per ADC when a column is read in several groups (NeuroSim V1.4)
+    w_group = d.group_add_width(m.max_read_groups)
     a["accumulation"] = d.alpha * (
         na * d.n_adc * (comp.adder_area(tech, d.w_ws) + comp.adder_area(tech, d.w_sa))
+        + (na * d.n_adc * comp.adder_area(tech, w_group) if w_group else 0.0)
         + (m.pes * (d.spp - 1) + m.tiles * (d.ppt - 1)) * d.n_adc * comp.adder_area(tech, w_ps)
     )
     a["buffer"] = m.tiles * comp.sram_area(tech, d.tile_buffer)

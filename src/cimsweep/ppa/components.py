@@ -62,10 +62,16 @@ def cell_area(tech: Tech, cell_type: str) -> float:
     return h * w
 
 
-def cell_read_energy(tech: Tech, mem_type: str, on_state: float, off_state: float) -> float:
+def cell_read_energy(
+    tech: Tech, mem_type: str, on_state: float, off_state: float, conduct_s: float | None = None
+) -> float:
     """Energy of one active cell in one read (J).
 
-    Resistive: V_read^2 * G * t_sense with G the mean programmed conductance (S).
+    Resistive: V_read^2 * G * t with G the mean programmed conductance (S) and t the time the
+    column conducts, ``conduct_s`` (s; default ``cells.sense_time_s``). NeuroSim V1.4 charges
+    the column current for the whole conversion (``SarADC.cpp`` ``GetColumnPower`` x its
+    latency; ``MultilevelSenseAmp.cpp`` likewise), so :func:`cimsweep.ppa.energy.unit_energies`
+    passes the ADC's conversion time.
     Capacitive: C * V_read^2 with C the mean programmed capacitance (F).
     """
     cells = tech["cells"]
@@ -73,7 +79,8 @@ def cell_read_energy(tech: Tech, mem_type: str, on_state: float, off_state: floa
     v = float(cells["read_voltage_V"])
     if mem_type == "capacitive":
         return level * v * v
-    return v * v * level * float(cells["sense_time_s"])
+    t = float(cells["sense_time_s"]) if conduct_s is None else conduct_s
+    return v * v * level * t
 
 
 def bitline_energy(tech: Tech, rows: int, cell_type: str) -> float:
@@ -114,12 +121,17 @@ def comparator_energy(tech: Tech) -> float:
 
 
 def adc_energy(tech: Tech, bits: int, adc_type: str) -> float:
-    """Energy per conversion (J): flash ~ (2^bits - 1) comparators, SAR ~ bits cycles."""
+    """Energy per conversion (J), without the column current (in :func:`cell_read_energy`).
+
+    flash: NeuroSim's current-mode multilevel sense amplifier (``MultilevelSenseAmp.cpp``,
+    ``levelOutput - 1`` current comparators per column, each switching ``mlsa_unit_gates``
+    min-gate loads) plus a thermometer encoder (one register load per output bit).
+    SAR: ``bits`` decisions, each a comparator plus SAR logic and CDAC switching.
+    """
     adc = tech["adc"]
     eg = gate_energy(tech)
     if adc_type == "flash":
-        # thermometer-to-binary encoder: ~one register load per output bit
-        return (2**bits - 1) * comparator_energy(tech) + bits * float(
+        return (2**bits - 1) * float(adc["mlsa_unit_gates"]) * eg + bits * float(
             tech["logic"]["register_J_per_bit"]
         )
     per_bit = (
@@ -130,10 +142,12 @@ def adc_energy(tech: Tech, bits: int, adc_type: str) -> float:
 
 
 def adc_area(tech: Tech, bits: int, adc_type: str) -> float:
-    """Footprint of one ADC (m^2): flash ~ 2^bits comparators, SAR ~ bits."""
+    """Footprint of one ADC (m^2): flash ~ 2^bits S/A levels, SAR ~ bits (NeuroSim V1.4
+    ``SarADC.cpp`` area grows linearly with the bits, ``MultilevelSenseAmp.cpp`` with the
+    levels)."""
     adc = tech["adc"]
     if adc_type == "flash":
-        n = (2**bits - 1) * float(adc["comparator_area_F2"]) + bits * float(
+        n = (2**bits - 1) * float(adc["mlsa_unit_area_F2"]) + bits * float(
             adc["encoder_area_per_bit_F2"]
         )
     else:
@@ -150,15 +164,15 @@ def adc_time(tech: Tech, bits: int, adc_type: str) -> float:
     """Conversion time (s).
 
     flash: the current-mode multilevel sense amplifier resolves all ``2^bits - 1`` levels at
-    once in ``mlsa_sense_time_s`` (NeuroSim V1.3 ``MultilevelSenseAmp``), then a
+    once in ``mlsa_sense_time_s`` (NeuroSim ``MultilevelSenseAmp``), then a
     thermometer-to-binary encoder of ``bits`` gate levels (1 FO4 each).
-    SAR: one sampling phase plus ``bits`` successive-approximation decisions.
+    SAR: ``bits + 1`` cycles of ``sar_cycle_s`` (NeuroSim V1.4 ``SarADC.cpp``: (bits + 1) ns
+    at every node).
     """
-    t_cmp = comparator_time(tech)
     if adc_type == "flash":
-        t_sa = max(float(tech["adc"]["mlsa_sense_time_s"]), t_cmp)
+        t_sa = max(float(tech["adc"]["mlsa_sense_time_s"]), comparator_time(tech))
         return t_sa + bits * fo4(tech)
-    return (bits + 1) * t_cmp
+    return (bits + 1) * float(tech["adc"]["sar_cycle_s"])
 
 
 # --- read-cycle timing ----------------------------------------------------------------------

@@ -23,6 +23,7 @@ from cimsweep.ppa.design import (
     design,
     pipeline_duplication,
     size_access_transistor,
+    spare_duplication,
     zeros,
 )
 from cimsweep.ppa.energy import layer_energy, layer_events, unit_energies, wire_bit_m
@@ -192,10 +193,16 @@ class AnalyticalBackend:
         maps = [map_view(v, d) for v in views]
         # pipeline mode: small-feature-map layers' weights are duplicated into extra tiles
         # (NeuroSim's per-layer speed-up), layer-by-layer mode uses one copy
-        dups = pipeline_duplication(views, d) if hw["ppa_mode"] == "pipeline" else [1] * len(views)
+        pipe = pipeline_duplication(views, d) if hw["ppa_mode"] == "pipeline" else [1] * len(views)
+        # copies in the idle subarrays of a layer's own tiles are free (NeuroSim SubArrayDup,
+        # PEDesign); the pipeline speed-up beyond them adds whole copies of the layer's tiles
+        # (NeuroSim OverallEachLayer: spare * ceil(speedup / spare))
+        spare = [spare_duplication(m.arrays, m.allocated_arrays) for m in maps]
+        extra = [math.ceil(p / s) for p, s in zip(pipe, spare, strict=True)]
+        dups = [s * x for s, x in zip(spare, extra, strict=True)]
         areas = [
-            {k: x * dup for k, x in layer_area(m, d).items()}
-            for m, dup in zip(maps, dups, strict=True)
+            {k: x * n for k, x in layer_area(m, d).items()}
+            for m, n in zip(maps, extra, strict=True)
         ]
 
         # ---- chip-level buffer and bus ------------------------------------------------------
@@ -208,14 +215,21 @@ class AnalyticalBackend:
         clk = clock(d, l_chip)
         t_clk, t_read = clk.t_clk, clk.t_read
         layer_results: list[dict[str, Any]] = []
-        for v, m, a, dup in zip(views, maps, areas, dups, strict=True):
+        for v, m, a, dup, n in zip(views, maps, areas, dups, extra, strict=True):
             ev = layer_events(v, m, d)
-            tile_side = comp.htree_length(sum(a.values()) / (m.tiles * dup))
+            tile_side = comp.htree_length(sum(a.values()) / (m.tiles * n))
             bit_m = wire_bit_m(v, m, d, tile_side, l_chip)
             e = layer_energy(ev, bit_m, m, d, u)
             # each copy takes 1/dup of the vectors
             t = layer_latency({**v, "vectors": math.ceil(v["vectors"] / dup)}, m, d, clk, tile_side)
-            layer_results.append({**_layer_record(v, m, d, ev, bit_m, e, t, a), "duplication": dup})
+            layer_results.append(
+                {
+                    **_layer_record(v, m, d, ev, bit_m, e, t, a),
+                    "duplication": pipe[len(layer_results)],
+                    "spare_copies": spare[len(layer_results)],
+                    "copies": dup,
+                }
+            )
 
         # ---- chip totals --------------------------------------------------------------------
         periphery = total_area - chip_area["array"]

@@ -54,11 +54,11 @@ def layer_latency(
     vec, rows, cols = v["vectors"], v["rows"], v["cols"]
     t_clk, sc = c.t_clk, d.sc
     w_ps = d.psum_width(m.row_tiles)
-    # per input bit: `reads` sensing cycles (read groups x mux), each ADC word shift-added in
-    # its own cycle (NeuroSim synchronous ShiftAdd: not overlapped), then the input shift-add
-    # drains `passes` words per read group
+    # per input bit: `reads` sensing cycles (read groups x mux); the partial-sum adders and
+    # shift-adds are pipelined behind the ADC when they are faster than the sensing cycle
+    # (NeuroSim V1.4 SubArray.cpp synchronous mode: readLatencyADC = numColMuxed * numAdd)
     reads = m.max_read_groups * d.cm
-    n_compute = vec * d.cycles * (2 * reads + m.max_read_groups * c.passes)
+    n_compute = vec * d.cycles * reads
     # row-tile partial sums: `passes` words through a pipelined adder tree, plus the signed
     # (offset) subtraction / output register
     n_accum = vec * (c.passes + math.ceil(math.log2(m.row_tiles)) + 1)
