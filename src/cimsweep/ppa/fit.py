@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from cimsweep.io import atomic_path
+from cimsweep.ppa.calibration import apply_calibration
 
 BASE: dict[str, Any] = {
     "tech_node": 22,
@@ -260,24 +261,6 @@ def fit(rows: Sequence[Mapping[str, Any]], tech_dir: Path) -> dict[str, float]:
     return {m: math.exp(-sum(math.log(r[m]) for r in rs) / len(rs)) for m in FITTED}
 
 
-def apply_calibration(result: Mapping[str, Any], factors: Mapping[str, float]) -> dict:
-    """A copy of an analytical result with its totals scaled by fitted ``factors`` (per metric
-    of :data:`METRICS`; energy and TOPS/W follow from the scaled parts)."""
-    out = {**result, "total": dict(result["total"]), "calibration": dict(factors)}
-    t = out["total"]
-    t["area_mm2"] *= factors.get("area_mm2", 1.0)
-    t["dynamic_energy_J"] *= factors.get("dynamic_energy_J", 1.0)
-    t["leakage_power_W"] *= factors.get("leakage_power_W", 1.0)
-    t["latency_s"] *= factors.get("latency_s", 1.0)
-    t["leakage_energy_J"] = t["leakage_power_W"] * t["latency_s"]
-    t["energy_J"] = t["dynamic_energy_J"] + t["leakage_energy_J"]
-    t["tops"] = t["ops"] / t["latency_s"] / 1e12
-    t["tops_per_w"] = t["ops"] / t["energy_J"] / 1e12
-    t["tops_per_mm2"] = t["tops"] / t["area_mm2"]
-    t["fps"] = 1.0 / t["latency_s"]
-    return out
-
-
 def summary(rs: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
     """Geometric mean and worst (farthest from 1) ratio per metric; mean/max |pp| per share."""
     out: dict[str, dict[str, float]] = {}
@@ -395,6 +378,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                     "neurosim_version": args.version,
                     "table": str(table),
                     "factors": calib,
+                    # the technology settings the fit ran with (applied with the factors)
+                    "tech": {"arch": {"pipeline_speedup_degree": NEUROSIM_SPEEDUP_DEGREE}},
                     "held_out": report["held_out"],
                 },
                 sort_keys=False,
