@@ -56,9 +56,10 @@ def within(ours: float, theirs: float, factor: float = 1.5) -> bool:
 # The uncalibrated model follows NeuroSim V1.4's C++ (SAR in (b + 1) ns, column current over
 # the whole conversion, the V1.4 multilevel S/A, spare-subarray duplication; checked point by
 # point in test_ppa_neurosim_table.py). The V1.3 manual's VGG8 sample is a cross-version
-# sanity check: energy and TOPS/W within 1.5x, area, latency and throughput within CROSS
-# (NeuroSim's own versions differ by up to 4x in area on one configuration, issue 18).
-CROSS = 2.5
+# sanity check: energy and TOPS/W within 1.5x, area, latency and throughput within CROSS,
+# NeuroSim's own spread between versions on one configuration (41-169 mm^2 between V1.3, V1.4
+# and V1.5-dev, issue 18); leakage energy (leakage power x latency) within CROSS^2.
+CROSS = 4.0
 
 
 def test_vgg8_ops(ref: dict) -> None:
@@ -102,7 +103,7 @@ def test_neurosim_throughput(ref: dict) -> None:
 
 
 def test_neurosim_leakage_energy(ref: dict) -> None:
-    assert within(ref["total"]["leakage_energy_J"], NEUROSIM["leakage_energy_J"], 2 * CROSS)
+    assert within(ref["total"]["leakage_energy_J"], NEUROSIM["leakage_energy_J"], CROSS**2)
 
 
 def test_latency_is_not_a_scaled_total(ref: dict) -> None:
@@ -212,13 +213,11 @@ def test_read_cycle_components(tech22: dict) -> None:
     # flash: one multilevel S/A resolution (>= 1 ns, NeuroSim) + encoder; SAR: b+1 decisions
     assert comp.adc_time(tech22, 5, "flash") >= 1e-9
     assert comp.adc_time(tech22, 8, "sar") > comp.adc_time(tech22, 4, "sar")
-    # a longer word line (more columns) settles more slowly; more bits need more settling
-    assert comp.wordline_settle_time(tech22, 256, "1T1R", 5) > comp.wordline_settle_time(
-        tech22, 128, "1T1R", 5
-    )
-    assert comp.wordline_settle_time(tech22, 128, "1T1R", 8) > comp.wordline_settle_time(
-        tech22, 128, "1T1R", 4
-    )
+    # a longer word line (more columns) turns on more slowly, an SRAM row (two pass gates per
+    # cell, a wider cell) more slowly than a 1T1R row; at least one FO4 (the driver)
+    wl = comp.wordline_delay
+    assert wl(tech22, 256, "1T1R") > wl(tech22, 128, "1T1R") >= comp.fo4(tech22)
+    assert wl(tech22, 128, "SRAM6T") > wl(tech22, 128, "1T1R")
     assert comp.mux_select_time(tech22, 1) == 0 < comp.mux_select_time(tech22, 8)
     assert comp.repeated_wire_delay(tech22, 2e-3) == pytest.approx(
         2 * comp.repeated_wire_delay(tech22, 1e-3)

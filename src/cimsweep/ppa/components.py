@@ -62,20 +62,37 @@ def cell_area(tech: Tech, cell_type: str) -> float:
     return h * w
 
 
+def cell_conductance(
+    tech: Tech, cell_type: str, mem_type: str, on_state: float, off_state: float
+) -> float:
+    """Mean conductance of one active cell in a read (S; capacitive: mean capacitance, F).
+
+    Resistive 1T1R: the mean programmed level between ``off_state`` and ``on_state``.
+    SRAM: a stored 1 conducts through its access and pull-down NMOS in series, a 0 does not
+    (NeuroSim V1.4 ``SubArray.cpp`` ``resCellAccess + resPullDown``, widths
+    ``cells.sram_read_width_F``); ``mean_level`` of the cells hold a 1.
+    """
+    cells = tech["cells"]
+    level = float(cells["mean_level"])
+    if cell_type.startswith("SRAM") and mem_type == "resistive":
+        r = 2.0 * on_resistance(tech, float(cells["sram_read_width_F"]))
+        return level / r
+    return off_state + level * (on_state - off_state)
+
+
 def cell_read_energy(
-    tech: Tech, mem_type: str, on_state: float, off_state: float, conduct_s: float | None = None
+    tech: Tech, mem_type: str, level: float, conduct_s: float | None = None
 ) -> float:
     """Energy of one active cell in one read (J).
 
-    Resistive: V_read^2 * G * t with G the mean programmed conductance (S) and t the time the
-    column conducts, ``conduct_s`` (s; default ``cells.sense_time_s``). NeuroSim V1.4 charges
-    the column current for the whole conversion (``SarADC.cpp`` ``GetColumnPower`` x its
-    latency; ``MultilevelSenseAmp.cpp`` likewise), so :func:`cimsweep.ppa.energy.unit_energies`
-    passes the ADC's conversion time.
-    Capacitive: C * V_read^2 with C the mean programmed capacitance (F).
+    Resistive: V_read^2 * G * t with ``level`` = G the mean cell conductance (S,
+    :func:`cell_conductance`) and t the time the column conducts, ``conduct_s`` (s; default
+    ``cells.sense_time_s``). NeuroSim V1.4 charges the column current for the whole conversion
+    (``SarADC.cpp`` ``GetColumnPower`` x its latency; ``MultilevelSenseAmp.cpp`` likewise), so
+    :func:`cimsweep.ppa.energy.unit_energies` passes the ADC's conversion time.
+    Capacitive: C * V_read^2 with ``level`` = C the mean programmed capacitance (F).
     """
     cells = tech["cells"]
-    level = off_state + float(cells["mean_level"]) * (on_state - off_state)
     v = float(cells["read_voltage_V"])
     if mem_type == "capacitive":
         return level * v * v
@@ -199,11 +216,14 @@ def settle_periods(bits: int) -> float:
     return math.log(2.0 ** (bits + 1))
 
 
-def wordline_settle_time(tech: Tech, cols: int, cell_type: str, bits: int) -> float:
-    """Word line (input) turn-on: switch-matrix transmission gate driving the line (s).
+def wordline_delay(tech: Tech, cols: int, cell_type: str) -> float:
+    """Word line (input) turn-on (s): a driver sized to its load, then the distributed line.
 
-    Elmore delay of the TG (NMOS + PMOS in parallel, ~ half one NMOS's resistance) and the
-    distributed wire into the wire + access-gate load, settled to half an LSB of ``bits``.
+    NeuroSim V1.4 sizes the word-line switch matrix per node (``Param.cpp`` sizing factors,
+    repeaters at 2/1 nm) and counts its 50 % (Horowitz) delay, not a settling to an LSB: an
+    optimally tapered chain from a ``wl_driver_width_F`` gate takes ``log4(C_load / C_in)``
+    FO4, and the line's wire resistance into wire + access-gate load
+    ``0.69 R_w (C_w / 2 + C_gates)``.
     """
     _, w = cell_dims(tech, cell_type)
     length = cols * w
@@ -214,10 +234,10 @@ def wordline_settle_time(tech: Tech, cols: int, cell_type: str, bits: int) -> fl
         * float(tech["cells"]["access_gate_width_F"])
         * min_gate_cap(tech)
     )
-    r_drv = 0.5 * on_resistance(tech, float(tech["logic"]["wl_driver_width_F"]))
+    c_in = float(tech["logic"]["wl_driver_width_F"]) * min_gate_cap(tech)
+    stages = max(1.0, math.log((c_wire + c_gates) / c_in, 4))
     r_wire = length * wire_res_per_m(tech)
-    tau = r_drv * (c_wire + c_gates) + r_wire * (0.5 * c_wire + c_gates)
-    return tau * settle_periods(bits)
+    return stages * fo4(tech) + 0.69 * r_wire * (0.5 * c_wire + c_gates)
 
 
 def bitline_settle_time(

@@ -31,8 +31,9 @@ def unit_energies(d: Design) -> UnitEnergies:
         cell=comp.cell_read_energy(
             tech,
             hw["mem_type"],
-            hw["on_state"],
-            hw["off_state"],
+            comp.cell_conductance(
+                tech, d.cell_type, hw["mem_type"], hw["on_state"], hw["off_state"]
+            ),
             max(float(tech["cells"]["sense_time_s"]), comp.adc_time(tech, d.adc_bits, d.adc_type)),
         ),
         bitline=comp.bitline_energy(tech, d.sr, d.cell_type),

@@ -35,6 +35,7 @@ SCHEMA: dict[str, tuple[float | None, float | None]] = {
     "wire.bus_bits": _POS,
     "wire.pitch_factor": _POS,
     "cells.sram_cell_leak_width_F": _POS,
+    "cells.sram_read_width_F": _POS,
     "cells.access_gate_width_F": _POS,
     "cells.read_voltage_V": _POS,
     "cells.sense_time_s": _POS,
