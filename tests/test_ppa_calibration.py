@@ -14,6 +14,7 @@ from cimsweep.ppa.calibration import (
     CalibrationError,
     apply_calibration,
     load_calibration,
+    point_factors,
 )
 from cimsweep.ppa.reference import NEUROSIM_HW, vgg8_geometry
 from cimsweep.workflow import config, steps
@@ -28,8 +29,17 @@ TECH22 = REPO / "config" / "tech" / "22nm.yaml"
 def test_committed_calibration_loads() -> None:
     cal = load_calibration(COMMITTED)
     assert cal.version == "1.4"
-    assert set(cal.factors) == set(FACTOR_KEYS)
-    assert all(f > 0 for f in cal.factors.values())
+    assert set(cal.factors) == {*FACTOR_KEYS, "cells"}
+    assert set(cal.factors["cells"]) == {"1T1R", "SRAM"}
+    for cell in ("1T1R", "SRAM6T", "SRAM8T"):
+        f = point_factors(cal.factors, cell)
+        assert set(f) == set(FACTOR_KEYS) and all(x > 0 for x in f.values())
+    # SRAM8T is calibrated as an SRAM cell
+    assert point_factors(cal.factors, "SRAM8T") == point_factors(cal.factors, "SRAM6T")
+    fam = cal.factors["cells"]["1T1R"]
+    assert point_factors(cal.factors, "1T1R")["area_mm2"] == pytest.approx(
+        cal.factors["area_mm2"] * fam["area_mm2"]
+    )
     # the fit ran with NeuroSim's weight duplication; the calibration carries it
     assert cal.tech == {"arch": {"pipeline_speedup_degree": 8}}
 
@@ -40,6 +50,8 @@ def test_committed_calibration_loads() -> None:
         ({"factors": {"area": 2.0}}, "factors.area"),
         ({"factors": {"latency_s": -1.0}}, "factors.latency_s"),
         ({"factors": {"latency_s": "fast"}}, "factors.latency_s"),
+        ({"factors": {"cells": {"SRAM": {"area_mm2": 0}}}}, "factors.cells.SRAM.area_mm2"),
+        ({"factors": {"cells": {"SRAM": {"tops": 2.0}}}}, "factors.cells.SRAM.tops"),
         ({"factors": {}, "tech": {"adc": {"comparator_gates": 3}}}, "tech.adc.comparator_gates"),
         ({"factors": {}, "tech": {"arch": {"pipeline_speedup_degree": 0}}}, "pipeline_speedup"),
         ({"neurosim_version": "1.4"}, "factors"),
@@ -93,8 +105,9 @@ def test_ppa_step_applies_the_calibration(tmp_path: Path, mode: str) -> None:
     for m in ("area_mm2", "dynamic_energy_J", "leakage_power_W", "latency_s", "tops_per_w"):
         assert got["total"][m] == pytest.approx(want[m], rel=1e-12)
     assert got["total"]["area_mm2"] == pytest.approx(
-        raw["total"]["area_mm2"] * cal.factors["area_mm2"], rel=1e-12
+        raw["total"]["area_mm2"] * point_factors(cal.factors, "1T1R")["area_mm2"], rel=1e-12
     )
+    assert got["calibration"]["factors"] == point_factors(cal.factors, "1T1R")
     assert "calibration" not in plain
     if mode == "pipeline":  # the duplication setting came with the file
         assert [r["duplication"] for r in got["layers"]][:2] == [16, 16]
