@@ -41,7 +41,7 @@ def test_committed_calibration_loads() -> None:
         cal.factors["area_mm2"] * fam["area_mm2"]
     )
     # the fit ran with NeuroSim's weight duplication; the calibration carries it
-    assert cal.tech == {"arch": {"pipeline_speedup_degree": 8}}
+    assert cal.tech == {"arch": {"pipeline_speedup_degree": 8, "pipeline_leakage": "idle"}}
 
 
 @pytest.mark.parametrize(
@@ -54,6 +54,7 @@ def test_committed_calibration_loads() -> None:
         ({"factors": {"cells": {"SRAM": {"tops": 2.0}}}}, "factors.cells.SRAM.tops"),
         ({"factors": {}, "tech": {"adc": {"comparator_gates": 3}}}, "tech.adc.comparator_gates"),
         ({"factors": {}, "tech": {"arch": {"pipeline_speedup_degree": 0}}}, "pipeline_speedup"),
+        ({"factors": {}, "tech": {"arch": {"pipeline_leakage": "never"}}}, "pipeline_leakage"),
         ({"neurosim_version": "1.4"}, "factors"),
     ],
 )

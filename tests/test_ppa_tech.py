@@ -74,6 +74,32 @@ def test_pipeline_duplication_follows_neurosims_rule() -> None:
     assert dup["layers"][0]["area_mm2"] > plain["layers"][0]["area_mm2"]
 
 
+def test_pipeline_idle_leakage_is_neurosims_average() -> None:
+    """``arch.pipeline_leakage: idle`` (NeuroSim V1.4 main.cpp): a layer's periphery leaks only
+    while it waits for the slowest layer. One layer never waits, so only the chip-level buffer
+    and bus leak; with several layers it lies between that and the always-on figure."""
+    tech = load_tech(tech_file(22, REPO / "config" / "tech"))
+    idle = {**tech, "arch": {**tech["arch"], "pipeline_leakage": "idle"}}
+    hw = {**NEUROSIM_HW, "ppa_mode": "pipeline"}
+    one = vgg8_geometry()[:1]
+    always_1 = estimate(one, hw, tech)
+    idle_1 = estimate(one, hw, idle)
+    layer_periph = (
+        sum(always_1["layers"][0]["area_breakdown_mm2"].values())
+        - (always_1["layers"][0]["area_breakdown_mm2"]["array"])
+    )
+    chip_periph = always_1["total"]["area_mm2"] - always_1["total"]["area_breakdown_mm2"]["array"]
+    want = always_1["total"]["leakage_power_W"] * (chip_periph - layer_periph) / chip_periph
+    assert idle_1["total"]["leakage_power_W"] == pytest.approx(want, rel=1e-9)
+    full_always = estimate(vgg8_geometry(), hw, tech)["total"]
+    full_idle = estimate(vgg8_geometry(), hw, idle)["total"]
+    assert want < full_idle["leakage_power_W"] < full_always["leakage_power_W"]
+    assert full_idle["dynamic_energy_J"] == full_always["dynamic_energy_J"]
+    # layer-by-layer mode is not affected
+    layer = {**hw, "ppa_mode": "layer"}
+    assert estimate(one, layer, idle)["total"] == estimate(one, layer, tech)["total"]
+
+
 def test_access_transistor_is_sized_from_the_on_resistance() -> None:
     """W ~ 1/R_on (NeuroSim's IR-drop rule): 12 kOhm cells get half the 6 kOhm width, a
     lighter word line and less array energy; SRAM cells keep the tech file's width."""

@@ -13,7 +13,8 @@ from typing import Any
 # the metrics a calibration file may scale (TOPS/W, TOPS, fps follow from them)
 FACTOR_KEYS = ("area_mm2", "dynamic_energy_J", "leakage_power_W", "latency_s")
 # technology settings a calibration may carry (the ones the fit ran with)
-TECH_KEYS = {"arch": ("pipeline_speedup_degree",)}
+TECH_KEYS = {"arch": ("pipeline_speedup_degree", "pipeline_leakage")}
+PIPELINE_LEAKAGE = ("always", "idle")
 
 
 def cell_family(cell_type: str) -> str:
@@ -102,7 +103,12 @@ def load_calibration(path: str | Path) -> Calibration:
                     f"{p}: tech.{section}.{key}: not a setting a calibration may carry "
                     f"(allowed: {TECH_KEYS})"
                 )
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if key == "pipeline_leakage":
+                if value not in PIPELINE_LEAKAGE:
+                    raise CalibrationError(
+                        f"{p}: tech.{section}.{key} = {value!r}; expected one of {PIPELINE_LEAKAGE}"
+                    )
+            elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise CalibrationError(f"{p}: tech.{section}.{key} = {value!r}; expected int >= 1")
         tech[section] = dict(values)
     return Calibration(factors, tech, str(raw.get("neurosim_version", "")), str(p))

@@ -159,6 +159,34 @@ def _layer_record(
     }
 
 
+def idle_leakage(
+    tech: Mapping[str, Any],
+    chip_area: Mapping[str, float],
+    areas: Sequence[Mapping[str, float]],
+    maps: Sequence[LayerMapping],
+    extra: Sequence[int],
+    layers: Sequence[Mapping[str, Any]],
+    d: Design,
+) -> float:
+    """Pipeline leakage power (W) as NeuroSim V1.4 averages it (``main.cpp``, "average leakage
+    power considering read latency"): a layer's periphery is charged while it waits for the
+    slowest layer, ``1 - t_i / T`` of the period, its SRAM cells while it computes, ``t_i / T``;
+    the chip-level buffer and bus leak all the time. Selected by the technology setting
+    ``arch.pipeline_leakage: idle`` (a calibration to NeuroSim V1.4 carries it); the default,
+    ``always``, charges every transistor for the whole period."""
+    period = max(r["latency_s"] for r in layers)
+    layer_periph = [sum(a.values()) - a["array"] for a in areas]
+    chip_periph = sum(chip_area.values()) - chip_area["array"] - sum(layer_periph)
+    power = comp.leakage_power(tech, max(chip_periph, 0.0))
+    sram = d.cell_type.startswith("SRAM")
+    for periph, m, n, r in zip(layer_periph, maps, extra, layers, strict=True):
+        busy = r["latency_s"] / period
+        power += comp.leakage_power(tech, periph) * (1.0 - busy)
+        if sram:
+            power += comp.leakage_power(tech, 0.0, m.allocated_arrays * n * d.sr * d.sc) * busy
+    return power
+
+
 class AnalyticalBackend:
     """The built-in analytical model (NeuroSim-style hierarchy, closed-form counts)."""
 
@@ -240,6 +268,8 @@ class AnalyticalBackend:
         sum_lat = sum(r["latency_s"] for r in layer_results)
         if hw["ppa_mode"] == "pipeline":
             latency = max(r["latency_s"] for r in layer_results)
+            if tech["arch"].get("pipeline_leakage", "always") == "idle":
+                p_leak = idle_leakage(tech, chip_area, areas, maps, extra, layer_results, d)
         else:
             latency = sum_lat
         leak_e = p_leak * latency

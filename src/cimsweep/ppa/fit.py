@@ -51,6 +51,11 @@ FITTED = METRICS[:4]  # TOPS/W follows from energy and latency
 NEUROSIM_ZETA = 1.22
 # weight duplication in pipeline mode as NeuroSim V1.4 does it (Param.cpp:108 speedUpDegree)
 NEUROSIM_SPEEDUP_DEGREE = 8
+# technology settings the fit runs with and the calibration file carries: NeuroSim V1.4's
+# weight duplication and its pipeline leakage accounting (main.cpp)
+NEUROSIM_TECH = {
+    "arch": {"pipeline_speedup_degree": NEUROSIM_SPEEDUP_DEGREE, "pipeline_leakage": "idle"}
+}
 POST_LAYOUT = {"dynamic_energy_J": NEUROSIM_ZETA, "leakage_power_W": NEUROSIM_ZETA}
 SHARES = ("adc", "array", "accumulation")
 # NeuroSim books the array's read energy inside its "ADC (or S/As)" energy
@@ -201,7 +206,7 @@ def analytical(row: Mapping[str, Any], tech_dir: Path) -> dict[str, Any] | None:
         return None
     geo = _geometry()
     tech = load_tech(path)
-    tech["arch"]["pipeline_speedup_degree"] = NEUROSIM_SPEEDUP_DEGREE
+    tech["arch"].update(NEUROSIM_TECH["arch"])
     try:
         return estimate(geo, _hw(row), tech)
     except ValueError:
@@ -396,7 +401,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     "table": str(table),
                     "factors": calib,
                     # the technology settings the fit ran with (applied with the factors)
-                    "tech": {"arch": {"pipeline_speedup_degree": NEUROSIM_SPEEDUP_DEGREE}},
+                    "tech": NEUROSIM_TECH,
                     "held_out": report["held_out"],
                 },
                 sort_keys=False,
