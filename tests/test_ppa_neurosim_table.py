@@ -3,8 +3,8 @@
 ``tests/data/neurosim_v1.4_ppa.csv`` holds NeuroSim V1.4's printed figures (facts: the commit
 and the trace statistics are in ``neurosim_v1.4_ppa.json``), written by
 ``python -m cimsweep.ppa.fit --neurosim DIR``. The issue-18 agreement targets on the held-out
-fifth are asserted as strict expected failures: the analytical model does not meet them yet,
-and the marks must go when it does.
+fifth are asserted; where the analytical model does not meet them yet they are strict expected
+failures, and the marks must go when it does.
 """
 
 from __future__ import annotations
@@ -51,7 +51,13 @@ def test_committed_calibration_is_the_fit_of_the_table(rows: list[dict]) -> None
     committed = yaml.safe_load(CALIB.read_text())
     assert committed["neurosim_version"] == "1.4"
     refit = fit.fit(rows, TECH)
-    assert refit == pytest.approx(committed["factors"], rel=1e-9)
+    cells = refit.pop("cells")
+    want = dict(committed["factors"])
+    want_cells = want.pop("cells")
+    assert refit == pytest.approx(want, rel=1e-9)
+    assert set(cells) == set(want_cells) == {"1T1R", "SRAM"}
+    for fam, f in cells.items():
+        assert f == pytest.approx(want_cells[fam], rel=1e-9)
 
 
 def test_calibration_holds_on_the_training_folds(rows: list[dict]) -> None:
@@ -62,8 +68,22 @@ def test_calibration_holds_on_the_training_folds(rows: list[dict]) -> None:
         assert s[m]["geomean"] == pytest.approx(1.0, rel=1e-9)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18: held-out agreement not reached yet")
-@pytest.mark.parametrize("metric", fit.METRICS)
+# metrics whose held-out agreement meets the issue-18 target (the others are strict xfails)
+MET = ("area_mm2",)
+
+
+@pytest.mark.parametrize(
+    "metric",
+    [
+        pytest.param(
+            m,
+            marks=()
+            if m in MET
+            else pytest.mark.xfail(strict=True, reason="issue 18: held-out target not met yet"),
+        )
+        for m in fit.METRICS
+    ],
+)
 def test_held_out_within_target(held_out: dict, metric: str) -> None:
     g, w = held_out[metric]["geomean"], held_out[metric]["worst"]
     assert 1 / 1.25 <= g <= 1.25 and 1 / 2 <= w <= 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -52,7 +53,9 @@ def test_new_node_values_are_neurosim_v14s(node: int) -> None:
 def test_pipeline_duplication_follows_neurosims_rule() -> None:
     """VGG8: input maps 32, 32, 16, 16, 8, 8 (conv) and FC; S_max/S_min = 4 < 8, so the bound is
     8 px and the copies are (S/8)^2 = 16, 16, 4, 4, 1, 1, 1, 1; more copies, more area, less
-    latency; layer-by-layer mode never duplicates."""
+    latency; layer-by-layer mode never duplicates for speed. Copies that fit in the idle
+    subarrays of a layer's own tiles are free (NeuroSim ``SubArrayDup``/``PEDesign``): the
+    speed-up adds ``ceil(copies / spare)`` times the layer's tiles (``OverallEachLayer``)."""
     tech = load_tech(tech_file(22, REPO / "config" / "tech"))
     plain = estimate(vgg8_geometry(), {**NEUROSIM_HW, "ppa_mode": "pipeline"}, tech)
     tech["arch"]["pipeline_speedup_degree"] = 8
@@ -63,8 +66,38 @@ def test_pipeline_duplication_follows_neurosims_rule() -> None:
     assert [r["duplication"] for r in layer["layers"]] == [1] * 8
     assert dup["total"]["area_mm2"] > plain["total"]["area_mm2"]
     assert dup["total"]["latency_s"] < plain["total"]["latency_s"]
-    first = dup["layers"][0]["area_mm2"] / plain["layers"][0]["area_mm2"]
-    assert first == pytest.approx(16, rel=1e-9)
+    for r, p in zip(dup["layers"], plain["layers"], strict=True):
+        assert r["spare_copies"] == p["spare_copies"] >= 1
+        extra = math.ceil(r["duplication"] / r["spare_copies"])
+        assert r["copies"] == r["spare_copies"] * extra
+        assert r["area_mm2"] / p["area_mm2"] == pytest.approx(extra, rel=1e-9)
+    assert dup["layers"][0]["area_mm2"] > plain["layers"][0]["area_mm2"]
+
+
+def test_pipeline_idle_leakage_is_neurosims_average() -> None:
+    """``arch.pipeline_leakage: idle`` (NeuroSim V1.4 main.cpp): a layer's periphery leaks only
+    while it waits for the slowest layer. One layer never waits, so only the chip-level buffer
+    and bus leak; with several layers it lies between that and the always-on figure."""
+    tech = load_tech(tech_file(22, REPO / "config" / "tech"))
+    idle = {**tech, "arch": {**tech["arch"], "pipeline_leakage": "idle"}}
+    hw = {**NEUROSIM_HW, "ppa_mode": "pipeline"}
+    one = vgg8_geometry()[:1]
+    always_1 = estimate(one, hw, tech)
+    idle_1 = estimate(one, hw, idle)
+    layer_periph = (
+        sum(always_1["layers"][0]["area_breakdown_mm2"].values())
+        - (always_1["layers"][0]["area_breakdown_mm2"]["array"])
+    )
+    chip_periph = always_1["total"]["area_mm2"] - always_1["total"]["area_breakdown_mm2"]["array"]
+    want = always_1["total"]["leakage_power_W"] * (chip_periph - layer_periph) / chip_periph
+    assert idle_1["total"]["leakage_power_W"] == pytest.approx(want, rel=1e-9)
+    full_always = estimate(vgg8_geometry(), hw, tech)["total"]
+    full_idle = estimate(vgg8_geometry(), hw, idle)["total"]
+    assert want < full_idle["leakage_power_W"] < full_always["leakage_power_W"]
+    assert full_idle["dynamic_energy_J"] == full_always["dynamic_energy_J"]
+    # layer-by-layer mode is not affected
+    layer = {**hw, "ppa_mode": "layer"}
+    assert estimate(one, layer, idle)["total"] == estimate(one, layer, tech)["total"]
 
 
 def test_access_transistor_is_sized_from_the_on_resistance() -> None:

@@ -18,6 +18,21 @@ def check_neurosim_dir():
 check_neurosim_dir()
 
 
+def check_ppa_calibration():
+    """A calibration file named by ppa_calibration must load (checked before planning)."""
+    if not SWEEP.values["ppa_calibration"]:
+        return
+    from cimsweep.ppa.calibration import CalibrationError, load_calibration
+
+    try:
+        load_calibration(SWEEP.values["ppa_calibration"])
+    except CalibrationError as exc:
+        raise WorkflowError(str(exc)) from None
+
+
+check_ppa_calibration()
+
+
 def ppa_inputs(wildcards):
     """Geometry and technology file; the NeuroSim backend also reads the split and the trained
     model (its weights and activations become NeuroSim's traces)."""
@@ -26,6 +41,8 @@ def ppa_inputs(wildcards):
         "geometry": f"{RESULTS}/{wildcards.dataset}/geometry/{wildcards.model}.json",
         "tech": tech_path(wildcards),
     }
+    if values["ppa_calibration"] and values["ppa_backend"] == "analytical":
+        inputs["calibration"] = values["ppa_calibration"]
     if values["ppa_backend"] == "neurosim":
         point = dict(wildcards)
         missing = [n for n in SWEEP.axes("train") if n not in point]

@@ -62,18 +62,42 @@ def cell_area(tech: Tech, cell_type: str) -> float:
     return h * w
 
 
-def cell_read_energy(tech: Tech, mem_type: str, on_state: float, off_state: float) -> float:
-    """Energy of one active cell in one read (J).
+def cell_conductance(
+    tech: Tech, cell_type: str, mem_type: str, on_state: float, off_state: float
+) -> float:
+    """Mean conductance of one active cell in a read (S; capacitive: mean capacitance, F).
 
-    Resistive: V_read^2 * G * t_sense with G the mean programmed conductance (S).
-    Capacitive: C * V_read^2 with C the mean programmed capacitance (F).
+    Resistive 1T1R: the mean programmed level between ``off_state`` and ``on_state``.
+    SRAM: a stored 1 conducts through its access and pull-down NMOS in series, a 0 does not
+    (NeuroSim V1.4 ``SubArray.cpp`` ``resCellAccess + resPullDown``, widths
+    ``cells.sram_read_width_F``); ``mean_level`` of the cells hold a 1.
     """
     cells = tech["cells"]
-    level = off_state + float(cells["mean_level"]) * (on_state - off_state)
+    level = float(cells["mean_level"])
+    if cell_type.startswith("SRAM") and mem_type == "resistive":
+        r = 2.0 * on_resistance(tech, float(cells["sram_read_width_F"]))
+        return level / r
+    return off_state + level * (on_state - off_state)
+
+
+def cell_read_energy(
+    tech: Tech, mem_type: str, level: float, conduct_s: float | None = None
+) -> float:
+    """Energy of one active cell in one read (J).
+
+    Resistive: V_read^2 * G * t with ``level`` = G the mean cell conductance (S,
+    :func:`cell_conductance`) and t the time the column conducts, ``conduct_s`` (s; default
+    ``cells.sense_time_s``). NeuroSim V1.4 charges the column current for the whole conversion
+    (``SarADC.cpp`` ``GetColumnPower`` x its latency; ``MultilevelSenseAmp.cpp`` likewise), so
+    :func:`cimsweep.ppa.energy.unit_energies` passes the ADC's conversion time.
+    Capacitive: C * V_read^2 with ``level`` = C the mean programmed capacitance (F).
+    """
+    cells = tech["cells"]
     v = float(cells["read_voltage_V"])
     if mem_type == "capacitive":
         return level * v * v
-    return v * v * level * float(cells["sense_time_s"])
+    t = float(cells["sense_time_s"]) if conduct_s is None else conduct_s
+    return v * v * level * t
 
 
 def bitline_energy(tech: Tech, rows: int, cell_type: str) -> float:
@@ -114,12 +138,17 @@ def comparator_energy(tech: Tech) -> float:
 
 
 def adc_energy(tech: Tech, bits: int, adc_type: str) -> float:
-    """Energy per conversion (J): flash ~ (2^bits - 1) comparators, SAR ~ bits cycles."""
+    """Energy per conversion (J), without the column current (in :func:`cell_read_energy`).
+
+    flash: NeuroSim's current-mode multilevel sense amplifier (``MultilevelSenseAmp.cpp``,
+    ``levelOutput - 1`` current comparators per column, each switching ``mlsa_unit_gates``
+    min-gate loads) plus a thermometer encoder (one register load per output bit).
+    SAR: ``bits`` decisions, each a comparator plus SAR logic and CDAC switching.
+    """
     adc = tech["adc"]
     eg = gate_energy(tech)
     if adc_type == "flash":
-        # thermometer-to-binary encoder: ~one register load per output bit
-        return (2**bits - 1) * comparator_energy(tech) + bits * float(
+        return (2**bits - 1) * float(adc["mlsa_unit_gates"]) * eg + bits * float(
             tech["logic"]["register_J_per_bit"]
         )
     per_bit = (
@@ -130,10 +159,12 @@ def adc_energy(tech: Tech, bits: int, adc_type: str) -> float:
 
 
 def adc_area(tech: Tech, bits: int, adc_type: str) -> float:
-    """Footprint of one ADC (m^2): flash ~ 2^bits comparators, SAR ~ bits."""
+    """Footprint of one ADC (m^2): flash ~ 2^bits S/A levels, SAR ~ bits (NeuroSim V1.4
+    ``SarADC.cpp`` area grows linearly with the bits, ``MultilevelSenseAmp.cpp`` with the
+    levels)."""
     adc = tech["adc"]
     if adc_type == "flash":
-        n = (2**bits - 1) * float(adc["comparator_area_F2"]) + bits * float(
+        n = (2**bits - 1) * float(adc["mlsa_unit_area_F2"]) + bits * float(
             adc["encoder_area_per_bit_F2"]
         )
     else:
@@ -150,15 +181,15 @@ def adc_time(tech: Tech, bits: int, adc_type: str) -> float:
     """Conversion time (s).
 
     flash: the current-mode multilevel sense amplifier resolves all ``2^bits - 1`` levels at
-    once in ``mlsa_sense_time_s`` (NeuroSim V1.3 ``MultilevelSenseAmp``), then a
+    once in ``mlsa_sense_time_s`` (NeuroSim ``MultilevelSenseAmp``), then a
     thermometer-to-binary encoder of ``bits`` gate levels (1 FO4 each).
-    SAR: one sampling phase plus ``bits`` successive-approximation decisions.
+    SAR: ``bits + 1`` cycles of ``sar_cycle_s`` (NeuroSim V1.4 ``SarADC.cpp``: (bits + 1) ns
+    at every node).
     """
-    t_cmp = comparator_time(tech)
     if adc_type == "flash":
-        t_sa = max(float(tech["adc"]["mlsa_sense_time_s"]), t_cmp)
+        t_sa = max(float(tech["adc"]["mlsa_sense_time_s"]), comparator_time(tech))
         return t_sa + bits * fo4(tech)
-    return (bits + 1) * t_cmp
+    return (bits + 1) * float(tech["adc"]["sar_cycle_s"])
 
 
 # --- read-cycle timing ----------------------------------------------------------------------
@@ -185,11 +216,14 @@ def settle_periods(bits: int) -> float:
     return math.log(2.0 ** (bits + 1))
 
 
-def wordline_settle_time(tech: Tech, cols: int, cell_type: str, bits: int) -> float:
-    """Word line (input) turn-on: switch-matrix transmission gate driving the line (s).
+def wordline_delay(tech: Tech, cols: int, cell_type: str) -> float:
+    """Word line (input) turn-on (s): a driver sized to its load, then the distributed line.
 
-    Elmore delay of the TG (NMOS + PMOS in parallel, ~ half one NMOS's resistance) and the
-    distributed wire into the wire + access-gate load, settled to half an LSB of ``bits``.
+    NeuroSim V1.4 sizes the word-line switch matrix per node (``Param.cpp`` sizing factors,
+    repeaters at 2/1 nm) and counts its 50 % (Horowitz) delay, not a settling to an LSB: an
+    optimally tapered chain from a ``wl_driver_width_F`` gate takes ``log4(C_load / C_in)``
+    FO4, and the line's wire resistance into wire + access-gate load
+    ``0.69 R_w (C_w / 2 + C_gates)``.
     """
     _, w = cell_dims(tech, cell_type)
     length = cols * w
@@ -200,10 +234,10 @@ def wordline_settle_time(tech: Tech, cols: int, cell_type: str, bits: int) -> fl
         * float(tech["cells"]["access_gate_width_F"])
         * min_gate_cap(tech)
     )
-    r_drv = 0.5 * on_resistance(tech, float(tech["logic"]["wl_driver_width_F"]))
+    c_in = float(tech["logic"]["wl_driver_width_F"]) * min_gate_cap(tech)
+    stages = max(1.0, math.log((c_wire + c_gates) / c_in, 4))
     r_wire = length * wire_res_per_m(tech)
-    tau = r_drv * (c_wire + c_gates) + r_wire * (0.5 * c_wire + c_gates)
-    return tau * settle_periods(bits)
+    return stages * fo4(tech) + 0.69 * r_wire * (0.5 * c_wire + c_gates)
 
 
 def bitline_settle_time(

@@ -53,6 +53,10 @@ class Design:
         """The technology file's ``logic`` section."""
         return self.tech["logic"]
 
+    def group_add_width(self, read_groups: int) -> int:
+        """Width (bit) of the adder summing ``read_groups`` ADC outputs of one column."""
+        return self.adc_bits + math.ceil(math.log2(read_groups)) if read_groups > 1 else 0
+
     def psum_width(self, row_tiles: int) -> int:
         """Width (bit) of a row-tile partial sum."""
         return self.w_sa + math.ceil(math.log2(row_tiles)) if row_tiles > 1 else self.w_sa
@@ -114,6 +118,17 @@ def pipeline_duplication(views: list[dict[str, Any]], d: Design) -> list[int]:
     k = max(1, min(degree, s_max // max(1, s_min)))
     bound = math.ceil(s_max / k)
     return [max(1, math.ceil((s / bound) ** 2)) for s in sizes]
+
+
+def spare_duplication(arrays: int, allocated_arrays: int) -> int:
+    """Copies of a layer's weights that fit in the idle subarrays of its own tiles.
+
+    NeuroSim V1.4 (``Chip.cpp`` ``SubArrayDup`` / ``PEDesign``) copies a small layer's matrix
+    into the unused subarrays of its PE and the unused PEs of its tile in every mode and splits
+    the layer's input vectors over the copies: it costs no area, only programming. Counted here
+    on the flat allocation: ``allocated_arrays // arrays`` (>= 1).
+    """
+    return max(1, allocated_arrays // max(1, arrays))
 
 
 # the tech files' access_gate_width_F is sized for this on-resistance (docs/ppa.md)

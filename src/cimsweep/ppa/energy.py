@@ -27,7 +27,15 @@ def unit_energies(d: Design) -> UnitEnergies:
     """Per-event energies of the design point."""
     tech, hw = d.tech, d.hw
     return UnitEnergies(
-        cell=comp.cell_read_energy(tech, hw["mem_type"], hw["on_state"], hw["off_state"]),
+        # the column conducts for the whole conversion (NeuroSim V1.4 SarADC/MultilevelSenseAmp)
+        cell=comp.cell_read_energy(
+            tech,
+            hw["mem_type"],
+            comp.cell_conductance(
+                tech, d.cell_type, hw["mem_type"], hw["on_state"], hw["off_state"]
+            ),
+            max(float(tech["cells"]["sense_time_s"]), comp.adc_time(tech, d.adc_bits, d.adc_type)),
+        ),
         bitline=comp.bitline_energy(tech, d.sr, d.cell_type),
         wordline=comp.wordline_energy(tech, d.sc, d.cell_type),
         driver=comp.driver_energy(tech, hw["dac_precision"]),
@@ -46,8 +54,12 @@ def layer_events(v: Mapping[str, Any], m: LayerMapping, d: Design) -> dict[str, 
         "row_activations": vec * d.cycles * rows * m.col_tiles,
         "cell_reads": vec * d.cycles * rows * m.cols,
         "adc_conversions": conversions,
-        "weight_shift_adds": conversions,  # one weight-slice shift-add per ADC output
-        "input_shift_adds": vec * d.cycles * m.read_groups * cols,  # one per output word
+        # read groups of a row tile are summed at ADC width first (NeuroSim V1.4 SubArray.cpp
+        # "add partial sums": an adder per ADC when numAdd > 1), then one weight-slice
+        # shift-add per column and row tile, one input shift-add per output word
+        "group_adds": conversions - vec * d.cycles * m.row_tiles * m.cols,
+        "weight_shift_adds": vec * d.cycles * m.row_tiles * m.cols,
+        "input_shift_adds": vec * d.cycles * m.row_tiles * cols,
         "psum_adds": vec * cols * m.row_tiles,  # (row_tiles - 1) merges + 1 subtraction
         "unique_inputs": uniq,
         "buffer_read_bytes": (vec * rows + uniq) * d.ip / 8,
@@ -80,7 +92,8 @@ def layer_energy(
     )
     e["adc"] = zeta * conversions * u.adc
     e["accumulation"] = zeta * (
-        ev["weight_shift_adds"] * comp.add_energy(tech, d.w_ws)
+        ev["group_adds"] * comp.add_energy(tech, d.group_add_width(m.max_read_groups))
+        + ev["weight_shift_adds"] * comp.add_energy(tech, d.w_ws)
         + ev["input_shift_adds"] * comp.add_energy(tech, d.w_sa)
         + ev["psum_adds"] * comp.add_energy(tech, d.psum_width(m.row_tiles))
     )

@@ -23,6 +23,7 @@ from cimsweep.ppa.design import (
     design,
     pipeline_duplication,
     size_access_transistor,
+    spare_duplication,
     zeros,
 )
 from cimsweep.ppa.energy import layer_energy, layer_events, unit_energies, wire_bit_m
@@ -158,6 +159,34 @@ def _layer_record(
     }
 
 
+def idle_leakage(
+    tech: Mapping[str, Any],
+    chip_area: Mapping[str, float],
+    areas: Sequence[Mapping[str, float]],
+    maps: Sequence[LayerMapping],
+    extra: Sequence[int],
+    layers: Sequence[Mapping[str, Any]],
+    d: Design,
+) -> float:
+    """Pipeline leakage power (W) as NeuroSim V1.4 averages it (``main.cpp``, "average leakage
+    power considering read latency"): a layer's periphery is charged while it waits for the
+    slowest layer, ``1 - t_i / T`` of the period, its SRAM cells while it computes, ``t_i / T``;
+    the chip-level buffer and bus leak all the time. Selected by the technology setting
+    ``arch.pipeline_leakage: idle`` (a calibration to NeuroSim V1.4 carries it); the default,
+    ``always``, charges every transistor for the whole period."""
+    period = max(r["latency_s"] for r in layers)
+    layer_periph = [sum(a.values()) - a["array"] for a in areas]
+    chip_periph = sum(chip_area.values()) - chip_area["array"] - sum(layer_periph)
+    power = comp.leakage_power(tech, max(chip_periph, 0.0))
+    sram = d.cell_type.startswith("SRAM")
+    for periph, m, n, r in zip(layer_periph, maps, extra, layers, strict=True):
+        busy = r["latency_s"] / period
+        power += comp.leakage_power(tech, periph) * (1.0 - busy)
+        if sram:
+            power += comp.leakage_power(tech, 0.0, m.allocated_arrays * n * d.sr * d.sc) * busy
+    return power
+
+
 class AnalyticalBackend:
     """The built-in analytical model (NeuroSim-style hierarchy, closed-form counts)."""
 
@@ -192,10 +221,16 @@ class AnalyticalBackend:
         maps = [map_view(v, d) for v in views]
         # pipeline mode: small-feature-map layers' weights are duplicated into extra tiles
         # (NeuroSim's per-layer speed-up), layer-by-layer mode uses one copy
-        dups = pipeline_duplication(views, d) if hw["ppa_mode"] == "pipeline" else [1] * len(views)
+        pipe = pipeline_duplication(views, d) if hw["ppa_mode"] == "pipeline" else [1] * len(views)
+        # copies in the idle subarrays of a layer's own tiles are free (NeuroSim SubArrayDup,
+        # PEDesign); the pipeline speed-up beyond them adds whole copies of the layer's tiles
+        # (NeuroSim OverallEachLayer: spare * ceil(speedup / spare))
+        spare = [spare_duplication(m.arrays, m.allocated_arrays) for m in maps]
+        extra = [math.ceil(p / s) for p, s in zip(pipe, spare, strict=True)]
+        dups = [s * x for s, x in zip(spare, extra, strict=True)]
         areas = [
-            {k: x * dup for k, x in layer_area(m, d).items()}
-            for m, dup in zip(maps, dups, strict=True)
+            {k: x * n for k, x in layer_area(m, d).items()}
+            for m, n in zip(maps, extra, strict=True)
         ]
 
         # ---- chip-level buffer and bus ------------------------------------------------------
@@ -208,14 +243,21 @@ class AnalyticalBackend:
         clk = clock(d, l_chip)
         t_clk, t_read = clk.t_clk, clk.t_read
         layer_results: list[dict[str, Any]] = []
-        for v, m, a, dup in zip(views, maps, areas, dups, strict=True):
+        for v, m, a, dup, n in zip(views, maps, areas, dups, extra, strict=True):
             ev = layer_events(v, m, d)
-            tile_side = comp.htree_length(sum(a.values()) / (m.tiles * dup))
+            tile_side = comp.htree_length(sum(a.values()) / (m.tiles * n))
             bit_m = wire_bit_m(v, m, d, tile_side, l_chip)
             e = layer_energy(ev, bit_m, m, d, u)
             # each copy takes 1/dup of the vectors
             t = layer_latency({**v, "vectors": math.ceil(v["vectors"] / dup)}, m, d, clk, tile_side)
-            layer_results.append({**_layer_record(v, m, d, ev, bit_m, e, t, a), "duplication": dup})
+            layer_results.append(
+                {
+                    **_layer_record(v, m, d, ev, bit_m, e, t, a),
+                    "duplication": pipe[len(layer_results)],
+                    "spare_copies": spare[len(layer_results)],
+                    "copies": dup,
+                }
+            )
 
         # ---- chip totals --------------------------------------------------------------------
         periphery = total_area - chip_area["array"]
@@ -226,6 +268,8 @@ class AnalyticalBackend:
         sum_lat = sum(r["latency_s"] for r in layer_results)
         if hw["ppa_mode"] == "pipeline":
             latency = max(r["latency_s"] for r in layer_results)
+            if tech["arch"].get("pipeline_leakage", "always") == "idle":
+                p_leak = idle_leakage(tech, chip_area, areas, maps, extra, layer_results, d)
         else:
             latency = sum_lat
         leak_e = p_leak * latency

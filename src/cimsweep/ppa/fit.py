@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from cimsweep.io import atomic_path
+from cimsweep.ppa.calibration import apply_calibration, cell_family
 
 BASE: dict[str, Any] = {
     "tech_node": 22,
@@ -50,6 +51,11 @@ FITTED = METRICS[:4]  # TOPS/W follows from energy and latency
 NEUROSIM_ZETA = 1.22
 # weight duplication in pipeline mode as NeuroSim V1.4 does it (Param.cpp:108 speedUpDegree)
 NEUROSIM_SPEEDUP_DEGREE = 8
+# technology settings the fit runs with and the calibration file carries: NeuroSim V1.4's
+# weight duplication and its pipeline leakage accounting (main.cpp)
+NEUROSIM_TECH = {
+    "arch": {"pipeline_speedup_degree": NEUROSIM_SPEEDUP_DEGREE, "pipeline_leakage": "idle"}
+}
 POST_LAYOUT = {"dynamic_energy_J": NEUROSIM_ZETA, "leakage_power_W": NEUROSIM_ZETA}
 SHARES = ("adc", "array", "accumulation")
 # NeuroSim books the array's read energy inside its "ADC (or S/As)" energy
@@ -200,7 +206,7 @@ def analytical(row: Mapping[str, Any], tech_dir: Path) -> dict[str, Any] | None:
         return None
     geo = _geometry()
     tech = load_tech(path)
-    tech["arch"]["pipeline_speedup_degree"] = NEUROSIM_SPEEDUP_DEGREE
+    tech["arch"].update(NEUROSIM_TECH["arch"])
     try:
         return estimate(geo, _hw(row), tech)
     except ValueError:
@@ -223,7 +229,7 @@ def _metric(total: Mapping[str, Any], m: str) -> float:
 
 
 def ratios(
-    rows: Iterable[Mapping[str, Any]], tech_dir: Path, calib: Mapping[str, float] | None = None
+    rows: Iterable[Mapping[str, Any]], tech_dir: Path, calib: Mapping[str, Any] | None = None
 ) -> list[dict]:
     """Per ok point with a technology file: cimsweep / NeuroSim for every metric and the
     share differences (percentage points)."""
@@ -251,31 +257,30 @@ def ratios(
     return out
 
 
-def fit(rows: Sequence[Mapping[str, Any]], tech_dir: Path) -> dict[str, float]:
-    """Calibration factor per fitted metric: geometric mean of NeuroSim / analytical on the
-    training folds (1-4)."""
-    rs = [r for r in ratios(rows, tech_dir) if r["fold"] != 0]
+def fit(rows: Sequence[Mapping[str, Any]], tech_dir: Path) -> dict[str, Any]:
+    """Calibration factors per fitted metric: the geometric mean of NeuroSim / analytical on
+    the training folds (1-4), and under ``cells`` one more factor per cell family (``1T1R``,
+    ``SRAM``: the geometric mean of what is left on that family's training points). NeuroSim's
+    1T1R chip area is 2/3 floorplan it does not itemize, its SRAM area almost none: one factor
+    for both leaves a 5x gap between the families."""
+    train = [r for r in rows if r["fold"] != 0]
+    rs = [r for r in ratios(train, tech_dir) if r["fold"] != 0]
     if not rs:
         raise ValueError("no ok training point with a technology file to fit")
-    return {m: math.exp(-sum(math.log(r[m]) for r in rs) / len(rs)) for m in FITTED}
-
-
-def apply_calibration(result: Mapping[str, Any], factors: Mapping[str, float]) -> dict:
-    """A copy of an analytical result with its totals scaled by fitted ``factors`` (per metric
-    of :data:`METRICS`; energy and TOPS/W follow from the scaled parts)."""
-    out = {**result, "total": dict(result["total"]), "calibration": dict(factors)}
-    t = out["total"]
-    t["area_mm2"] *= factors.get("area_mm2", 1.0)
-    t["dynamic_energy_J"] *= factors.get("dynamic_energy_J", 1.0)
-    t["leakage_power_W"] *= factors.get("leakage_power_W", 1.0)
-    t["latency_s"] *= factors.get("latency_s", 1.0)
-    t["leakage_energy_J"] = t["leakage_power_W"] * t["latency_s"]
-    t["energy_J"] = t["dynamic_energy_J"] + t["leakage_energy_J"]
-    t["tops"] = t["ops"] / t["latency_s"] / 1e12
-    t["tops_per_w"] = t["ops"] / t["energy_J"] / 1e12
-    t["tops_per_mm2"] = t["tops"] / t["area_mm2"]
-    t["fps"] = 1.0 / t["latency_s"]
-    return out
+    factors: dict[str, Any] = {
+        m: math.exp(-sum(math.log(r[m]) for r in rs) / len(rs)) for m in FITTED
+    }
+    family = {r["id"]: cell_family(str(r["cell_type"])) for r in train}
+    cells: dict[str, dict[str, float]] = {}
+    for fam in sorted(set(family.values())):
+        sub = [r for r in rs if family[r["id"]] == fam]
+        if sub:
+            cells[fam] = {
+                m: math.exp(-sum(math.log(r[m] * factors[m]) for r in sub) / len(sub))
+                for m in FITTED
+            }
+    factors["cells"] = cells
+    return factors
 
 
 def summary(rs: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
@@ -317,7 +322,7 @@ def trends(rows: Sequence[Mapping[str, Any]], tech_dir: Path) -> dict[str, dict[
 
 
 def _print_report(
-    rows: Sequence[Mapping[str, Any]], tech_dir: Path, calib: Mapping[str, float]
+    rows: Sequence[Mapping[str, Any]], tech_dir: Path, calib: Mapping[str, Any]
 ) -> dict:
     held = [r for r in ratios(rows, tech_dir, calib) if r["fold"] == 0]
     train = [r for r in ratios(rows, tech_dir, calib) if r["fold"] != 0]
@@ -395,6 +400,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                     "neurosim_version": args.version,
                     "table": str(table),
                     "factors": calib,
+                    # the technology settings the fit ran with (applied with the factors)
+                    "tech": NEUROSIM_TECH,
                     "held_out": report["held_out"],
                 },
                 sort_keys=False,

@@ -30,17 +30,21 @@ def clock(d: Design, l_chip: float) -> Clock:
     cells = tech["cells"]
     activity = float(cells["input_activity"])
     if hw["mem_type"] == "resistive":
-        g_mean = hw["off_state"] + float(cells["mean_level"]) * (hw["on_state"] - hw["off_state"])
+        g_mean = comp.cell_conductance(
+            tech, d.cell_type, hw["mem_type"], hw["on_state"], hw["off_state"]
+        )
     else:
         g_mean = 0.0
     rows_per_read = min(d.sr, hw["parallel_read"]) if hw["parallel_read"] > 0 else d.sr
-    t_wl = comp.wordline_settle_time(tech, d.sc, d.cell_type, d.adc_bits)
+    t_wl = comp.wordline_delay(tech, d.sc, d.cell_type)
     t_mux = comp.mux_select_time(tech, d.cm)
+    # the bit line settles while the ADC samples: NeuroSim V1.4 computes its delay (colDelay)
+    # but leaves it out of the sensing cycle; it counts only where it is longer than the ADC
     t_bl = comp.bitline_settle_time(
         tech, d.sr, d.cell_type, rows_per_read * activity, g_mean, d.adc_bits
     )
     t_adc = comp.adc_time(tech, d.adc_bits, d.adc_type)
-    t_read = float(tech["arch"]["beta"]) * (max(t_wl, t_mux) + t_bl + t_adc)
+    t_read = float(tech["arch"]["beta"]) * (max(t_wl, t_mux) + max(t_bl, t_adc))
     t_clk = max(t_read, 1.0 / float(tech["device"]["clock_Hz"]))
     # output words per array (one per weight = `slices` columns, x2 for differential)
     words = math.ceil(d.sc / (d.slices * (2 if hw["signed_mapping"] == "differential" else 1)))
@@ -54,11 +58,11 @@ def layer_latency(
     vec, rows, cols = v["vectors"], v["rows"], v["cols"]
     t_clk, sc = c.t_clk, d.sc
     w_ps = d.psum_width(m.row_tiles)
-    # per input bit: `reads` sensing cycles (read groups x mux), each ADC word shift-added in
-    # its own cycle (NeuroSim synchronous ShiftAdd: not overlapped), then the input shift-add
-    # drains `passes` words per read group
+    # per input bit: `reads` sensing cycles (read groups x mux); the partial-sum adders and
+    # shift-adds are pipelined behind the ADC when they are faster than the sensing cycle
+    # (NeuroSim V1.4 SubArray.cpp synchronous mode: readLatencyADC = numColMuxed * numAdd)
     reads = m.max_read_groups * d.cm
-    n_compute = vec * d.cycles * (2 * reads + m.max_read_groups * c.passes)
+    n_compute = vec * d.cycles * reads
     # row-tile partial sums: `passes` words through a pipelined adder tree, plus the signed
     # (offset) subtraction / output register
     n_accum = vec * (c.passes + math.ceil(math.log2(m.row_tiles)) + 1)

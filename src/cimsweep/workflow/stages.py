@@ -606,6 +606,13 @@ class PpaValues(StageValues):
     checkout holding it); its Param.cpp is the base that gets patched.
     """
 
+    ppa_calibration: str = ""
+    """Calibration file for the analytical estimate (written by python -m cimsweep.ppa.fit, e.g.
+    config/tech/calibration_neurosim_v1.4.yaml): its per-metric factors scale area, dynamic
+    energy, leakage power and latency, its tech settings (weight duplication) apply first. Empty:
+    uncalibrated. NeuroSim-backend points are never scaled.
+    """
+
 
 STAGE_VALUES: dict[str, type[StageValues]] = {
     "data": DataValues,

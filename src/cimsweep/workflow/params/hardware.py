@@ -49,4 +49,14 @@ PARAMS: list[Param] = [
         "NeuroSim source tree for ppa_backend: neurosim (V1.4's Inference_pytorch/NeuroSIM or "
         "a checkout holding it); its Param.cpp is the base that gets patched.",
     ),
+    declare(
+        "ppa_calibration",
+        "path",
+        "",
+        "ppa",
+        "Calibration file for the analytical estimate (written by python -m cimsweep.ppa.fit, "
+        "e.g. config/tech/calibration_neurosim_v1.4.yaml): its per-metric factors scale area, "
+        "dynamic energy, leakage power and latency, its tech settings (weight duplication) "
+        "apply first. Empty: uncalibrated. NeuroSim-backend points are never scaled.",
+    ),
 ]

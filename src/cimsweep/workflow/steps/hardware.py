@@ -30,14 +30,21 @@ def ppa(
     """Energy, latency and area of one model at one hardware point: the analytical estimate,
     or (``ppa_backend: neurosim``) NeuroSim's C++ run on the trained model's traces."""
     from cimsweep.ppa import estimate, load_tech  # torch-free: PPA jobs start fast
+    from cimsweep.ppa.calibration import calibrated, load_calibration
 
     layers = read_json(geometry_json)["layers"]
     tech = load_tech(tech_yaml)
     with failure_recorded(out_json, values):
         backend = None
+        cal = None
         if values.get("ppa_backend", "analytical") == "neurosim":
             backend = _neurosim_backend(split_npz, model_pt, values)
+        elif values.get("ppa_calibration"):
+            cal = load_calibration(str(values["ppa_calibration"]))
+            tech = cal.apply_tech(tech)
         result = estimate(layers, dict(values), tech, backend=backend)
+        if cal is not None:
+            result = calibrated(result, cal)
         write_json(out_json, {"params": _jsonable(values), "status": "ok", **result})
 
 
