@@ -19,7 +19,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from cimsweep.cim import convert, program, sim_config
+from cimsweep.cim import convert, program, set_mode, sim_config
+from cimsweep.cim.models.adc import adc_model
 from cimsweep.nn.models import build_model
 from cimsweep.nn.quant import calibrate
 
@@ -34,7 +35,6 @@ QUICK_BATCH = {"mlp": 2_048, "cnn": 512, "linear512": 1_024, "vgg8": 8}
 def set_threads(n: int) -> None:
     """Use ``n`` threads in torch (intra-op and OpenMP) for this process."""
     os.environ["OMP_NUM_THREADS"] = str(n)
-    os.environ["CIMSWEEP_THREADS"] = str(n)  # read by a threaded kernel where it exists
     torch.set_num_threads(n)
 
 
@@ -62,10 +62,16 @@ def workload(name: str, batch: int, seed: int = 0) -> tuple[nn.Module, torch.Ten
 
 
 def cimsweep_model(
-    model: nn.Module, x_cal: torch.Tensor, seed: int = 0, **sim: Any
+    model: nn.Module,
+    x_cal: torch.Tensor,
+    seed: int = 0,
+    device: torch.device | None = None,
+    **sim: Any,
 ) -> tuple[nn.Module, float]:
     """``model`` converted under ``sim`` (overrides of :func:`sim_config`), calibrated on
-    ``x_cal`` and programmed with one seeded chip; returns (model, programming seconds)."""
+    ``x_cal`` (quantization ranges; ADC ranges too where ``adc_range`` asks for it) and
+    programmed with one chip from a generator on ``device`` (default CPU) seeded ``seed``;
+    returns (model, programming seconds)."""
     values = sim_config(**sim)
     ranges = calibrate(
         model,
@@ -77,9 +83,13 @@ def cimsweep_model(
         percentile=values["calib_percentile"],
     )
     cm = convert(model, ranges, values)
-    t0 = time.perf_counter()
     with torch.no_grad():
-        program(cm, torch.Generator().manual_seed(seed))
+        if adc_model(values).calibrated:
+            set_mode(cm, "calibrate")
+            cm(x_cal)
+            set_mode(cm, "cim")
+        t0 = time.perf_counter()
+        program(cm, torch.Generator(device=device or "cpu").manual_seed(seed))
     return cm, time.perf_counter() - t0
 
 
