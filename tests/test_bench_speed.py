@@ -83,3 +83,21 @@ def test_same_work_settings_map_to_one_slice_per_weight_and_input() -> None:
     assert (info["weight_slices"], info["input_slices"], info["read_groups"]) == (1, 1, 1)
     assert (info["rows"], info["cols"]) == (512, 512)
     assert cm(x).shape == (8, 512)
+
+
+def test_agreement_copies_chip_and_noise_keys() -> None:
+    """Two chips from different seeds (programming noise, stuck cells) agree bit for bit once
+    the second takes the first's chip and noise keys, as the CPU-vs-GPU check does."""
+    model, x, x_cal = _speed.workload("cnn", 16)
+    sim = bench_vgg8.SETTINGS["noisy"]
+    a, _ = _speed.cimsweep_model(model, x_cal, seed=0, **sim)
+    b, _ = _speed.cimsweep_model(model, x_cal, seed=1, **sim)
+    with torch.no_grad():
+        assert not torch.equal(a(x), b(x))  # different chips and noise
+    out = bench_vgg8.agreement(a, b, x, torch.device("cpu"))
+    assert out["bit_identical"] and out["logits_max_abs_diff"] == 0.0
+    assert out["argmax_agree"] == 1.0 and set(out["layers"]) == {
+        "features.0",
+        "features.2",
+        "classifier.1",
+    }
