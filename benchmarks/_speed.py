@@ -23,6 +23,7 @@ from cimsweep.cim import convert, program, set_mode, sim_config
 from cimsweep.cim.models.adc import adc_model
 from cimsweep.nn.models import build_model
 from cimsweep.nn.quant import calibrate
+from cimsweep.workflow.tabulate import _jsonable as jsonable  # noqa: F401  (tuples as lists)
 
 DIGITS_SHAPE = (1, 8, 8)
 CIFAR_SHAPE = (3, 32, 32)

@@ -118,10 +118,6 @@ def bench(name: str, batch: int, reps: int) -> dict[str, Any]:
     return out
 
 
-def _jsonable(v: Any) -> Any:
-    return list(v) if isinstance(v, tuple) else v
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller batches, 3 repetitions")
@@ -146,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         "aihwkit": aihwkit.__version__,
         "quick": args.quick,
         "reps": reps,
-        "cimsweep_sim": {k: _jsonable(v) for k, v in CIMSWEEP_SIM.items()},
+        "cimsweep_sim": _speed.jsonable(CIMSWEEP_SIM),
         "target": "aihwkit_over_cimsweep >= 3",
         "workloads": {},
     }

@@ -203,10 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             "quick": args.quick,
             "reps": reps,
             "read_noise": NOISE,
-            "settings": {
-                s: {k: list(v) if isinstance(v, tuple) else v for k, v in SETTINGS[s].items()}
-                for s in settings
-            },
+            "settings": {s: _speed.jsonable(SETTINGS[s]) for s in settings},
             "target": "neurosim_over_cimsweep >= 3",
             "workloads": {},
         }

@@ -174,7 +174,7 @@ def bench_setting(
     x = torch.rand(max(images, cuda_images or 0), *_speed.CIFAR_SHAPE, generator=gen)
     x_cal = torch.rand(16, *_speed.CIFAR_SHAPE, generator=gen)
     cpu, prog = build(setting, torch.device("cpu"), x_cal)
-    out: dict[str, Any] = {"sim": {k: _jsonable(v) for k, v in SETTINGS[setting].items()}}
+    out: dict[str, Any] = {"sim": _speed.jsonable(SETTINGS[setting])}
     out["cpu"] = {"program_seconds": prog, "images": images, "threads": {}}
     for t in threads:
         torch.set_num_threads(t)
@@ -218,10 +218,6 @@ def bench_setting(
             flush=True,
         )
     return out
-
-
-def _jsonable(v: Any) -> Any:
-    return list(v) if isinstance(v, tuple) else v
 
 
 def main(argv: list[str] | None = None) -> int:
