@@ -34,9 +34,28 @@ QUICK_BATCH = {"mlp": 2_048, "cnn": 512, "linear512": 1_024, "vgg8": 8}
 
 
 def set_threads(n: int) -> None:
-    """Use ``n`` threads in torch (intra-op and OpenMP) for this process."""
-    os.environ["OMP_NUM_THREADS"] = str(n)
+    """Use ``n`` threads in torch and in the BLAS / OpenMP pools of this process, including
+    libraries loaded later (aihwkit's OpenBLAS reads the environment when it loads)."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n)
     torch.set_num_threads(n)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(n)
+
+
+def threadpools() -> list[dict[str, Any]]:
+    """The loaded BLAS / OpenMP pools and their thread counts (threadpoolctl; [] without)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return []
+    return [
+        {"api": i["internal_api"], "threads": i["num_threads"], "library": i["filepath"]}
+        for i in threadpool_info()
+    ]
 
 
 def workload(name: str, batch: int, seed: int = 0) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:

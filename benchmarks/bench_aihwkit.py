@@ -125,16 +125,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=None, help="repetitions (default 3 / 7)")
     ap.add_argument("--workloads", default=",".join(_speed.WORKLOADS))
     args = ap.parse_args(argv)
+    names = [w for w in args.workloads.split(",") if w]
+    unknown = sorted(set(names) - set(_speed.WORKLOADS))
+    if unknown:
+        ap.error(f"--workloads: unknown {unknown}; expected some of {list(_speed.WORKLOADS)}")
+    _speed.set_threads(args.threads)  # before aihwkit loads its OpenBLAS
     try:
         import aihwkit
     except ImportError as exc:
         print(f"aihwkit not installed: skipped ({exc})")
         return 0
-    names = [w for w in args.workloads.split(",") if w]
-    unknown = sorted(set(names) - set(_speed.WORKLOADS))
-    if unknown:
-        ap.error(f"--workloads: unknown {unknown}; expected some of {list(_speed.WORKLOADS)}")
-    _speed.set_threads(args.threads)
     reps = args.reps or (3 if args.quick else 7)
     batches = _speed.QUICK_BATCH if args.quick else _speed.BATCH
     report: dict[str, Any] = {
@@ -148,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     for name in names:
         report["workloads"][name] = bench(name, batches[name], reps)
+    report["threadpools"] = _speed.threadpools()  # every pool at --threads (checked here)
     save("bench_aihwkit", report)
     return 0
 

@@ -24,8 +24,11 @@ def test_aihwkit_missing_skips_with_message(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setitem(sys.modules, "aihwkit", None)  # import aihwkit raises ImportError
-    assert bench_aihwkit.main(["--quick"]) == 0
+    threads: list[int] = []
+    monkeypatch.setattr(_speed, "set_threads", threads.append)  # keep this process's threads
+    assert bench_aihwkit.main(["--quick", "--threads", "2"]) == 0
     assert "aihwkit not installed: skipped" in capsys.readouterr().out
+    assert threads == [2]  # set before aihwkit would load its OpenBLAS
 
 
 def test_neurosim_checkout_missing_skips_with_message(
