@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +64,6 @@ CIMSWEEP_SIM: dict[str, Any] = {
 def aihwkit_model(model: nn.Module, seed: int = 0) -> tuple[nn.Module, float]:
     """``model`` on aihwkit inference tiles (the same-work setting), programmed and drifted
     to one day; returns (analog model, programming + drift seconds)."""
-    import time
-
     from aihwkit.inference import GlobalDriftCompensation, PCMLikeNoiseModel
     from aihwkit.nn.conversion import convert_to_analog
     from aihwkit.simulator.configs import InferenceRPUConfig
