@@ -154,28 +154,17 @@ def descriptors(pq: ModuleType, args: SimpleNamespace) -> tuple[Any, Any, Any]:
     """Input, weight and ADC quantization descriptors exactly as NeuroSim's ``quantize.py``
     builds them: signed per-tensor inputs, signed weights on ``weight_axis``, unsigned ADC."""
     qd = pq.tensor_quant.QuantDescriptor
-    inp = qd(
-        calib_method=args.input_calib_method,
-        num_bits=args.input_precision,
-        fake_quant=True,
-        axis=args.input_axis,
-        unsigned=False,
-    )
-    wgt = qd(
-        calib_method=args.weight_calib_method,
-        num_bits=args.weight_precision,
-        fake_quant=True,
-        axis=args.weight_axis,
-        unsigned=False,
-    )
-    adc = qd(
-        calib_method=args.adc_calib_method,
-        num_bits=args.adc_precision,
-        fake_quant=True,
-        axis=args.adc_axis,
-        unsigned=True,
-    )
-    return inp, wgt, adc
+
+    def desc(kind: str, unsigned: bool) -> Any:
+        return qd(
+            calib_method=getattr(args, f"{kind}_calib_method"),
+            num_bits=getattr(args, f"{kind}_precision"),
+            fake_quant=True,
+            axis=getattr(args, f"{kind}_axis"),
+            unsigned=unsigned,
+        )
+
+    return desc("input", False), desc("weight", False), desc("adc", True)
 
 
 def set_defaults(pq: ModuleType, args: SimpleNamespace) -> None:
@@ -318,23 +307,32 @@ def neurosim_flow(
 
 
 @contextmanager
-def rounded_codes(pq: ModuleType) -> Iterator[None]:
-    """For a comparison run only: round the near-integer codes that CIMLinear/CIMConv2d cast
-    to int32 (NeuroSim truncates them toward zero, its bug), by wrapping their methods."""
-    lin = pq.cim.CIMLinear
-    conv = sys.modules["pytorch_quantization.cim.modules.cim_conv"]._CIMConvNd
-    orig_lin, orig_conv = lin._to_int, conv._quant
-
-    def to_int(self: Any, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        a, b = orig_lin(self, x)
-        return a.round(), b.round()
-
-    def quant(self: Any, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        a, b = orig_conv(self, x)
-        return a.round(), b.round()
-
-    lin._to_int, conv._quant = to_int, quant
+def wrapped(patches: list[tuple[Any, str, Any]]) -> Iterator[None]:
+    """Replace ``owner.name`` by ``wrap(original)`` for every ``(owner, name, wrap)`` while the
+    context is active; restore the originals after (also on error)."""
+    originals = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]
+    for (owner, name, orig), (_, _, wrap) in zip(originals, patches, strict=True):
+        setattr(owner, name, wrap(orig))
     try:
         yield
     finally:
-        lin._to_int, conv._quant = orig_lin, orig_conv
+        for owner, name, orig in originals:
+            setattr(owner, name, orig)
+
+
+def _rounding(orig: Any) -> Any:
+    """A method like ``orig`` whose two returned code tensors are rounded."""
+
+    def method(self: Any, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        a, b = orig(self, x)
+        return a.round(), b.round()
+
+    return method
+
+
+def rounded_codes(pq: ModuleType) -> Any:
+    """For a comparison run only: round the near-integer codes that CIMLinear/CIMConv2d cast
+    to int32 (NeuroSim truncates them toward zero, its bug), by wrapping their methods
+    (a context manager)."""
+    conv = sys.modules["pytorch_quantization.cim.modules.cim_conv"]._CIMConvNd
+    return wrapped([(pq.cim.CIMLinear, "_to_int", _rounding), (conv, "_quant", _rounding)])
