@@ -144,8 +144,9 @@ def test_asking_a_round_again_returns_the_same_trials(tmp_path: Path) -> None:
 
 
 def test_repeated_proposals_are_told_from_the_earlier_result(tmp_path: Path) -> None:
-    """In a 6-point space, the second round's draws repeat known points: they are told the
-    earlier values and do not count; then the space is exhausted."""
+    """In a 6-point space, the second round's draws repeat known points: they carry the
+    earlier result, are not run and do not count, and they stay out of the history the
+    sampler fits (told failed once the round is asked); then the space is exhausted."""
     spec = parse({**SEARCH, "space": {"adc_precision": [3, 8], "read_noise": [0.0, 0.05, 0.1]}})
     store = study.storage(tmp_path / "s.journal")
     runs = _run(spec, store, 3)
@@ -154,8 +155,13 @@ def test_repeated_proposals_are_told_from_the_earlier_result(tmp_path: Path) -> 
     repeats = [t for t in trials if (t.user_attrs.get("repeat_of_trial") or -1) >= 0]
     assert repeats  # the sampler did propose known points again ...
     by_number = {t.number: t for t in trials}
-    for t in repeats:  # ... and each got the values of the first evaluation
-        assert t.values == by_number[t.user_attrs["repeat_of_trial"]].values
+    for t in repeats:  # ... and each carries the result of the first evaluation
+        source = by_number[t.user_attrs["repeat_of_trial"]]
+        assert source.state == optuna.trial.TrialState.COMPLETE
+        assert [t.user_attrs[c] for c in spec.objectives] == source.values
+        assert t.state == optuna.trial.TrialState.FAIL  # not a second observation
+    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(complete) == 6  # each point once
 
 
 def test_constraints_reach_the_sampler(tmp_path: Path) -> None:

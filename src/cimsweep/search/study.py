@@ -144,19 +144,19 @@ def _finished(study: Any) -> dict[str, Any]:
     return done
 
 
-def _copy_result(study: Any, trial: Any, source: Any) -> None:
-    """Tell a repeated point the result of its earlier evaluation (nothing is recomputed)."""
-    optuna = _optuna()
+def _hold_repeat(trial: Any, source: Any | None) -> None:
+    """Mark a proposal of a point already evaluated (``source``) or already proposed in this
+    round (None). It stays running until the round is asked: the TPE sampler's constant liar
+    counts it as a bad result, which steers the round's next proposals away from it; then it
+    is told failed, so that the history the sampler fits holds each point once (copies told
+    the earlier values made it fit ever more trials and propose ever more repeats)."""
+    if source is None:
+        trial.set_user_attr("repeat_of_trial", -1)
+        return
     for k, v in source.user_attrs.items():
         if k not in ("round", "point", "point_key"):
             trial.set_user_attr(k, v)
-    for k, v in source.constraints.items():
-        trial.set_constraint(k, v)
     trial.set_user_attr("repeat_of_trial", source.number)
-    if source.state == optuna.trial.TrialState.COMPLETE:
-        study.tell(trial, source.values)
-    else:
-        study.tell(trial, state=optuna.trial.TrialState.FAIL)
 
 
 def ask_round(
@@ -168,7 +168,8 @@ def ask_round(
 ) -> list[dict[str, Any]]:
     """Up to ``n`` new distinct points for a round: ``[{trial, point}]``.
 
-    A proposal of a point already evaluated is told that result at once and does not count;
+    A proposal of a point already evaluated (or proposed earlier in the round) is not run
+    and does not count (:func:`_hold_repeat`);
     a round asked before (its trials hold ``round``) returns the same trials again. ``kept``
     (a pruned space, :func:`cimsweep.search.prune.load_kept`): a proposal outside it stands
     for the nearest kept point of its accuracy class (:func:`cimsweep.search.prune.repair`).
@@ -184,6 +185,7 @@ def ask_round(
     seen = {t.user_attrs["point_key"] for t in fresh}
     draws = len(mine)
     size = spec.space_size() if kept is None else sum(len(v) for v in kept.values())
+    held: list[Any] = []
     while len(out) < n and draws < MAX_DRAWS_PER_POINT * n and len(done) + len(seen) < size:
         draws += 1
         trial = study.ask(dists)
@@ -201,15 +203,14 @@ def ask_round(
         trial.set_user_attr("round", round_index)
         trial.set_user_attr("point", point)
         trial.set_user_attr("point_key", key)
-        if key in done:
-            _copy_result(study, trial, done[key])
-            continue
-        if key in seen:  # proposed twice in this round: drop the copy
-            trial.set_user_attr("repeat_of_trial", -1)
-            study.tell(trial, state=_optuna().trial.TrialState.FAIL)
+        if key in done or key in seen:  # nothing to run: its result is known or coming
+            _hold_repeat(trial, done.get(key))
+            held.append(trial)
             continue
         seen.add(key)
         out.append({"trial": trial.number, "point": point})
+    for trial in held:
+        study.tell(trial, state=_optuna().trial.TrialState.FAIL)
     # even short (an exhausted space): a later ask of this round returns these, draws no more
     study.set_user_attr(f"round_{round_index}_complete", True)
     _flush(store)
