@@ -201,7 +201,8 @@ def repair(
             return [token(name, v) for v in a.choices].index(tok)
         return int(tok)
 
-    def distance(p: Mapping[str, str]) -> int:
+    def distance(p: dict[str, str]) -> int:
         return sum(abs(position(n, p[n]) - position(n, point[n])) for n in ppa_only_axes(spec))
 
-    return dict(min(members, key=distance))  # first of the nearest, in space order
+    best: dict[str, str] = min(members, key=distance)  # first of the nearest, in space order
+    return dict(best)
