@@ -295,3 +295,21 @@ def test_bad_search_config_stops_before_any_job(tmp_path: Path) -> None:
     assert proc.returncode != 0
     assert "search.sampler" in proc.stdout + proc.stderr
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.workflow
+def test_pruned_search_runs_only_kept_points(tmp_path: Path) -> None:
+    """search.prune_with_ppa: the PPA of all 8 points first (at the ppa rule's paths, which
+    Snakemake then takes as built), and only the 22 nm point of each accuracy class runs."""
+    search = {**WORKFLOW_SEARCH["search"], "budget": 4, "prune_with_ppa": True}
+    write_config(tmp_path, {**WORKFLOW_SEARCH, "search": search})
+    snakemake(tmp_path, "--cores", "2", "search")
+    pruned = json.loads((tmp_path / rounds.pruned_path()).read_text())
+    assert pruned["space_points"] == 8 and pruned["kept_points"] == 4
+    assert pruned["ppa_results_built"] == 4  # read_noise does not reach the PPA
+    table = pd.read_csv(tmp_path / "results/search/evaluated.csv")
+    assert len(table) == 4 and set(table["tech_node"]) == {22}
+    assert len(list(tmp_path.glob("results/**/ppa.json"))) == 4
+    summary = json.loads((tmp_path / "results/search/summary.json").read_text())
+    assert summary["pruning"]["pruned_dominated"] == 4
+    assert planned_jobs(tmp_path, "search") == {}
