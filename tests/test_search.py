@@ -144,8 +144,9 @@ def test_asking_a_round_again_returns_the_same_trials(tmp_path: Path) -> None:
 
 
 def test_repeated_proposals_are_told_from_the_earlier_result(tmp_path: Path) -> None:
-    """In a 6-point space, the second round's draws repeat known points: they are told the
-    earlier values and do not count; then the space is exhausted."""
+    """In a 6-point space, the second round's draws repeat known points: they carry the
+    earlier result, are not run and do not count, and they stay out of the history the
+    sampler fits (told failed once the round is asked); then the space is exhausted."""
     spec = parse({**SEARCH, "space": {"adc_precision": [3, 8], "read_noise": [0.0, 0.05, 0.1]}})
     store = study.storage(tmp_path / "s.journal")
     runs = _run(spec, store, 3)
@@ -154,8 +155,13 @@ def test_repeated_proposals_are_told_from_the_earlier_result(tmp_path: Path) -> 
     repeats = [t for t in trials if (t.user_attrs.get("repeat_of_trial") or -1) >= 0]
     assert repeats  # the sampler did propose known points again ...
     by_number = {t.number: t for t in trials}
-    for t in repeats:  # ... and each got the values of the first evaluation
-        assert t.values == by_number[t.user_attrs["repeat_of_trial"]].values
+    for t in repeats:  # ... and each carries the result of the first evaluation
+        source = by_number[t.user_attrs["repeat_of_trial"]]
+        assert source.state == optuna.trial.TrialState.COMPLETE
+        assert [t.user_attrs[c] for c in spec.objectives] == source.values
+        assert t.state == optuna.trial.TrialState.FAIL  # not a second observation
+    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(complete) == 6  # each point once
 
 
 def test_constraints_reach_the_sampler(tmp_path: Path) -> None:
@@ -289,3 +295,21 @@ def test_bad_search_config_stops_before_any_job(tmp_path: Path) -> None:
     assert proc.returncode != 0
     assert "search.sampler" in proc.stdout + proc.stderr
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.workflow
+def test_pruned_search_runs_only_kept_points(tmp_path: Path) -> None:
+    """search.prune_with_ppa: the PPA of all 8 points first (at the ppa rule's paths, which
+    Snakemake then takes as built), and only the 22 nm point of each accuracy class runs."""
+    search = {**WORKFLOW_SEARCH["search"], "budget": 4, "prune_with_ppa": True}
+    write_config(tmp_path, {**WORKFLOW_SEARCH, "search": search})
+    snakemake(tmp_path, "--cores", "2", "search")
+    pruned = json.loads((tmp_path / rounds.pruned_path()).read_text())
+    assert pruned["space_points"] == 8 and pruned["kept_points"] == 4
+    assert pruned["ppa_results_built"] == 4  # read_noise does not reach the PPA
+    table = pd.read_csv(tmp_path / "results/search/evaluated.csv")
+    assert len(table) == 4 and set(table["tech_node"]) == {22}
+    assert len(list(tmp_path.glob("results/**/ppa.json"))) == 4
+    summary = json.loads((tmp_path / "results/search/summary.json").read_text())
+    assert summary["pruning"]["pruned_dominated"] == 4
+    assert planned_jobs(tmp_path, "search") == {}

@@ -6,6 +6,7 @@
 if config.get("search") is not None:
 
     from cimsweep.search import figures as search_figures
+    from cimsweep.search import prune as search_prune
     from cimsweep.search import rounds as search_rounds
     from cimsweep.search.spec import parse as parse_search
 
@@ -20,10 +21,23 @@ if config.get("search") is not None:
         ext=["pdf", "png"],
     )
 
+    rule search_prune:
+        # search.prune_with_ppa: the PPA of the whole space, in-process at the ppa rule's
+        # result paths (far cheaper than one job per point), then the points that can reach
+        # the front
+        output:
+            search_rounds.pruned_path(RESULTS),
+        log:
+            f"{RESULTS}/logs/search/prune.log",
+        localrule: True
+        run:
+            search_prune.prune(SEARCH, SWEEP, RESULTS, TECH_DIR, output[0])
+
     checkpoint search_ask:
         input:
-            # a round asks once the sampler knows the previous round's results
-            lambda wc: search_rounds.previous_told(int(wc.round), RESULTS),
+            # a round asks once the sampler knows the previous round's results (and the
+            # pruned space, with search.prune_with_ppa)
+            lambda wc: search_rounds.ask_inputs(SEARCH, int(wc.round), RESULTS),
         output:
             f"{SEARCH_DIR}/round_{{round}}/proposals.json",
         log:

@@ -38,8 +38,6 @@ def evaluate_point(
     metrics = _stage_file(sweep, "train", point, root, "metrics.json")
     ranges = _stage_file(sweep, "calib", point, root, "ranges.json")
     infer, ppa = point_files(sweep, point, root)
-    dataset, name = filled["dataset"], filled["model"]
-    geometry = f"{root}/{dataset}/geometry/{name}.json"
     if not Path(split).exists():
         steps.prepare_data(split, values("data"), sweep.values["data_dir"])
     if not Path(model).exists():
@@ -48,11 +46,23 @@ def evaluate_point(
         steps.calibrate(split, model, ranges, values("calib"))
     if not Path(infer).exists():
         steps.infer(split, model, metrics, ranges, infer, values("infer"))
+    ppa_point(sweep, point, root, tech_dir)
+    return steps.point_record(infer, ppa, point)
+
+
+def ppa_point(sweep: Sweep, point: Mapping[str, str], root: str, tech_dir: str) -> tuple[str, bool]:
+    """Compute the PPA result of ``point`` (and the model geometry) unless it exists:
+    (its path, whether it was built now). Needs no trained model (analytic backend)."""
+    filled = sweep._fill(point)
+    ppa = sweep.result_path("ppa", point, root)
+    if Path(ppa).exists():
+        return ppa, False
+    dataset, name = filled["dataset"], filled["model"]
+    geometry = f"{root}/{dataset}/geometry/{name}.json"
     if not Path(geometry).exists():
         keys = ("image_size", "user_model", "user_checkpoint", "user_model_kwargs")
         geo_values = {**{k: sweep.values[k] for k in keys}, "dataset": dataset, "model": name}
         steps.geometry(geometry, geo_values, sweep.values["data_dir"])
-    if not Path(ppa).exists():
-        ppa_values = values("ppa")
-        steps.ppa(geometry, steps.tech_file(tech_dir, ppa_values["tech_node"]), ppa, ppa_values)
-    return steps.point_record(infer, ppa, point)
+    values = sweep.stage_values("ppa", filled)
+    steps.ppa(geometry, steps.tech_file(tech_dir, values["tech_node"]), ppa, values)
+    return ppa, True

@@ -4,7 +4,8 @@ Files under ``results/search/``: ``study.journal`` (the Optuna study), per round
 ``round_NNN/proposals.json`` (trial numbers, points as path tokens, their inference and PPA
 result paths) and ``round_NNN/told.json``; then ``evaluated.{csv,parquet}`` (the tidy table
 of every evaluated point plus ``round``, ``trial`` and ``pareto``), ``front.csv`` and
-``summary.json`` (hypervolume after each evaluation, parameter importances).
+``summary.json`` (hypervolume after each evaluation, parameter importances); with
+``search.prune_with_ppa``, ``pruned.json`` (the PPA pruning report and the kept points).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cimsweep.io import read_json, write_json
-from cimsweep.search import front, study
+from cimsweep.search import front, prune, study
 from cimsweep.search.spec import SearchSpec
 from cimsweep.workflow.config import Sweep
 
@@ -41,9 +42,20 @@ def told_path(round_index: int, root: str = "results") -> str:
     return f"{search_dir(root)}/round_{round_index:03d}/told.json"
 
 
+def pruned_path(root: str = "results") -> str:
+    """The PPA pruning report and kept points (``search.prune_with_ppa``)."""
+    return f"{search_dir(root)}/pruned.json"
+
+
 def previous_told(round_index: int, root: str = "results") -> list[str]:
     """What a round's ask waits for: the previous round's marker (none for round 0)."""
     return [] if round_index == 0 else [told_path(round_index - 1, root)]
+
+
+def ask_inputs(spec: SearchSpec, round_index: int, root: str = "results") -> list[str]:
+    """What a round's ask waits for: the previous round's marker, and the pruned space."""
+    pruned = [pruned_path(root)] if spec.prune_with_ppa else []
+    return [*previous_told(round_index, root), *pruned]
 
 
 def _proposed(round_index: int, root: str) -> list[dict[str, Any]]:
@@ -65,7 +77,8 @@ def ask(spec: SearchSpec, sweep: Sweep, round_index: int, out_json: str, root: s
     before = sum(len(_proposed(r, root)) for r in range(round_index))
     n = min(spec.batch, spec.budget - before)
     store = study.storage(journal_path(root))
-    entries = study.ask_round(spec, store, round_index, n) if n > 0 else []
+    kept = prune.load_kept(pruned_path(root), spec) if spec.prune_with_ppa else None
+    entries = study.ask_round(spec, store, round_index, n, kept) if n > 0 else []
     for e in entries:
         e["infer"] = sweep.result_path("infer", e["point"], root)
         e["ppa"] = sweep.result_path("ppa", e["point"], root)
@@ -158,6 +171,14 @@ def summarise(spec: SearchSpec, rounds: int, root: str, out: dict[str, str]) -> 
         "objectives": spec.objectives,
         "constraints": [str(c) for c in spec.constraints],
         "hypervolume": hypervolume_history(spec, table),
+        "pruning": _pruning(spec, root),
         "importance": importances(spec, root),
     }
     write_json(out["summary"], summary)
+
+
+def _pruning(spec: SearchSpec, root: str) -> dict[str, Any] | None:
+    """The pruning report without its point list (None without pruning)."""
+    if not spec.prune_with_ppa:
+        return None
+    return {k: v for k, v in read_json(pruned_path(root)).items() if k != "kept"}

@@ -17,6 +17,7 @@ Example::
       seed: 0
       sampler: tpe        # tpe (default), nsga2, nsga3, gp, random
       constraints: ["accuracy_mean >= 0.9"]
+      prune_with_ppa: true  # PPA of the whole space first; drop points that cannot reach the front
 """
 
 from __future__ import annotations
@@ -28,10 +29,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from cimsweep.workflow.config import ConfigError, _check_value, _suggest
+from cimsweep.workflow.figspec import check_known
 from cimsweep.workflow.params import PARAMS, Value, canonical, token
 
 SAMPLERS = ("nsga2", "nsga3", "tpe", "gp", "random")
-KEYS = ("objectives", "space", "budget", "batch", "seed", "sampler", "constraints")
+KEYS = (
+    "objectives",
+    "space",
+    "budget",
+    "batch",
+    "seed",
+    "sampler",
+    "constraints",
+    "prune_with_ppa",
+)
 DIRECTIONS = ("min", "max")
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|>|<)\s*(\S+)\s*$")
 RANGE_KEYS = ("low", "high", "log", "step")
@@ -102,6 +113,7 @@ class SearchSpec:
     seed: int
     sampler: str
     constraints: tuple[Constraint, ...]
+    prune_with_ppa: bool = False
 
     def rounds(self) -> int:
         """Rounds needed to spend the budget."""
@@ -187,8 +199,7 @@ def _constraint(text: Any, columns: list[str], i: int) -> Constraint:
     if not match:
         raise ConfigError(f"{where} = {text!r}: expected 'column >= number' (or <=, >, <)")
     column, op, number = match.groups()
-    if column not in columns:
-        raise ConfigError(f"{where}: unknown table column {column!r}{_suggest(column, columns)}")
+    check_known(column, columns, f"{where}: unknown table column {{key!r}}{{hint}}")
     try:
         value = float(number)
     except ValueError:
@@ -210,11 +221,7 @@ def parse(raw: Any) -> SearchSpec:
     if not isinstance(raw, Mapping):
         raise ConfigError(f"config section 'search' must be a mapping, got {raw!r}")
     for key in raw:
-        if key not in KEYS:
-            raise ConfigError(
-                f"unknown key {key!r} in search{_suggest(str(key), list(KEYS))}; "
-                f"expected one of: {', '.join(KEYS)}"
-            )
+        check_known(key, KEYS, "unknown key {key!r} in search{hint}; expected one of: {expected}")
     columns = _table_columns()
     objectives = raw.get("objectives")
     if not isinstance(objectives, Mapping) or not objectives:
@@ -223,25 +230,26 @@ def parse(raw: Any) -> SearchSpec:
             "{accuracy_mean: max, energy_J: min}"
         )
     for column, direction in objectives.items():
-        if column not in columns:
-            raise ConfigError(
-                f"search.objectives: unknown table column {column!r}{_suggest(column, columns)}"
-            )
-        if direction not in DIRECTIONS:
-            raise ConfigError(f"search.objectives.{column} = {direction!r}: expected min or max")
+        check_known(column, columns, "search.objectives: unknown table column {key!r}{hint}")
+        check_known(
+            direction, DIRECTIONS, f"search.objectives.{column} = {{key!r}}: expected min or max"
+        )
     space = raw.get("space")
     if not isinstance(space, Mapping) or not space:
         raise ConfigError("search.space must map parameter names to a list or a range")
     axes = tuple(_axis(str(name), body) for name, body in space.items())
     sampler = raw.get("sampler", "tpe")
-    if sampler not in SAMPLERS:
-        raise ConfigError(
-            f"search.sampler = {sampler!r} is not allowed; expected one of {list(SAMPLERS)}"
-            f"{_suggest(str(sampler), list(SAMPLERS))}"
-        )
+    check_known(
+        sampler,
+        SAMPLERS,
+        "search.sampler = {key!r} is not allowed; expected one of {choices}{hint}",
+    )
     constraints = raw.get("constraints") or []
     if not isinstance(constraints, list):
         raise ConfigError(f"search.constraints must be a list of strings, got {constraints!r}")
+    prune = raw.get("prune_with_ppa", False)
+    if not isinstance(prune, bool):
+        raise ConfigError(f"search.prune_with_ppa must be true or false, got {prune!r}")
     budget = _int(raw, "budget", None, 1)
     batch = _int(raw, "batch", min(budget, 8), 1)
     spec = SearchSpec(
@@ -252,6 +260,7 @@ def parse(raw: Any) -> SearchSpec:
         seed=_int(raw, "seed", 0, 0),
         sampler=str(sampler),
         constraints=tuple(_constraint(c, columns, i) for i, c in enumerate(constraints)),
+        prune_with_ppa=prune,
     )
     if sampler == "nsga3" and len(spec.objectives) < 2:
         raise ConfigError("search.sampler = nsga3 needs at least two search.objectives")
@@ -303,6 +312,11 @@ def search_schema() -> dict[str, Any]:
                 "items": {"type": "string"},
                 "description": "e.g. 'accuracy_mean >= 0.95'",
             },
+            "prune_with_ppa": {
+                "type": "boolean",
+                "description": "compute the PPA of the whole space first and search only the "
+                "points that can reach the front (docs/search.md)",
+            },
         },
     }
 
@@ -315,6 +329,10 @@ def sweep_grid(raw: Mapping[str, Any]) -> dict[str, Any]:
             "grid; move the axes of 'grid' under search.space (or drop 'search')"
         )
     spec = parse(raw["search"])
+    if spec.prune_with_ppa:
+        from cimsweep.search.prune import check
+
+        check(spec, raw.get("params") or {})
     return {
         name: [list(v) if isinstance(v, tuple) else v for v in values]
         for name, values in spec.grid().items()

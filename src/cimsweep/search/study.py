@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from cimsweep.search import prune
 from cimsweep.search.spec import Axis, SearchSpec
 from cimsweep.workflow.config import derive_seed
 from cimsweep.workflow.params import PARAMS, canonical, token
@@ -98,12 +99,24 @@ def make_sampler(spec: SearchSpec, round_index: int) -> Any:
 
 
 def storage(path: str | Path) -> Any:
-    """Optuna journal storage in a file (created with its folder)."""
-    optuna = _optuna()
-    from optuna.storages.journal import JournalFileBackend
+    """Optuna journal storage in a file (created with its folder).
+
+    Its writes are buffered (:mod:`cimsweep.search.journal`): :func:`ask_round` and
+    :func:`tell_round` write a round's changes at once, so a kill mid-round leaves the journal
+    as it was before the round.
+    """
+    _optuna()
+    from cimsweep.search import journal
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+    return journal.buffered_storage(str(path))
+
+
+def _flush(store: Any) -> None:
+    """Write what a round changed in a journal storage (one append, one fsync)."""
+    from cimsweep.search import journal
+
+    journal.flush(store)
 
 
 def open_study(spec: SearchSpec, store: Any, round_index: int) -> Any:
@@ -131,26 +144,35 @@ def _finished(study: Any) -> dict[str, Any]:
     return done
 
 
-def _copy_result(study: Any, trial: Any, source: Any) -> None:
-    """Tell a repeated point the result of its earlier evaluation (nothing is recomputed)."""
-    optuna = _optuna()
+def _hold_repeat(trial: Any, source: Any | None) -> None:
+    """Mark a proposal of a point already evaluated (``source``) or already proposed in this
+    round (None). It stays running until the round is asked: the TPE sampler's constant liar
+    counts it as a bad result, which steers the round's next proposals away from it; then it
+    is told failed, so that the history the sampler fits holds each point once (copies told
+    the earlier values made it fit ever more trials and propose ever more repeats)."""
+    if source is None:
+        trial.set_user_attr("repeat_of_trial", -1)
+        return
     for k, v in source.user_attrs.items():
         if k not in ("round", "point", "point_key"):
             trial.set_user_attr(k, v)
-    for k, v in source.constraints.items():
-        trial.set_constraint(k, v)
     trial.set_user_attr("repeat_of_trial", source.number)
-    if source.state == optuna.trial.TrialState.COMPLETE:
-        study.tell(trial, source.values)
-    else:
-        study.tell(trial, state=optuna.trial.TrialState.FAIL)
 
 
-def ask_round(spec: SearchSpec, store: Any, round_index: int, n: int) -> list[dict[str, Any]]:
+def ask_round(
+    spec: SearchSpec,
+    store: Any,
+    round_index: int,
+    n: int,
+    kept: Mapping[str, list[dict[str, str]]] | None = None,
+) -> list[dict[str, Any]]:
     """Up to ``n`` new distinct points for a round: ``[{trial, point}]``.
 
-    A proposal of a point already evaluated is told that result at once and does not count;
-    a round asked before (its trials hold ``round``) returns the same trials again.
+    A proposal of a point already evaluated (or proposed earlier in the round) is not run
+    and does not count (:func:`_hold_repeat`);
+    a round asked before (its trials hold ``round``) returns the same trials again. ``kept``
+    (a pruned space, :func:`cimsweep.search.prune.load_kept`): a proposal outside it stands
+    for the nearest kept point of its accuracy class (:func:`cimsweep.search.prune.repair`).
     """
     study = open_study(spec, store, round_index)
     mine = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get("round") == round_index]
@@ -162,26 +184,36 @@ def ask_round(spec: SearchSpec, store: Any, round_index: int, n: int) -> list[di
     dists = distributions(spec)
     seen = {t.user_attrs["point_key"] for t in fresh}
     draws = len(mine)
-    size = spec.space_size()
+    size = spec.space_size() if kept is None else sum(len(v) for v in kept.values())
+    held: list[Any] = []
     while len(out) < n and draws < MAX_DRAWS_PER_POINT * n and len(done) + len(seen) < size:
         draws += 1
         trial = study.ask(dists)
         point = point_of(spec, trial.params)
+        if kept is not None:
+            repaired = prune.repair(spec, point, kept)
+            if repaired is None:  # its accuracy class is infeasible in PPA: nothing to run
+                trial.set_user_attr("repeat_of_trial", -2)
+                study.tell(trial, state=_optuna().trial.TrialState.FAIL)
+                continue
+            if repaired != point:
+                trial.set_user_attr("proposed", point)
+            point = repaired
         key = point_key(point)
         trial.set_user_attr("round", round_index)
         trial.set_user_attr("point", point)
         trial.set_user_attr("point_key", key)
-        if key in done:
-            _copy_result(study, trial, done[key])
-            continue
-        if key in seen:  # proposed twice in this round: drop the copy
-            trial.set_user_attr("repeat_of_trial", -1)
-            study.tell(trial, state=_optuna().trial.TrialState.FAIL)
+        if key in done or key in seen:  # nothing to run: its result is known or coming
+            _hold_repeat(trial, done.get(key))
+            held.append(trial)
             continue
         seen.add(key)
         out.append({"trial": trial.number, "point": point})
+    for trial in held:
+        study.tell(trial, state=_optuna().trial.TrialState.FAIL)
     # even short (an exhausted space): a later ask of this round returns these, draws no more
     study.set_user_attr(f"round_{round_index}_complete", True)
+    _flush(store)
     return out
 
 
@@ -213,3 +245,4 @@ def tell_round(
             study.tell(number, state=optuna.trial.TrialState.FAIL)
         else:
             study.tell(number, values)
+    _flush(store)

@@ -9,7 +9,7 @@ reference of the retention and noise figures.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cimsweep.plots.catalog import FIGURES as SPECS
@@ -64,11 +64,9 @@ def check_options(raw: Mapping[str, Any] | None) -> None:
         if name == "draw":
             _check_draw(options)
             continue
-        if name not in SPECS:
-            raise ConfigError(
-                f"unknown figure {name!r} in figures{_suggest(str(name), list(SPECS))}; "
-                f"expected one of: {', '.join(SPECS)}"
-            )
+        check_known(
+            name, SPECS, "unknown figure {key!r} in figures{hint}; expected one of: {expected}"
+        )
         if options is None:
             continue
         if not isinstance(options, Mapping):
@@ -77,11 +75,11 @@ def check_options(raw: Mapping[str, Any] | None) -> None:
             )
         allowed = SPECS[name].options
         for key, value in options.items():
-            if key not in allowed:
-                raise ConfigError(
-                    f"figures.{name}: unknown option {key!r}{_suggest(str(key), list(allowed))}; "
-                    f"expected one of: {', '.join(sorted(allowed))}"
-                )
+            check_known(
+                key,
+                sorted(allowed),
+                f"figures.{name}: unknown option {{key!r}}{{hint}}; expected one of: {{expected}}",
+            )
             _check_option(f"figures.{name}.{key}", allowed[key], value)
 
 
@@ -89,11 +87,26 @@ def _check_draw(draw: Any) -> None:
     if not isinstance(draw, list):
         raise ConfigError(f"figures.draw: expected a list of figure names, got {draw!r}")
     for name in draw:
-        if name not in SPECS:
-            raise ConfigError(
-                f"figures.draw: unknown figure {name!r}{_suggest(str(name), list(SPECS))}; "
-                f"expected one of: {', '.join(SPECS)}"
-            )
+        check_known(
+            name, SPECS, "figures.draw: unknown figure {key!r}{hint}; expected one of: {expected}"
+        )
+
+
+def check_known(key: Any, allowed: Iterable[str], message: str) -> None:
+    """Refuse a ``key`` (option name, column, figure, ...) that is not in ``allowed``.
+
+    ``message`` is formatted with ``key``, ``hint`` (a "did you mean" for the closest allowed
+    name, or ""), ``expected`` (the allowed names joined by commas, in the given order) and
+    ``choices`` (their list) into the :class:`ConfigError`.
+    """
+    names = [str(a) for a in allowed]
+    if key in names:
+        return
+    raise ConfigError(
+        message.format(
+            key=key, hint=_suggest(str(key), names), expected=", ".join(names), choices=names
+        )
+    )
 
 
 def _check_option(where: str, kind: str, value: Any) -> None:
