@@ -33,6 +33,8 @@ CORE: tuple[str, ...] = (
     "layout.py",
     "workflow/__init__.py",
     "workflow/checks.py",
+    "workflow/chunkrun.py",
+    "workflow/chunks.py",
     "workflow/config.py",
     "workflow/params",
     "workflow/provenance.py",
