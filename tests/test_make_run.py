@@ -176,7 +176,9 @@ def test_a_missing_configfile_is_one_sentence_naming_it(tmp_path: Path, target: 
         (["--cores", "2"], []),
     ],
 )
-def test_preflight_finds_the_configfiles_of_a_command_line(args: list[str], files: list[str]) -> None:
+def test_preflight_finds_the_configfiles_of_a_command_line(
+    args: list[str], files: list[str]
+) -> None:
     assert configfiles(args) == files
 
 

@@ -7,13 +7,17 @@ from cimsweep.workflow import chunks
 
 # The search plans its own points (per-point jobs); a grid is planned in chunks.
 CHUNKS = {
-    stage: (chunks.plan(SWEEP, stage, RESULTS) if config.get("search") is None else None)
+    stage: (
+        chunks.plan(SWEEP, stage, RESULTS) if config.get("search") is None else None
+    )
     for stage in chunks.CHUNKED_STAGES
 }
 # Runtime (min) a chunk job asks for per point (at least one per-point job's), by attempt.
 CHUNK_RUNTIME_PER_POINT = {"infer": 5, "ppa": 1}
 # Everything a stage's points read besides their own path tokens: a change reruns the chunks.
-CHUNK_SETTINGS = {stage: chunks.settings(SWEEP, stage) for stage in chunks.CHUNKED_STAGES}
+CHUNK_SETTINGS = {
+    stage: chunks.settings(SWEEP, stage) for stage in chunks.CHUNKED_STAGES
+}
 
 
 def chunk_points(stage):

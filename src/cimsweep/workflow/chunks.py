@@ -163,9 +163,7 @@ def owners(sweep: Sweep, root: str = "results") -> list[tuple[str | None, str | 
     out: list[tuple[str | None, str | None]] = []
     for point in sweep.points():
         filled = sweep.fill(point)
-        out.append(
-            (infer.owner(filled) if infer else None, ppa.owner(filled) if ppa else None)
-        )
+        out.append((infer.owner(filled) if infer else None, ppa.owner(filled) if ppa else None))
     return out
 
 
@@ -177,5 +175,7 @@ def settings(sweep: Sweep, stage: str) -> str:
     names = names or stage_all_params(stage)
     values = {n: sweep.values[n] for n in names if n not in sweep.grid}
     return json.dumps(
-        {"values": values, "explicit": sorted(sweep.explicit & set(names))}, sort_keys=True, default=str
+        {"values": values, "explicit": sorted(sweep.explicit & set(names))},
+        sort_keys=True,
+        default=str,
     )
