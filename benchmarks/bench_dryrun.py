@@ -129,7 +129,7 @@ def main() -> None:
         print(
             f"{points:>7,} points: {r['wall_s']:.1f} s wall ({r['ratio_to_target']:.2f}x the "
             f"10 s target), {r['cpu_s']:.1f} s CPU, {r['peak_rss_mib']:.0f} MiB "
-            f"({r['rss_ratio_to_target']:.2f}x 200 MB), {sum(r['jobs'].values())} jobs"
+            f"({r['rss_ratio_to_target']:.2f}x 200 MB), {r['jobs'].get('total')} jobs"
         )
     if args.points_per_job == 0:
         save("bench_dryrun", {str(k): v for k, v in reports.items()})

@@ -3,6 +3,8 @@
 # writing the same per-point result files (each atomically; up-to-date ones are skipped) and a
 # marker, the chunk job's only tracked output. The per-point rules stay for everything else
 # that asks for one point's file (the adaptive search, --forcerun of one file).
+import sys
+
 from cimsweep.workflow import chunks
 
 # The search plans its own points (per-point jobs); a grid is planned in chunks.
@@ -12,6 +14,12 @@ CHUNKS = {
     )
     for stage in chunks.CHUNKED_STAGES
 }
+for _stage, _plan in CHUNKS.items():
+    if _plan:
+        print(
+            f"cimsweep: {_stage} runs in {len(_plan):,} chunk jobs (params.points_per_job)",
+            file=sys.stderr,
+        )
 # Runtime (min) a chunk job asks for per point (at least one per-point job's), by attempt.
 CHUNK_RUNTIME_PER_POINT = {"infer": 5, "ppa": 1}
 # Everything a stage's points read besides their own path tokens: a change reruns the chunks.

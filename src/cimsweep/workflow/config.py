@@ -261,9 +261,12 @@ class Sweep:
         """A grid point's path tokens with the fixed path keys (and ``trained_for``) added."""
         return self._fill(point)
 
+    @cached_property
+    def _fixed_tokens(self) -> dict[str, str]:  # once per sweep: every path fill asks
+        return {k: token(k, self.values[k]) for k in PATH_KEYS.values()}
+
     def _fill(self, point: Mapping[str, str]) -> dict[str, str]:
-        fixed = {k: token(k, self.values[k]) for k in PATH_KEYS.values()}
-        out = {**fixed, **point}
+        out = {**self._fixed_tokens, **point}
         if self.trained_for_axes() and "trained_for" not in out:
             out["trained_for"] = self.trained_for(out)
         return out
