@@ -16,7 +16,8 @@ rule aggregate:
         mem_mb=mem_mb("aggregate"),
         runtime=runtime("aggregate"),
     params:
-        root=RESULTS,
+        # the results folder, from the table's path (<root>/tables/sweep.csv)
+        root=lambda wildcards, output: str(Path(output.csv).parent.parent),
         chunked=any(CHUNKS.values()),
         code=CODE["aggregate"],
     script:

@@ -62,7 +62,8 @@ rule plot_layer_diagnostics:
         mem_mb=mem_mb("plot"),
         runtime=runtime("plot"),
     params:
-        result=SWEEP.result_path(
+        # the point's result file (the input may be its chunk's marker)
+        result=lambda wildcards: SWEEP.result_path(
             "infer", diagnostics_point(SWEEP, FIGURE_CONFIG), RESULTS
         ),
         caption=FIGURE_SPECS["layer_diagnostics"].caption,
