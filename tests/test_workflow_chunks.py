@@ -80,6 +80,11 @@ def test_a_deleted_point_file_is_named_with_its_chunk(chunked_run: Path) -> None
     assert str(victim.relative_to(chunked_run)) in log
     assert "--forcerun results/chunks/" in log
     assert (chunked_run / "results/tables/sweep.csv").is_file()  # the old table is kept
+    # the command named recomputes that point only (its chunk skips the others)
+    marker = log.split("--forcerun ", 1)[1].split()[0]
+    snakemake(chunked_run, "--cores", "1", "--forcerun", marker)
+    assert victim.is_file() and json.loads((chunked_run / marker).read_text())["computed"] == 1
+    assert len(pd.read_csv(chunked_run / "results/tables/sweep.csv")) == 6
 
 
 def test_a_10000_point_grid_plans_a_few_hundred_jobs(tmp_path: Path) -> None:
