@@ -44,19 +44,24 @@ setup: $(STAMP)
 # directory's lock when no live Snakemake process works here (cimsweep.workflow.unlock), so that
 # the same command resumes the sweep. ARGS: extra Snakemake arguments (e.g. a --configfile).
 ARGS ?=
+# A missing or unreadable --configfile in ARGS stops with one sentence naming it
+# (cimsweep.workflow.preflight; Snakemake itself would print a traceback).
 run: $(STAMP)
+	@$(BIN)/python -m cimsweep.workflow.preflight $(ARGS)
 	@$(BIN)/python -m cimsweep.workflow.unlock .
 	$(BIN)/snakemake --profile profiles/default --cores $(CORES) $(ARGS)
 
 dry-run: $(STAMP)
-	$(BIN)/snakemake --profile profiles/default --dry-run
+	@$(BIN)/python -m cimsweep.workflow.preflight $(ARGS)
+	$(BIN)/snakemake --profile profiles/default --dry-run $(ARGS)
 
 # The suite includes the Slurm tests (tests/test_slurm.py): it needs the Slurm executor plugin.
 test: $(SLURM_STAMP)
 	$(BIN)/python -m pytest -q
 
 report: $(STAMP)
-	$(BIN)/snakemake --profile profiles/default --report results/report.html
+	@$(BIN)/python -m cimsweep.workflow.preflight $(ARGS)
+	$(BIN)/snakemake --profile profiles/default --report results/report.html $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -78,5 +83,6 @@ SEARCH_CONFIG ?= config/sweeps/search_digits.yaml
 .PHONY: search
 search: $(STAMP)
 	@$(BIN)/python -c "import optuna" 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[search]"
+	@$(BIN)/python -m cimsweep.workflow.preflight --configfile $(SEARCH_CONFIG)
 	@$(BIN)/python -m cimsweep.workflow.unlock .
 	$(BIN)/snakemake --profile profiles/default --configfile $(SEARCH_CONFIG) --cores $(CORES) search

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import resource
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,8 @@ def run_snakemake(
     workdir: Path, config: Path, *args: str, output: list[str] | None = None
 ) -> dict[str, float]:
     """Run Snakemake on the repo's workflow; return wall time (s), CPU time (s, user + system,
-    Snakemake and its jobs) and peak child RSS (MiB).
+    Snakemake and its jobs) and the peak RSS (MiB) of this Snakemake process tree alone (its
+    own ``wait4`` record, not the maximum over earlier children).
 
     ``output``, when given, receives Snakemake's stdout + stderr.
     """
@@ -33,18 +35,20 @@ def run_snakemake(
         str(config),
         *args,
     ]
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.perf_counter() - start
+    with tempfile.TemporaryFile("w+") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read()
     if proc.returncode != 0:
-        raise SystemExit(f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        raise SystemExit(f"snakemake failed:\n{text[-6000:]}")
     if output is not None:
-        output.append(proc.stdout + proc.stderr)
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = usage.ru_utime + usage.ru_stime - cpu_before
-    return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mib": max(usage.ru_maxrss, before) / 1024}
+        output.append(text)
+    cpu = usage.ru_utime + usage.ru_stime
+    return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mib": usage.ru_maxrss / 1024}
 
 
 def save(name: str, report: dict[str, Any]) -> Path:

@@ -1,22 +1,27 @@
-"""Planning cost of a large grid: `snakemake --dry-run` on a 10,000-point sweep.
+"""Planning cost of large grids: `snakemake --dry-run` on 10,000 and 100,000 points.
 
-Target (issue 20): under 10 s and 200 MB (issue 3: 20 s). ``--huge``: time until a
-10^6-point grid is refused (params.max_points). Reports wall time, peak memory, jobs
-planned and the ratio to the target.
+Target (issue 20): under 10 s and 200 MB at 10,000 points. Reports, per grid size, wall and
+CPU time and the peak RSS of the planning process, the jobs planned per rule and the ratio to
+the target; saves ``benchmarks/out/bench_dryrun_<points>.json`` and ``bench_dryrun.json``.
+``--points-per-job 1`` measures one job per point (the planning before chunk jobs). ``--huge``:
+time until a 10^6-point grid is refused (params.max_points).
 
-    python benchmarks/bench_dryrun.py [--points 10000]
+    python benchmarks/bench_dryrun.py [--points 10000 100000] [--points-per-job 0]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import yaml
 from _util import run_snakemake, save
 
 TARGET_S = 10.0
+TARGET_MIB = 200 * 1e6 / 2**20  # 200 MB
 
 
 def grid_for(points: int) -> dict[str, list]:
@@ -71,30 +76,63 @@ def refused(points: int) -> dict[str, float]:
     return {"points": size, "refused": True, "wall_s": wall, "peak_rss_mib": rss}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--points", type=int, default=10_000)
-    parser.add_argument("--huge", action="store_true", help="time the refusal of 10^6 points")
-    args = parser.parse_args()
-    if args.huge:
-        save("bench_dryrun_refused", refused(args.points))
-        return
+def dry_run(points: int, per_job: int = 0) -> dict[str, Any]:
+    """Plan a ``points``-point grid (``params.points_per_job = per_job``); return time, peak
+    RSS and the jobs planned per rule, checked against the chunk plan."""
+    from bench_scale import planned_counts
+
+    from cimsweep.workflow import chunks
+    from cimsweep.workflow.config import load
+
+    raw = {"params": {"max_points": points, "points_per_job": per_job}, "grid": grid_for(points)}
+    sweep = load(raw)
+    plan = chunks.plan(sweep, "infer")
+    expected = len(plan) if plan else points
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         config = workdir / "config.yaml"
-        config.write_text(
-            yaml.safe_dump({"params": {"max_points": args.points}, "grid": grid_for(args.points)})
+        config.write_text(yaml.safe_dump(raw))
+        output: list[str] = []
+        timing = run_snakemake(workdir, config, "--dry-run", "--quiet", "rules", output=output)
+    jobs = planned_counts(output[0])
+    if jobs.get("infer_chunk" if plan else "infer") != expected:
+        raise SystemExit(f"dry run planned {jobs}, expected {expected} inference jobs")
+    return {
+        "points": points,
+        "points_per_job": per_job,
+        **timing,
+        "load_avg_1min": os.getloadavg()[0],
+        "jobs": jobs,
+        "target_s": TARGET_S,
+        "target_mib": TARGET_MIB,
+        "ratio_to_target": timing["wall_s"] / TARGET_S,
+        "cpu_ratio_to_target": timing["cpu_s"] / TARGET_S,
+        "rss_ratio_to_target": timing["peak_rss_mib"] / TARGET_MIB,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--points", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--points-per-job", type=int, default=0)
+    parser.add_argument("--huge", action="store_true", help="time the refusal of 10^6 points")
+    args = parser.parse_args()
+    if args.huge:
+        save("bench_dryrun_refused", refused(args.points[0]))
+        return
+    reports = {}
+    for points in args.points:
+        suffix = "" if args.points_per_job == 0 else f"_per_job_{args.points_per_job}"
+        reports[points] = dry_run(points, args.points_per_job)
+        save(f"bench_dryrun_{points}{suffix}", reports[points])
+    for points, r in reports.items():
+        print(
+            f"{points:>7,} points: {r['wall_s']:.1f} s wall ({r['ratio_to_target']:.2f}x the "
+            f"10 s target), {r['cpu_s']:.1f} s CPU, {r['peak_rss_mib']:.0f} MiB "
+            f"({r['rss_ratio_to_target']:.2f}x 200 MB), {r['jobs'].get('total')} jobs"
         )
-        timing = run_snakemake(workdir, config, "--dry-run", "--quiet")
-    save(
-        f"bench_dryrun_{args.points}",
-        {
-            "points": args.points,
-            **timing,
-            "target_s": TARGET_S,
-            "ratio_to_target": timing["wall_s"] / TARGET_S,
-        },
-    )
+    if args.points_per_job == 0:
+        save("bench_dryrun", {str(k): v for k, v in reports.items()})
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ from typing import Any
 import pandas as pd
 import yaml
 from _util import run_snakemake, save
-from bench_dryrun import grid_for
 
 
 def planned_counts(text: str) -> dict[str, int]:
@@ -41,19 +40,11 @@ def planned_counts(text: str) -> dict[str, int]:
 
 
 def dry_run(points: int) -> dict[str, Any]:
-    """Plan a ``points``-point grid; return time, peak RSS and the planned jobs."""
-    with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        config = workdir / "config.yaml"
-        config.write_text(
-            yaml.safe_dump({"params": {"max_points": points}, "grid": grid_for(points)})
-        )
-        output: list[str] = []
-        timing = run_snakemake(workdir, config, "--dry-run", "--quiet", "rules", output=output)
-    jobs = planned_counts(output[0])
-    if jobs.get("infer") != points:
-        raise SystemExit(f"dry run planned {jobs.get('infer')} inference jobs, not {points}")
-    return {"points": points, **timing, "load_avg_1min": os.getloadavg()[0], "jobs": jobs}
+    """Plan a ``points``-point grid; return time, peak RSS and the planned jobs
+    (:func:`bench_dryrun.dry_run`)."""
+    from bench_dryrun import dry_run as plan_grid
+
+    return plan_grid(points)
 
 
 RUN_PARAMS: dict[str, Any] = {"epochs": 5, "mc_runs": 1, "calib_samples": 128}

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cimsweep.workflow.preflight import check, configfiles, main
 from cimsweep.workflow.unlock import _is_snakemake, drop_stale_lock, holders
+from cimsweep.workflow.yaml12 import ConfigFileError
 from tests.conftest import REPO
 
 VENV_BIN = Path(sys.executable).parent
@@ -142,3 +144,47 @@ def test_a_live_run_in_the_directory_keeps_its_lock(tmp_path: Path) -> None:
 )
 def test_what_counts_as_a_snakemake_run(argv: list[str], expected: bool) -> None:
     assert _is_snakemake(argv) is expected
+
+
+@pytest.mark.parametrize("target", ["run", "dry-run"])
+def test_a_missing_configfile_is_one_sentence_naming_it(tmp_path: Path, target: str) -> None:
+    """Snakemake reads --configfile in its parser, before any workflow code: the Makefile's
+    preflight names the file instead of Snakemake's traceback (issue 20, item 8)."""
+    proj, venv = _project(tmp_path)
+    make = subprocess.run(
+        ["make", "-o", str(venv / ".cimsweep-installed"), target, f"VENV={venv}"]
+        + ["ARGS=--configfile nope.yaml"],
+        cwd=proj,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    text = make.stdout + make.stderr
+    assert make.returncode != 0
+    assert "cimsweep: config file 'nope.yaml' not found" in text
+    assert "Traceback" not in text and "snakemake --profile" not in make.stdout
+    assert not (proj / ".snakemake").exists()  # stopped before Snakemake started
+
+
+@pytest.mark.parametrize(
+    ("args", "files"),
+    [
+        (["--configfile", "a.yaml", "b.yaml", "-n", "target"], ["a.yaml", "b.yaml"]),
+        (["--configfile=a.yaml", "results/x.json"], ["a.yaml"]),
+        (["--cores", "2", "--configfiles", "c.yaml", "--config", "x=1"], ["c.yaml"]),
+        (["--cores", "2"], []),
+    ],
+)
+def test_preflight_finds_the_configfiles_of_a_command_line(
+    args: list[str], files: list[str]
+) -> None:
+    assert configfiles(args) == files
+
+
+def test_preflight_names_a_yaml_error_with_its_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("grid:\n  adc_precision: [3, 4}\n")
+    with pytest.raises(ConfigFileError, match=r"bad\.yaml, line 2, column \d+: not valid YAML"):
+        check(["--configfile", str(bad)])
+    assert main(["--cores", "1"]) == 0

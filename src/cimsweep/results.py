@@ -159,11 +159,14 @@ def _tokens(values: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def read_result(path: str, expected: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def read_result(
+    path: str, expected: Mapping[str, Any] | None = None, recompute: str | None = None
+) -> dict[str, Any]:
     """Read a grid point's result JSON and check that its ``params`` are ``expected`` (the
     values its path and the config give): a copied, misplaced or stale file is refused, naming
-    the file, the differing values and the command that recomputes it."""
-    again = RECOMPUTE.format(path=path)
+    the file, the differing values and the command that recomputes it (``--forcerun`` of the
+    file, or of ``recompute``: the marker of the chunk job that writes it)."""
+    again = RECOMPUTE.format(path=recompute or path)
     try:
         data = read_json(path)
     except (ValueError, OSError) as exc:

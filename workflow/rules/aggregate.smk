@@ -1,6 +1,7 @@
 rule aggregate:
     input:
-        points=[path for pair in SWEEP.point_paths(RESULTS) for path in pair],
+        # per-point result files, or the markers of the chunk jobs writing them
+        points=aggregate_inputs(),
     output:
         # update(): a failing aggregate restores the previous table instead of deleting it
         csv=report(update(TABLE_CSV), caption="../report/table.rst", category="Table"),
@@ -15,6 +16,9 @@ rule aggregate:
         mem_mb=mem_mb("aggregate"),
         runtime=runtime("aggregate"),
     params:
+        # the results folder, from the table's path (<root>/tables/sweep.csv)
+        root=lambda wildcards, output: str(Path(output.csv).parent.parent),
+        chunked=any(CHUNKS.values()),
         code=CODE["aggregate"],
     script:
         "../scripts/aggregate.py"

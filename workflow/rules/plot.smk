@@ -40,9 +40,8 @@ rule plot_figure:
 
 rule plot_layer_diagnostics:
     input:
-        result=SWEEP.result_path(
-            "infer", diagnostics_point(SWEEP, FIGURE_CONFIG), RESULTS
-        ),
+        # the point's result file, or the marker of the chunk job writing it
+        result=infer_result_input(diagnostics_point(SWEEP, FIGURE_CONFIG)),
     output:
         pdf=update(f"{RESULTS}/figures/layer_diagnostics.pdf"),
         png=update(
@@ -63,6 +62,10 @@ rule plot_layer_diagnostics:
         mem_mb=mem_mb("plot"),
         runtime=runtime("plot"),
     params:
+        # the point's result file (the input may be its chunk's marker)
+        result=lambda wildcards: SWEEP.result_path(
+            "infer", diagnostics_point(SWEEP, FIGURE_CONFIG), RESULTS
+        ),
         caption=FIGURE_SPECS["layer_diagnostics"].caption,
         code=CODE["plot"],
     script:

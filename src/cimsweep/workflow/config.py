@@ -246,16 +246,27 @@ class Sweep:
     def expand(self, stage: str, filename: str | None = None, root: str = "results") -> list[str]:
         """Concrete paths of a stage's result file for every distinct grid point."""
         pattern = f"{root}/{self.stage_dir(stage)}/{filename or RESULT_FILES[stage]}"
+        paths = [pattern.format(**p) for p in self.stage_points(stage)]
+        return list(dict.fromkeys(paths))
+
+    def stage_points(self, stage: str) -> list[dict[str, str]]:
+        """Path tokens (every wildcard of the stage's path filled) of each combination of the
+        axes the stage's path depends on; may repeat a path (several ``trained_for`` axes)."""
         swept = [n for n in self.wildcards(stage) if n in self.grid]
         if self._nested_in_train(stage):
             swept += [n for n in self.trained_for_axes() + ["training"] if n in self.grid]
-        swept = list(dict.fromkeys(swept))
-        paths = [pattern.format(**self._fill(p)) for p in self.points(swept)]
-        return list(dict.fromkeys(paths))
+        return [self._fill(p) for p in self.points(list(dict.fromkeys(swept)))]
+
+    def fill(self, point: Mapping[str, str]) -> dict[str, str]:
+        """A grid point's path tokens with the fixed path keys (and ``trained_for``) added."""
+        return self._fill(point)
+
+    @cached_property
+    def _fixed_tokens(self) -> dict[str, str]:  # once per sweep: every path fill asks
+        return {k: token(k, self.values[k]) for k in PATH_KEYS.values()}
 
     def _fill(self, point: Mapping[str, str]) -> dict[str, str]:
-        fixed = {k: token(k, self.values[k]) for k in PATH_KEYS.values()}
-        out = {**fixed, **point}
+        out = {**self._fixed_tokens, **point}
         if self.trained_for_axes() and "trained_for" not in out:
             out["trained_for"] = self.trained_for(out)
         return out

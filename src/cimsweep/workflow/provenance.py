@@ -35,6 +35,8 @@ CORE: tuple[str, ...] = (
     "signed_mapping.py",
     "workflow/__init__.py",
     "workflow/checks.py",
+    "workflow/chunkrun.py",
+    "workflow/chunks.py",
     "workflow/config.py",
     "workflow/params",
     "workflow/provenance.py",

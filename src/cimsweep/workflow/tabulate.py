@@ -30,17 +30,19 @@ def point_record(
     ppa_json: str,
     point: Mapping[str, str] | None = None,
     expected: tuple[Mapping[str, Value], Mapping[str, Value]] | None = None,
+    owners: tuple[str | None, str | None] = (None, None),
 ) -> dict[str, Any]:
     """One flat row of the tidy table from a grid point's inference and PPA results.
 
     A point whose inference or PPA step failed gets ``status = "failed"``, the error message
     and NaN metrics. ``expected``: the (inference, PPA) values of the point; a file whose
-    params differ is refused (:func:`cimsweep.results.read_result`).
+    params differ is refused (:func:`cimsweep.results.read_result`). ``owners``: the chunk
+    markers whose jobs write the two files (None: a job of their own).
     """
     from cimsweep.results import read_result
 
-    acc = read_result(infer_json, expected[0] if expected else None)
-    hw = read_result(ppa_json, expected[1] if expected else None)
+    acc = read_result(infer_json, expected[0] if expected else None, owners[0])
+    hw = read_result(ppa_json, expected[1] if expected else None, owners[1])
     # the grid point's own values name the row, also where its steps did not read them (a
     # float model's row on a train_noise axis)
     grid = {k: parse_token(k, v) for k, v in (point or {}).items()}
@@ -73,18 +75,22 @@ def aggregate(
     out_parquet: str,
     points: Sequence[Mapping[str, str]] | None = None,
     expected: Sequence[tuple[Mapping[str, Value], Mapping[str, Value]]] | None = None,
+    owners: Sequence[tuple[str | None, str | None]] | None = None,
 ) -> None:
     """Gather every grid point into one tidy table (CSV and Parquet).
 
     ``points``: each pair's grid values as path tokens (``Sweep.points()``, same order);
-    ``expected``: each pair's (inference, PPA) values (``Sweep.point_values``), checked.
+    ``expected``: each pair's (inference, PPA) values (``Sweep.point_values``), checked;
+    ``owners``: each pair's chunk markers (:func:`cimsweep.workflow.chunks.owners`).
     """
     from cimsweep.results import build_table, write_table
 
     points = points if points is not None else [{}] * len(pairs)
     checks = expected if expected is not None else [None] * len(pairs)
+    chunks = owners if owners is not None else [(None, None)] * len(pairs)
     records = [
-        point_record(i, p, pt, ex) for (i, p), pt, ex in zip(pairs, points, checks, strict=True)
+        point_record(i, p, pt, ex, ow)
+        for (i, p), pt, ex, ow in zip(pairs, points, checks, chunks, strict=True)
     ]
     table = build_table(records)
     write_table(table, out_csv, out_parquet)

@@ -60,4 +60,16 @@ PARAMS: list[Param] = [
         "Raise it for a deliberate large sweep; a run-time setting, not part of any result.",
         minimum=1,
     ),
+    declare(
+        "points_per_job",
+        "int",
+        0,
+        "",
+        "Grid points per inference or PPA job. 1: one job per point; N > 1: the points sharing "
+        "a calibration (inference) or a model (PPA) run as chunk jobs of about N/2 to N points, "
+        "each writing the same per-point result files; 0 (default): 1 up to 1,000 jobs of a "
+        "stage, 100 above (planning costs ~4 ms and ~40 KB per job). A run-time setting, not "
+        "part of any result.",
+        minimum=0,
+    ),
 ]
