@@ -10,6 +10,7 @@ from typing import Any
 from cimsweep.ppa import components as comp
 from cimsweep.ppa.design import Design, unique_inputs
 from cimsweep.ppa.mapping import LayerMapping
+from cimsweep.signed_mapping import signed_mapping
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,8 @@ def clock(d: Design, l_chip: float) -> Clock:
     t_adc = comp.adc_time(tech, d.adc_bits, d.adc_type)
     t_read = float(tech["arch"]["beta"]) * (max(t_wl, t_mux) + max(t_bl, t_adc))
     t_clk = max(t_read, 1.0 / float(tech["device"]["clock_Hz"]))
-    # output words per array (one per weight = `slices` columns, x2 for differential)
-    words = math.ceil(d.sc / (d.slices * (2 if hw["signed_mapping"] == "differential" else 1)))
+    # output words per array (one per weight = `slices` columns per cell array of the mapping)
+    words = math.ceil(d.sc / (d.slices * signed_mapping(str(hw["signed_mapping"])).arrays))
     return Clock(t_read, t_clk, math.ceil(words / d.n_adc), comp.repeated_wire_delay(tech, l_chip))
 
 
