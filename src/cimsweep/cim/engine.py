@@ -33,9 +33,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cimsweep.cim import adc_calibration, devices, kernel, per_call, read_plan, semantics
+from cimsweep.cim import (
+    adc_calibration,
+    devices,
+    kernel,
+    per_call,
+    read_plan,
+    semantics,
+    torch_read,
+)
 from cimsweep.cim.chip import Chip, LayerStats
-from cimsweep.cim.converters import adc_codes_, adc_full_scale
+from cimsweep.cim.converters import adc_full_scale
 from cimsweep.cim.mapping import CrossbarMap, im2col, weight_matrix
 from cimsweep.cim.models.adc import adc_model
 from cimsweep.layout import n_input_slices
@@ -376,8 +384,8 @@ class LayerEngine:
                         else:
                             clipped += kernel.read(cc, self.dac, n_x, w_c, *args)
                         continue
-                    clipped += self._read_torch(
-                        cc, w_c, inv_c, inv2_c, (read_var, out_var),
+                    clipped += torch_read.read_torch(
+                        self, cc, w_c, inv_c, inv2_c, (read_var, out_var),
                         noise if noisy else None, step[idx][gs], coef_x, z, n_x,
                     )  # fmt: skip
                     acc = torch.zeros_like(rows_out)  # same order as the kernel: g, then w
@@ -389,42 +397,6 @@ class LayerEngine:
             stats.reads += m_total * n_x * len(self.map.groups) * n_w * pc
             stats.clipped += clipped
         return out
-
-    def _read_torch(
-        self,
-        cc: torch.Tensor,
-        w_c: torch.Tensor,
-        inv: torch.Tensor,
-        inv2: torch.Tensor,
-        variances: tuple[torch.Tensor, torch.Tensor],
-        noise: devices.NoiseStream | None,
-        step: torch.Tensor,
-        coef_x: torch.Tensor,
-        z: torch.Tensor,
-        n_x: int,
-    ) -> int:
-        """Torch ops of :func:`kernel.read` (same numbers; plus ``output_noise_file``)."""
-        g_c, mc, _ = cc.shape
-        n_w, pc = self.map.n_w, self.map.phys_cols
-        x, sx2 = kernel.dac_slices(cc, self.dac, n_x, noise is not None)
-        y = torch.bmm(x.reshape(g_c, n_x * mc, -1), w_c)  # unit products
-        y5 = y.view(g_c, n_x, mc, n_w, pc).mul_(inv.view(g_c, 1, 1, n_w, 1))  # ADC steps
-        if noise is not None:
-            read_var, out_var = variances
-            assert sx2 is not None  # dac_slices returns the squares when asked
-            var = sx2.unsqueeze(-1) * inv2.view(g_c, 1, 1, n_w) * read_var + out_var
-            sd = kernel.sqrt_rn(var).unsqueeze(-1)  # (G_c, n_x, mc, n_w, 1), steps
-            if self.out_table is not None:  # per-level statistics, unit products
-                lsb = step.float().view(g_c, 1, 1, n_w, 1)
-                offset, out_sd = self.out_table(y5 * lsb)
-                sd = torch.sqrt(sd.square() + (out_sd / lsb).square())
-                y5.add_(offset / lsb)
-            # same operation order as the kernel: y + (eps * sd)
-            y5.add_(noise.standard_normal(y5.shape).mul_(sd))
-        clipped = adc_codes_(y, self.kmax)
-        cx = coef_x.view(1, 1, n_x).expand(g_c, 1, n_x)
-        z.copy_(torch.bmm(cx, y.view(g_c, n_x, -1)).view_as(z))  # input shift-add
-        return clipped
 
     # ---------------------------------------------------------------- ADC calibration
     def calibrate_adc(self, codes: torch.Tensor) -> None:
