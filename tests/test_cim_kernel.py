@@ -12,7 +12,7 @@ from statistics import NormalDist
 import pytest
 import torch
 
-from cimsweep.cim import kernel, sim_config
+from cimsweep.cim import kernel, sim_config, streams
 from cimsweep.cim.converters import adc_codes_
 from cimsweep.cim.devices import NoiseStream
 from cimsweep.cim.engine import LayerEngine, LayerStats
@@ -27,8 +27,8 @@ def _philox_full(ctr: tuple[int, int, int, int], key: tuple[int, int]) -> list[i
     x = [torch.tensor([c]) for c in ctr]
     a0, a1 = key
     for _ in range(10):
-        h0, l0 = kernel._mulhilo(0xD2511F53, x[0])
-        h1, l1 = kernel._mulhilo(0xCD9E8D57, x[2])
+        h0, l0 = streams._mulhilo(0xD2511F53, x[0])
+        h1, l1 = streams._mulhilo(0xCD9E8D57, x[2])
         x = [h1 ^ x[1] ^ a0, l1, h0 ^ x[3] ^ a1, l0]
         a0, a1 = (a0 + 0x9E3779B9) & 0xFFFFFFFF, (a1 + 0xBB67AE85) & 0xFFFFFFFF
     return [int(v) for v in x]
@@ -67,7 +67,7 @@ def test_xoshiro128pp_known_answers():
 def test_mulhilo_matches_exact_product():
     g = torch.Generator().manual_seed(0)
     x = torch.randint(0, 2**32, (10000,), generator=g, dtype=torch.int64)
-    hi, lo = kernel._mulhilo(0xD2511F53, x)
+    hi, lo = streams._mulhilo(0xD2511F53, x)
     for xi, h, lo_i in zip(x[:200].tolist(), hi[:200].tolist(), lo[:200].tolist(), strict=True):
         assert divmod(0xD2511F53 * xi, 2**32) == (h, lo_i)
 
