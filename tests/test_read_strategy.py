@@ -189,6 +189,30 @@ def test_monte_carlo_instances_reuse_the_first_layers_codes_and_reference(monkey
     assert stats_kept == stats_fresh and stats_kept[0][1] > 0
 
 
+def test_a_calibration_pass_drops_the_kept_codes():
+    """Kept codes belong to one input scale: a calibration forward (which may change it)
+    drops them, and the next chip instance forms its codes afresh from the new scale."""
+    from cimsweep.cim import layers
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(30, 20))
+    rng = {"weight_max": 1.0, "input_min": 0.0, "input_max": 1.0}
+    cm = layers.convert(model, {"0": rng}, sim_config(adc_precision=5))
+    layer = layers.cim_modules(cm)[0]
+    x = torch.rand(40, 30, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        for i in range(2):
+            layers.program(cm, torch.Generator().manual_seed(i))
+            cm(x)
+        assert layer._memo is not None  # the same batch twice: kept
+        layers.set_mode(cm, "quant")
+        cm(x)
+        assert layer._memo is None and layer._seen is None
+        layers.set_mode(cm, "cim")
+        cm(x)
+        assert layer._memo is None  # seen once since: formed afresh, not kept yet
+
+
 @needs_kernel
 @pytest.mark.parametrize("noisy", [False, True])
 def test_baseline_share_is_added_once_per_read(noisy):

@@ -51,6 +51,7 @@ class CIMLayer(nn.Module):
         e = self.engine
         if self.mode == "cim":
             return self._forward_cim(x)
+        self._memo = self._seen = None  # calibration may change the input scale: keep no codes
         codes, meta = e.input_codes(x)
         if self.mode == "quant":
             return e.finish(e.reference(codes), meta)
