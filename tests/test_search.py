@@ -113,11 +113,11 @@ def _fake_row(point: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _run(spec: Any, store: Any, rounds_: int) -> list[list[dict[str, Any]]]:
+def _run(spec: Any, store: Any, rounds_: int, row: Any = _fake_row) -> list[list[dict[str, Any]]]:
     out = []
     for r in range(rounds_):
         entries = study.ask_round(spec, store, r, spec.batch)
-        study.tell_round(spec, store, r, {e["trial"]: _fake_row(e["point"]) for e in entries})
+        study.tell_round(spec, store, r, {e["trial"]: row(e["point"]) for e in entries})
         out.append(entries)
     return out
 
@@ -173,6 +173,27 @@ def test_constraints_reach_the_sampler(tmp_path: Path) -> None:
         acc = t.values[0]
         (gap,) = t.constraints.values()
         assert gap == pytest.approx(0.8 - acc) and (gap <= 0) == (acc >= 0.8)
+
+
+def test_importance_finds_the_knob_of_a_nanojoule_objective(tmp_path: Path) -> None:
+    """An energy of picojoules (1 pJ x 2**adc) depends on the ADC bits alone, and fANOVA must
+    say so although its raw values vary by less than float64's epsilon in J**2 (its trees
+    then did not split and returned equal shares of arbitrary axes)."""
+
+    def picojoule_row(point: dict[str, str]) -> dict[str, Any]:
+        return {**_fake_row(point), "energy_J": 1e-12 * 2.0 ** int(point["adc_precision"])}
+
+    spec = parse(SEARCH)
+    root = str(tmp_path)
+    Path(rounds.journal_path(root)).parent.mkdir(parents=True)
+    _run(spec, study.storage(rounds.journal_path(root)), 3, picojoule_row)
+    imp = rounds.importances(spec, root)
+    energy = imp["energy_J"]
+    assert max(energy, key=energy.__getitem__) == "adc_precision"
+    assert energy["adc_precision"] > 0.8
+    assert energy["read_noise"] < 0.1 and energy["t"] < 0.1
+    accuracy = imp["accuracy_mean"]
+    assert accuracy["sub_array"] < 0.1 and accuracy["t"] < 0.1  # neither enters the fake
 
 
 # ---- front and hypervolume ------------------------------------------------------------------

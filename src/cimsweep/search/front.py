@@ -82,13 +82,18 @@ def scaled(
     """Objectives scaled to 0 (best bound) .. 1 (worst bound), every column minimised."""
     cols = []
     for c in objectives:
-        best, worst = bounds[c]
         x = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
-        if min(best, worst) > 0 and max(best, worst) / min(best, worst) > 10:
-            x, best, worst = np.log10(x), math.log10(best), math.log10(worst)
-        span = worst - best
-        cols.append((x - best) / span if span else np.zeros_like(x))
+        cols.append(scale_between(x, *bounds[c]))
     return np.column_stack(cols)
+
+
+def scale_between(x: np.ndarray, best: float, worst: float) -> np.ndarray:
+    """``x`` mapped to 0 (``best``) .. 1 (``worst``); on log10 where both bounds are positive
+    and a decade or more apart (energy, latency, area); zeros where the bounds coincide."""
+    if min(best, worst) > 0 and max(best, worst) / min(best, worst) > 10:
+        x, best, worst = np.log10(x), math.log10(best), math.log10(worst)
+    span = worst - best
+    return (x - best) / span if span else np.zeros_like(x)
 
 
 def hypervolume(points: np.ndarray, reference: float = REFERENCE) -> float:

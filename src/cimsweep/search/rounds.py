@@ -14,6 +14,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from cimsweep.io import read_json, write_json
 from cimsweep.search import front, prune, study
 from cimsweep.search.spec import SearchSpec
@@ -142,7 +144,12 @@ def importances(spec: SearchSpec, root: str = "results") -> dict[str, dict[str, 
     evaluator = optuna.importance.FanovaImportanceEvaluator(seed=spec.seed)
 
     def objective(i: int) -> Any:
-        return lambda t: t.values[i]
+        # fANOVA on raw values of 1e-9 J sees no variance and returns equal shares of whatever
+        # it splits first: scale each objective as the hypervolume does (log10 over decades)
+        raw = np.array([t.values[i] for t in done], dtype=float)
+        x = front.scale_between(raw, float(raw.min()), float(raw.max()))
+        by_trial = dict(zip((t.number for t in done), x.tolist(), strict=True))
+        return lambda t: by_trial[t.number]
 
     for i, column in enumerate(spec.objectives):
         try:
