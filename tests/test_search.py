@@ -306,6 +306,10 @@ def test_more_budget_extends_without_recomputing(killed_and_resumed: dict[str, A
     assert all(after[p] == m for p, m in done.items())  # repeated points were not recomputed
     assert len(after) == 4  # tech_node is PPA-only: 4 inference points serve 8 evaluations
     assert planned_jobs(directory, "search") == {}
+    summary = json.loads((directory / "results/search/summary.json").read_text())
+    timing = summary["planning"]  # each round's ask and tell, and its jobs between them
+    assert [t["round"] for t in timing] == [0, 1]
+    assert all(0 < t["ask_s"] < 60 and 0 < t["tell_s"] < 60 and t["jobs_s"] > 0 for t in timing)
 
 
 @pytest.mark.workflow

@@ -11,6 +11,7 @@ of every evaluated point plus ``round``, ``trial`` and ``pareto``), ``front.csv`
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,9 @@ def planned_rounds(spec: SearchSpec, root: str = "results") -> int:
 
 
 def ask(spec: SearchSpec, sweep: Sweep, round_index: int, out_json: str, root: str) -> None:
-    """Ask the sampler for this round's new points; write them with their result paths."""
+    """Ask the sampler for this round's new points; write them with their result paths (and
+    the ask's wall seconds and end time, for the planning overhead in ``summary.json``)."""
+    start = time.perf_counter()
     before = sum(len(_proposed(r, root)) for r in range(round_index))
     n = min(spec.batch, spec.budget - before)
     store = study.storage(journal_path(root))
@@ -84,7 +87,8 @@ def ask(spec: SearchSpec, sweep: Sweep, round_index: int, out_json: str, root: s
     for e in entries:
         e["infer"] = sweep.result_path("infer", e["point"], root)
         e["ppa"] = sweep.result_path("ppa", e["point"], root)
-    write_json(out_json, {"round": round_index, "points": entries})
+    timing = {"ask_s": time.perf_counter() - start, "asked_at": time.time()}
+    write_json(out_json, {"round": round_index, "points": entries, "timing": timing})
 
 
 def result_files(proposals_json: str) -> list[str]:
@@ -103,12 +107,31 @@ def _rows(proposals_json: str, round_index: int) -> list[dict[str, Any]]:
 
 
 def tell(spec: SearchSpec, round_index: int, proposals_json: str, out_json: str, root: str) -> None:
-    """Tell the sampler the results of a round's points; write the round's marker."""
+    """Tell the sampler the results of a round's points; write the round's marker (with the
+    tell's wall seconds and start time)."""
+    start, started_at = time.perf_counter(), time.time()
     rows = _rows(proposals_json, round_index)
     store = study.storage(journal_path(root))
     study.tell_round(spec, store, round_index, {r["trial"]: r for r in rows})
     values = {r["trial"]: study.objective_values(spec, r) for r in rows}
-    write_json(out_json, {"round": round_index, "values": values})
+    timing = {"tell_s": time.perf_counter() - start, "told_at": started_at}
+    write_json(out_json, {"round": round_index, "values": values, "timing": timing})
+
+
+def planning(rounds: int, root: str = "results") -> list[dict[str, float]]:
+    """Per round: the ask's and the tell's wall seconds (s), and the wall seconds between the
+    end of the ask and the start of the tell (``jobs_s``: the round's jobs as Snakemake ran
+    them, scheduling included). Rounds written before timings were kept are left out."""
+    out = []
+    for r in range(rounds):
+        asked = read_json(proposals_path(r, root)).get("timing")
+        told = read_json(told_path(r, root)).get("timing")
+        if asked and told:
+            jobs = told["told_at"] - asked["asked_at"]
+            out.append(
+                {"round": r, "ask_s": asked["ask_s"], "tell_s": told["tell_s"], "jobs_s": jobs}
+            )
+    return out
 
 
 def gather(spec: SearchSpec, rounds: int, root: str = "results") -> Any:
@@ -180,6 +203,7 @@ def summarise(spec: SearchSpec, rounds: int, root: str, out: dict[str, str]) -> 
         "hypervolume": hypervolume_history(spec, table),
         "pruning": _pruning(spec, root),
         "importance": importances(spec, root),
+        "planning": planning(rounds, root),
     }
     write_json(out["summary"], summary)
 
