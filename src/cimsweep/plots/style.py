@@ -209,6 +209,10 @@ PARAM_LABELS: dict[str, str] = {
     "bitcell": "Bits per cell",
     "dac_precision": "DAC precision (bit)",
     "tech_node": "Technology node (nm)",
+    "adc_type": "ADC type",
+    "mem_type": "Memory cell",
+    "parallel_read": "Rows read in parallel",
+    "column_mux": "Columns per ADC (mux)",
     "training": "Training",
     "train_noise": "Training read noise σ (rel. to level range)",
 }
