@@ -50,6 +50,17 @@ FAIL_MEM = "50 * attempt"
 # Result columns that may differ between two correct runs (none so far: results are seeded).
 TIMING_LIKE = re.compile(r"(wall|elapsed|duration|runtime|timestamp)", re.IGNORECASE)
 RUN_TIMEOUT_S = 540
+# A two-round adaptive search over the tiny grid's inference points (plus a PPA-only axis).
+SEARCH_CONFIG: dict[str, Any] = {
+    "params": {**TINY_CONFIG["params"], "model": "mlp"},
+    "search": {
+        "objectives": {"accuracy_mean": "max", "energy_J": "min"},
+        "space": {"adc_precision": [4, 10], "read_noise": [0.0, 0.1], "tech_node": [45, 22]},
+        "budget": 4,
+        "batch": 2,
+        "seed": 0,
+    },
+}
 
 
 def cluster_problem() -> str | None:
@@ -220,15 +231,24 @@ def slurm_runs(
     write_config(failing, TINY_CONFIG)
     write_overlay(failing, {FAIL_RULE: {"mem_mb": FAIL_MEM}})
 
+    search = tmp_path_factory.mktemp("slurm_search")
+    write_config(search, SEARCH_CONFIG)
+    write_overlay(search)
+
     plan = dry_run(sweep, slurm_profile)
     since = time.time()
     started = time.monotonic()
-    procs = [launch(sweep, slurm_profile), launch(failing, slurm_profile, FAIL_TARGET)]
+    procs = [
+        launch(sweep, slurm_profile),
+        launch(failing, slurm_profile, FAIL_TARGET),
+        launch(search, slurm_profile, "search"),
+    ]
     try:
         local = request.getfixturevalue("tiny_run")  # the local reference run, meanwhile
         sweep_run = finish(procs[0], sweep)
         sweep_s = time.monotonic() - started
         failing_run = finish(procs[1], failing)
+        search_run = finish(procs[2], search)
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -240,6 +260,8 @@ def slurm_runs(
         sweep_s=sweep_s,
         failing=failing,
         failing_run=failing_run,
+        search=search,
+        search_run=search_run,
         local=local,
         planned=plan.submissions,
         n_grouped=plan.grouped,
@@ -347,3 +369,26 @@ def test_a_1000_point_sweep_submits_tens_of_slurm_jobs(tmp_path: Path, slurm_pro
     bundle_size = PROFILE["group-components"]["grid"]
     assert plan.submissions["group grid"] == -(-plan.grouped // bundle_size)  # 21 bundles
     assert 10 <= sum(plan.submissions.values()) <= 60, plan.submissions  # 33: tens, not ~1,000
+
+
+def test_an_adaptive_search_runs_its_rounds_through_sbatch(slurm_runs: SimpleNamespace) -> None:
+    """`snakemake --profile slurm search`: the rounds' inference and PPA jobs go to Slurm
+    (bundled), ask and tell run on the submitting host, and the results equal the local grid's
+    at the same points (the search reads the grid's result paths)."""
+    run = slurm_runs.search_run
+    assert run.returncode == 0, run.output[-5000:]
+    table = pd.read_csv(slurm_runs.search / "results/search/evaluated.csv")
+    assert len(table) == 4 and set(table["round"]) == {0, 1}
+    assert (table["status"] == "ok").all() and table["pareto"].any()
+    jobs = wait_for_accounting(slurm_runs.search, slurm_runs.since, 1)
+    labels = Counter(job_label(job["Comment"], {"train", "calibrate"}) for job in jobs)
+    assert labels["group grid"] >= 2, labels  # at least one bundle per round
+    assert not [c for c in labels if "search" in c], labels  # ask/tell never sbatch-ed
+    assert {job["State"] for job in jobs} == {"COMPLETED"}, jobs
+    local = pd.read_csv(slurm_runs.local / "results/tables/sweep.csv")
+    key = ["adc_precision", "read_noise"]
+    merged = table.merge(local[[*key, "accuracy_mean"]], on=key, suffixes=("", "_grid"))
+    assert len(merged) == len(table)
+    assert (merged["accuracy_mean"] == merged["accuracy_mean_grid"]).all(), merged
+    summary = yaml.safe_load((slurm_runs.search / "results/search/summary.json").read_text())
+    assert [r["round"] for r in summary["planning"]] == [0, 1]
