@@ -50,6 +50,32 @@ FAIL_MEM = "50 * attempt"
 # Result columns that may differ between two correct runs (none so far: results are seeded).
 TIMING_LIKE = re.compile(r"(wall|elapsed|duration|runtime|timestamp)", re.IGNORECASE)
 RUN_TIMEOUT_S = 540
+# A grid drawing both PPA backends (NeuroSim V1.4's C++ from ../shared, never the project's).
+NEUROSIM_ROOT = Path(os.environ.get("CIMSWEEP_NEUROSIM_DIR", REPO.parent / "shared" / "neurosim"))
+NEUROSIM_DIR = NEUROSIM_ROOT / "v1.4" / "Inference_pytorch" / "NeuroSIM"
+REQUIRE_NEUROSIM = os.environ.get("REQUIRE_NEUROSIM") == "1"
+BOTH_BACKENDS: dict[str, Any] = {
+    "params": {
+        "epochs": 2,
+        "mc_runs": 1,
+        "calib_samples": 32,
+        "sub_array": [32, 32],
+        "neurosim_dir": str(NEUROSIM_DIR),
+    },
+    "grid": {"model": ["cnn"], "ppa_backend": ["analytical", "neurosim"]},
+    "figures": {"draw": ["accuracy_vs_energy"]},
+}
+
+
+def neurosim_problem() -> str | None:
+    """Why the NeuroSim backend cannot run here, or None."""
+    if not (NEUROSIM_DIR / "Param.cpp").is_file():
+        return f"NeuroSim V1.4 sources missing ({NEUROSIM_DIR})"
+    if not (shutil.which("g++") and shutil.which("make")):
+        return "g++ or make missing (NeuroSim is built per hardware point)"
+    return None
+
+
 # A two-round adaptive search over the tiny grid's inference points (plus a PPA-only axis).
 SEARCH_CONFIG: dict[str, Any] = {
     "params": {**TINY_CONFIG["params"], "model": "mlp"},
@@ -238,17 +264,25 @@ def slurm_runs(
     plan = dry_run(sweep, slurm_profile)
     since = time.time()
     started = time.monotonic()
+    backends = None
+    if neurosim_problem() is None:
+        backends = tmp_path_factory.mktemp("slurm_backends")
+        write_config(backends, BOTH_BACKENDS)
+        write_overlay(backends)
     procs = [
         launch(sweep, slurm_profile),
         launch(failing, slurm_profile, FAIL_TARGET),
         launch(search, slurm_profile, "search"),
     ]
+    if backends is not None:
+        procs.append(launch(backends, slurm_profile))
     try:
         local = request.getfixturevalue("tiny_run")  # the local reference run, meanwhile
         sweep_run = finish(procs[0], sweep)
         sweep_s = time.monotonic() - started
         failing_run = finish(procs[1], failing)
         search_run = finish(procs[2], search)
+        backends_run = finish(procs[3], backends) if backends is not None else None
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -262,6 +296,8 @@ def slurm_runs(
         failing_run=failing_run,
         search=search,
         search_run=search_run,
+        backends=backends,
+        backends_run=backends_run,
         local=local,
         planned=plan.submissions,
         n_grouped=plan.grouped,
@@ -392,3 +428,32 @@ def test_an_adaptive_search_runs_its_rounds_through_sbatch(slurm_runs: SimpleNam
     assert (merged["accuracy_mean"] == merged["accuracy_mean_grid"]).all(), merged
     summary = yaml.safe_load((slurm_runs.search / "results/search/summary.json").read_text())
     assert [r["round"] for r in summary["planning"]] == [0, 1]
+
+
+def test_both_ppa_backends_run_through_sbatch(slurm_runs: SimpleNamespace) -> None:
+    """``ppa_backend: [analytical, neurosim]`` on Slurm: NeuroSim is built and run inside a
+    Slurm job (its report in that job's log), both rows land in the table, the figure is drawn."""
+    if slurm_runs.backends is None:
+        problem = neurosim_problem()
+        if REQUIRE_NEUROSIM:
+            pytest.fail(f"REQUIRE_NEUROSIM=1 but {problem}", pytrace=False)
+        pytest.skip(str(problem))
+    run = slurm_runs.backends_run
+    assert run.returncode == 0, run.output[-5000:]
+    directory = slurm_runs.backends
+    table = pd.read_csv(directory / "results/tables/sweep.csv")
+    assert sorted(table["ppa_backend"]) == ["analytical", "neurosim"]
+    assert (table["status"] == "ok").all(), table[["ppa_backend", "status", "error"]]
+    ns = table.set_index("ppa_backend").loc["neurosim"]
+    assert ns["area_mm2"] > 0 and ns["energy_J"] > 0 and ns["latency_s"] > 0
+    log = directory / "results/logs/digits/ppa/cnn/ppa_backend~neurosim/ppa.log"
+    assert "Summary" in log.read_text()
+    jobs = wait_for_accounting(directory, slurm_runs.since, 1)
+    assert {job["State"] for job in jobs} == {"COMPLETED"}, jobs
+    bundles = [
+        p.read_text()
+        for job in jobs
+        for p in directory.glob(f".snakemake/slurm_logs/**/{job['JobID']}.log")
+    ]
+    assert any("ppa_backend~neurosim" in text for text in bundles)  # it ran in a Slurm job
+    assert (directory / "results/figures/accuracy_vs_energy.png").stat().st_size > 1000
