@@ -38,7 +38,10 @@ def clock(d: Design, l_chip: float) -> Clock:
         g_mean = 0.0
     rows_per_read = min(d.sr, hw["parallel_read"]) if hw["parallel_read"] > 0 else d.sr
     t_wl = comp.wordline_delay(tech, d.sc, d.cell_type)
-    t_mux = comp.mux_select_time(tech, d.cm)
+    # the mux decoder drives the gates of every selected transmission gate, sized to the
+    # column with its parallel rows conducting (NeuroSim V1.4: numRowParallel, mean cell)
+    r_col = 1.0 / (rows_per_read * g_mean) if g_mean > 0 else math.inf
+    t_mux = comp.mux_select_time(tech, d.cm, d.sc, r_col)
     # the bit line settles while the ADC samples: NeuroSim V1.4 computes its delay (colDelay)
     # but leaves it out of the sensing cycle; it counts only where it is longer than the ADC
     t_bl = comp.bitline_settle_time(
