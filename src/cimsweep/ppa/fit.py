@@ -54,7 +54,11 @@ NEUROSIM_SPEEDUP_DEGREE = 8
 # technology settings the fit runs with and the calibration file carries: NeuroSim V1.4's
 # weight duplication and its pipeline leakage accounting (main.cpp)
 NEUROSIM_TECH = {
-    "arch": {"pipeline_speedup_degree": NEUROSIM_SPEEDUP_DEGREE, "pipeline_leakage": "idle"}
+    "arch": {
+        "pipeline_speedup_degree": NEUROSIM_SPEEDUP_DEGREE,
+        "pipeline_leakage": "idle",
+        "tile_sizing": "network",
+    }
 }
 POST_LAYOUT = {"dynamic_energy_J": NEUROSIM_ZETA, "leakage_power_W": NEUROSIM_ZETA}
 SHARES = ("adc", "array", "accumulation")
