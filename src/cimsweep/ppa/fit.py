@@ -379,7 +379,10 @@ def write_meta(path: Path, rows: Sequence[Mapping[str, Any]], version: str, comm
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line: run the DOE (``--neurosim``), fit, and print the ratio table."""
     ap = argparse.ArgumentParser(prog="python -m cimsweep.ppa.fit", description=__doc__)
-    ap.add_argument("--neurosim", help="NeuroSim source tree to run the DOE on")
+    ap.add_argument(
+        "--neurosim",
+        help="NeuroSim source tree to run the DOE on (omit it to refit from an existing --table)",
+    )
     ap.add_argument("--table", default="neurosim_ppa.csv", help="DOE table (written or read)")
     ap.add_argument("--out", default="ppa_calibration.yaml", help="calibration file to write")
     ap.add_argument("--tech-dir", default="config/tech")
