@@ -39,7 +39,8 @@ def test_rram_sensing_cycle_follows_neurosim_across_nodes(rows: dict[int, dict])
 
 
 def test_mux_drive_closed_form() -> None:
-    """ln2 R_drv C: C = gates x (1 + pn) Vdd / (Ion 0.5 R_col) x C_g, R_drv = k Vdd / (Ion 4 s F)."""
+    """ln2 R_drv C with C = gates x (1 + pn) Vdd / (Ion 0.5 R_col) x C_g and
+    R_drv = k Vdd / (Ion 4 s F)."""
     tech = load_tech(TECH / "130nm.yaml")
     dev = tech["device"]
     r_col, gates = 155.0, 16
