@@ -71,7 +71,47 @@ def neurosim_doe() -> dict:
     print("one-axis trend in NeuroSim's direction:")
     for axis, res in out["trends"].items():
         print(f"  {axis:<14}" + " ".join(f"{m}={'yes' if ok else 'NO'}" for m, ok in res.items()))
+    out["moves"] = moves(rows)
+    print("one-axis moves from the base point, NeuroSim x / cimsweep x:")
+    for key, mv in out["moves"].items():
+        print(f"  {key:<24}" + " ".join(f"{m[:7]} {a:.3f}/{b:.3f}" for m, (a, b) in mv.items()))
     return out
+
+
+def moves(rows: list) -> dict[str, dict[str, tuple[float, float]]]:
+    """Per one-axis DOE point: (NeuroSim point / base, cimsweep point / base) per metric."""
+    from cimsweep.ppa import fit
+
+    base = next(r for r in rows if r["axis"] == "base" and r["status"] == "ok")
+    ours_base = fit.analytical(base, TECH_DIR)
+    out: dict[str, dict[str, tuple[float, float]]] = {}
+    for r in rows:
+        if r["axis"] not in fit.AXES or r["status"] != "ok" or ours_base is None:
+            continue
+        a = fit.analytical(r, TECH_DIR)
+        if a is None:
+            continue
+        out[f"{r['axis']}={r[r['axis']]}"] = {
+            m: (float(r[m]) / float(base[m]), a["total"][m] / ours_base["total"][m])
+            for m in fit.METRICS
+        }
+    return out
+
+
+def calibrated_timing(layers: list, repeat: int) -> float:
+    """Median seconds of one VGG8 estimate with the committed calibration's technology
+    settings (NeuroSim's weight duplication, leakage accounting, network-sized tiles)."""
+    from cimsweep.ppa import estimate, load_tech
+    from cimsweep.ppa.calibration import load_calibration
+
+    cal = load_calibration(TECH_DIR / "calibration_neurosim_v1.4.yaml")
+    tech = cal.apply_tech(load_tech(TECH_DIR / "22nm.yaml"))
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        estimate(layers, NEUROSIM_HW, tech)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def main() -> None:
@@ -136,6 +176,7 @@ def main() -> None:
         "estimate_min_s": min(times),
         "estimate_first_s": times[0],
         "ratio_to_target": median / TARGET_S,
+        "estimate_calibrated_median_s": calibrated_timing(layers, args.repeat),
         "repeat": args.repeat,
         **import_time(),
         "ops": t["ops"],
