@@ -1,14 +1,19 @@
 """Network-sized tiles: the tile and PE size chosen for the network's weight matrices.
 
-NeuroSim V1.4 (``Chip.cpp`` ``ChipFloorPlan``, conventional mapping) does not fix its tile:
-it sizes a square tile of ``T x T`` cells (a power of two, at least four subarrays on a side)
-to the widest weight matrix and shrinks it while that raises the fraction of the chip's cells
-that hold weights; a PE is a ``P x P`` square of subarrays inside it (``T / 2`` unless a
-smaller one holds more weights). The idle subarrays of a small layer's tile then hold copies
-of its weights for free (``spare_duplication``): with 128 x 128 subarrays the DOE network's
-first layer gets 16 copies in NeuroSim's 1024 x 1024 tile. Selected by the technology setting
+NeuroSim V1.4 (``Chip.cpp`` ``ChipFloorPlan``) does not fix its tile: it sizes a square tile
+of ``T x T`` cells (a power of two, at least four subarrays on a side) to the widest weight
+matrix and shrinks it while that raises the fraction of the chip's cells that hold weights; a
+PE is a ``P x P`` square of subarrays inside it (``T / 2`` unless a smaller one holds more
+weights). Conv layers of the network's most common kernel size are split kernel position by
+kernel position (its default ``novelMapping``): a tile of ``k x k`` PEs, each holding the
+``C_in x columns`` slice of one position. The idle subarrays of a layer's tiles then hold
+copies of its weights for free (``spare_duplication``): with 128 x 128 subarrays NeuroSim
+gives the DOE network's layers 16 / 4 / 4 / 1 / 64 copies in its 1024 x 1024 conventional and
+9 x 512 x 512 kernel-split tiles. Selected by the technology setting
 ``arch.tile_sizing: network`` (a calibration to NeuroSim V1.4 carries it); the default,
-``fixed``, keeps the technology file's ``subarrays_per_pe`` and ``pes_per_tile``.
+``fixed``, keeps the technology file's ``subarrays_per_pe`` and ``pes_per_tile``. Our own
+formulation of the rule (NeuroSim's code is not copied); crossbar columns are cimsweep's
+(``signed_mapping``), so tile sides can differ from NeuroSim's by a factor of two.
 """
 
 from __future__ import annotations
