@@ -52,7 +52,8 @@ NEUROSIM_ZETA = 1.22
 # weight duplication in pipeline mode as NeuroSim V1.4 does it (Param.cpp:108 speedUpDegree)
 NEUROSIM_SPEEDUP_DEGREE = 8
 # technology settings the fit runs with and the calibration file carries: NeuroSim V1.4's
-# weight duplication and its pipeline leakage accounting (main.cpp)
+# weight duplication, its pipeline leakage accounting (main.cpp) and its network-sized tiles
+# (Chip.cpp ChipFloorPlan; cimsweep.ppa.floorplan)
 NEUROSIM_TECH = {
     "arch": {
         "pipeline_speedup_degree": NEUROSIM_SPEEDUP_DEGREE,
