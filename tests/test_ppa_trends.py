@@ -120,14 +120,15 @@ def test_bits_per_cell_2(moves: dict) -> None:
     _check(moves[("bitcell", "2")], ALL)
 
 
-def test_bits_per_cell_4_area_energy(moves: dict) -> None:
-    _check(moves[("bitcell", "4")], ("area_mm2", "dynamic_energy_J"))
+def test_bits_per_cell_4(moves: dict) -> None:
+    """4 bits per cell: a quarter of the arrays; latency up (x1.15 / x1.21): the layers get
+    fewer free copies and the tile buffers move every vector whatever the copies."""
+    _check(moves[("bitcell", "4")], ("area_mm2", "dynamic_energy_J", "latency_s"))
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 18: NeuroSim's latency rises with 4 bit/cell (x1.15, ours x0.80); its "
-    "leakage falls x0.20, ours x0.32 (just over 1.6x)",
+    reason="issue 18: NeuroSim's leakage falls x0.20 with 4 bit/cell, ours x0.32 (over 1.6x)",
 )
-def test_bits_per_cell_4_latency_and_leakage(moves: dict) -> None:
-    _check(moves[("bitcell", "4")], ("latency_s", "leakage_power_W"))
+def test_bits_per_cell_4_leakage(moves: dict) -> None:
+    _check(moves[("bitcell", "4")], ("leakage_power_W",))

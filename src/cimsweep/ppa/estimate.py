@@ -263,8 +263,8 @@ class AnalyticalBackend:
             tile_side = comp.htree_length(sum(a.values()) / (m.tiles * n))
             bit_m = wire_bit_m(v, m, d, tile_side, l_chip)
             e = layer_energy(ev, bit_m, m, d, u)
-            # each copy takes 1/dup of the vectors
-            t = layer_latency({**v, "vectors": math.ceil(v["vectors"] / dup)}, m, d, clk, tile_side)
+            # each copy takes 1/dup of the vectors (the buffers and buses still move them all)
+            t = layer_latency(v, m, d, clk, tile_side, dup)
             layer_results.append(
                 {
                     **_layer_record(v, m, d, ev, bit_m, e, t, a),
