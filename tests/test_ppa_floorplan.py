@@ -11,7 +11,13 @@ import pytest
 
 from cimsweep.ppa import components as comp
 from cimsweep.ppa import fit, load_tech
-from cimsweep.ppa.floorplan import network_floorplan, network_tile, novel_allocation
+from cimsweep.ppa.floorplan import (
+    Floorplan,
+    global_bus_bits,
+    network_floorplan,
+    network_tile,
+    novel_allocation,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 TABLE = REPO / "tests" / "data" / "neurosim_v1.4_ppa.csv"
@@ -102,3 +108,13 @@ def test_novel_mapping_splits_common_kernels() -> None:
     assert arrays == tiles * 9 * (pe // 128) ** 2
     # 64 input channels take one subarray row of a PE: the other rows hold copies
     assert copies == (pe // 128) * max(1, (pe // 128) // math.ceil(1024 / 128))
+
+
+def test_global_bus_closed_form() -> None:
+    """Tile ports T + T / mux (conventional) and P sqrt(k^2) + that / mux (kernel-split),
+    summed and halved until <= 2048: the DOE base point, 3 x 1152 + 2 x 1728 = 6912 -> 1728;
+    pipelined with 1, 2, 4, 4, 1 tiles: 17280 -> 1080."""
+    plan = Floorplan(16, 4, (None, (512, 9), (512, 9), None, None), 1024)
+    assert global_bus_bits(plan, [1] * 5, 8, 2048) == 1728
+    assert global_bus_bits(plan, [1, 2, 4, 4, 1], 8, 2048) == 17280 // 16 == 1080
+    assert global_bus_bits(plan, [1] * 5, 8, 100000) == 6912

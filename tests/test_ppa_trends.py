@@ -97,8 +97,11 @@ def test_pipeline_latency_slope(moves: dict) -> None:
     _check(moves[("ppa_mode", "pipeline")], ("latency_s",))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18: NeuroSim's pipelined chip is 4 % smaller")
 def test_pipeline_area(moves: dict) -> None:
+    """NeuroSim's pipelined chip is 4 % smaller, by its interconnect alone (6.66 -> 5.19
+    mm^2): its global bus is the layers' tile ports, once per tile when pipelined, halved
+    until it fits 2048 bits (on the base point 1728 bits layer by layer and, by that rule,
+    1224 pipelined; ours 1728 and 1080 with our tiles). x0.962 / x0.968."""
     _check(moves[("ppa_mode", "pipeline")], ("area_mm2",))
 
 
@@ -123,12 +126,4 @@ def test_bits_per_cell_2(moves: dict) -> None:
 def test_bits_per_cell_4(moves: dict) -> None:
     """4 bits per cell: a quarter of the arrays; latency up (x1.15 / x1.21): the layers get
     fewer free copies and the tile buffers move every vector whatever the copies."""
-    _check(moves[("bitcell", "4")], ("area_mm2", "dynamic_energy_J", "latency_s"))
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 18: NeuroSim's leakage falls x0.20 with 4 bit/cell, ours x0.32 (over 1.6x)",
-)
-def test_bits_per_cell_4_leakage(moves: dict) -> None:
-    _check(moves[("bitcell", "4")], ("leakage_power_W",))
+    _check(moves[("bitcell", "4")], ALL)

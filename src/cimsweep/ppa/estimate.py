@@ -28,7 +28,7 @@ from cimsweep.ppa.design import (
     zeros,
 )
 from cimsweep.ppa.energy import layer_energy, layer_events, unit_energies, wire_bit_m
-from cimsweep.ppa.floorplan import network_floorplan, novel_maps
+from cimsweep.ppa.floorplan import global_bus_bits, network_floorplan, novel_maps
 from cimsweep.ppa.latency import clock, layer_latency
 from cimsweep.ppa.mapping import LayerMapping
 from cimsweep.workflow.params import PARAMS, canonical, stage_params
@@ -247,6 +247,12 @@ class AnalyticalBackend:
             {k: x * n for k, x in layer_area(m, d).items()}
             for m, n in zip(maps, extra, strict=True)
         ]
+        if plan is not None:
+            # NeuroSim's global bus: the layers' tile ports, all tiles at once when pipelined
+            tiles = [m.tiles * n for m, n in zip(maps, extra, strict=True)]
+            piped = hw["ppa_mode"] == "pipeline"
+            bus = global_bus_bits(plan, tiles if piped else [1] * len(maps), d.cm, d.bus_bits)
+            d = dataclasses.replace(d, bus_bits=bus)
 
         # ---- chip-level buffer and bus ------------------------------------------------------
         chip_area = chip_area_of(views, areas, d)

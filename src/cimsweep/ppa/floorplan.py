@@ -88,12 +88,14 @@ def network_tile(mats: Sequence[tuple[int, int]], sub_array: tuple[int, int]) ->
 
 @dataclass(frozen=True)
 class Floorplan:
-    """subarrays_per_pe, pes_per_tile: the conventional tiles; novel: per layer, ``None`` or
-    (PE side in cells, kernel positions = PEs per tile) of a kernel-split layer."""
+    """subarrays_per_pe, pes_per_tile: the conventional tiles (``tile_side`` cells square);
+    novel: per layer, ``None`` or (PE side in cells, kernel positions = PEs per tile) of a
+    kernel-split layer."""
 
     subarrays_per_pe: int
     pes_per_tile: int
     novel: tuple[tuple[int, int] | None, ...]
+    tile_side: int = 0
 
 
 def novel_mapped(kernels: Sequence[tuple[int, int]], rows: Sequence[int], sr: int) -> list[bool]:
@@ -131,7 +133,7 @@ def network_floorplan(
     novel = tuple(
         (pe_nm, kh * kw) if nm else None for (kh, kw), nm in zip(kernels, marks, strict=True)
     )
-    return Floorplan(spp, ppt, novel)
+    return Floorplan(spp, ppt, novel, t)
 
 
 def novel_allocation(
@@ -164,3 +166,19 @@ def novel_maps(
         )
         out_s[i] = copies
     return out_m, out_s
+
+
+def global_bus_bits(plan: Floorplan, tiles: Sequence[int], column_mux: int, max_bits: int) -> int:
+    """Width (bit) of the chip's global bus: every layer's tile port (its input rows plus
+    its output columns / ``column_mux``: ``T + T / mux`` for a conventional tile, ``P sqrt(k^2)``
+    rows for a kernel-split one), once per layer, or per tile of each layer when ``tiles`` are
+    given (pipeline: all layers' tiles work at once), halved until it fits ``max_bits``
+    (NeuroSim V1.4 ``Chip.cpp`` ``globalBusWidth``, ``maxGlobalBusWidth`` 2048): it lands
+    between ``max_bits / 2`` and ``max_bits``."""
+    width = 0.0
+    for nm, n in zip(plan.novel, tiles, strict=True):
+        side = plan.tile_side if nm is None else nm[0] * math.isqrt(nm[1])
+        width += (side + side / column_mux) * n
+    while width > max_bits:
+        width /= 2
+    return max(1, int(width))
