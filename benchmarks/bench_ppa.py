@@ -71,7 +71,77 @@ def neurosim_doe() -> dict:
     print("one-axis trend in NeuroSim's direction:")
     for axis, res in out["trends"].items():
         print(f"  {axis:<14}" + " ".join(f"{m}={'yes' if ok else 'NO'}" for m, ok in res.items()))
+    out["cross_validation"] = cross_validation(rows)
+    print("each fold held out in turn (fit on the other four; fold 0 is the committed one):")
+    for k, res in out["cross_validation"].items():
+        print(
+            f"  fold {k} ({res['points']} points) "
+            + " ".join(
+                f"{m[:7]} {res[m]['geomean']:.2f} ({res[m]['worst']:.2f})" for m in fit.METRICS
+            )
+            + ("  targets met" if res["met"] else "  targets not met")
+        )
+    out["moves"] = moves(rows)
+    print("one-axis moves from the base point, NeuroSim x / cimsweep x:")
+    for key, mv in out["moves"].items():
+        print(f"  {key:<24}" + " ".join(f"{m[:7]} {a:.3f}/{b:.3f}" for m, (a, b) in mv.items()))
     return out
+
+
+def cross_validation(rows: list) -> dict[str, dict]:
+    """Fit on four folds and report on the fifth, for each fold in turn: how much the
+    held-out figures depend on which seven points are held out."""
+    from cimsweep.ppa import fit
+
+    out: dict[str, dict] = {}
+    for k in range(fit.HELD_OUT_EVERY):
+        swapped = [{**r, "fold": {0: k, k: 0}.get(r["fold"], r["fold"])} for r in rows]
+        held = [
+            r for r in fit.ratios(swapped, TECH_DIR, fit.fit(swapped, TECH_DIR)) if r["fold"] == 0
+        ]
+        res: dict = {m: v for m, v in fit.summary(held).items() if m in fit.METRICS}
+        res["points"] = len(held)
+        res["met"] = all(
+            0.8 <= res[m]["geomean"] <= 1.25 and 0.5 <= res[m]["worst"] <= 2.0 for m in fit.METRICS
+        )
+        out[str(k)] = res
+    return out
+
+
+def moves(rows: list) -> dict[str, dict[str, tuple[float, float]]]:
+    """Per one-axis DOE point: (NeuroSim point / base, cimsweep point / base) per metric."""
+    from cimsweep.ppa import fit
+
+    base = next(r for r in rows if r["axis"] == "base" and r["status"] == "ok")
+    ours_base = fit.analytical(base, TECH_DIR)
+    out: dict[str, dict[str, tuple[float, float]]] = {}
+    for r in rows:
+        if r["axis"] not in fit.AXES or r["status"] != "ok" or ours_base is None:
+            continue
+        a = fit.analytical(r, TECH_DIR)
+        if a is None:
+            continue
+        out[f"{r['axis']}={r[r['axis']]}"] = {
+            m: (float(r[m]) / float(base[m]), a["total"][m] / ours_base["total"][m])
+            for m in fit.METRICS
+        }
+    return out
+
+
+def calibrated_timing(layers: list, repeat: int) -> float:
+    """Median seconds of one VGG8 estimate with the committed calibration's technology
+    settings (NeuroSim's weight duplication, leakage accounting, network-sized tiles)."""
+    from cimsweep.ppa import estimate, load_tech
+    from cimsweep.ppa.calibration import load_calibration
+
+    cal = load_calibration(TECH_DIR / "calibration_neurosim_v1.4.yaml")
+    tech = cal.apply_tech(load_tech(TECH_DIR / "22nm.yaml"))
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        estimate(layers, NEUROSIM_HW, tech)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def main() -> None:
@@ -136,6 +206,7 @@ def main() -> None:
         "estimate_min_s": min(times),
         "estimate_first_s": times[0],
         "ratio_to_target": median / TARGET_S,
+        "estimate_calibrated_median_s": calibrated_timing(layers, args.repeat),
         "repeat": args.repeat,
         **import_time(),
         "ops": t["ops"],

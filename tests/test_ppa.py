@@ -182,9 +182,15 @@ def test_latency_grows_with_input_precision(tech22: dict) -> None:
     assert lat[0] < lat[1] < lat[2]
 
 
-def test_latency_grows_with_column_mux(tech22: dict) -> None:
-    lat = [total(tech22, column_mux=m)["latency_s"] for m in (1, 2, 4, 8, 16)]
-    assert all(a < b for a, b in zip(lat[:-1], lat[1:], strict=True))
+def test_latency_and_cycle_with_column_mux(tech22: dict) -> None:
+    """More columns per ADC: more reads per conversion, more latency. A smaller mux gives each
+    decoder output more transmission gates to drive, a slower select: NeuroSim V1.4 on the
+    DOE's 22 nm base point (SAR) clocks 18.5 / 15.5 / 8.65 ns at 2 / 4 / 8 columns per ADC and
+    its latency is not monotonic in the mux (165 / 203 / 160 us; measured 2026-12-02)."""
+    res = {m: total(tech22, column_mux=m) for m in (1, 2, 4, 8, 16)}
+    assert res[1]["latency_s"] < res[8]["latency_s"] < res[16]["latency_s"]
+    cyc = [res[m]["read_cycle_s"] for m in (2, 4, 8)]
+    assert cyc[0] > cyc[1] > cyc[2]
 
 
 @pytest.mark.parametrize("adc_type", ["sar", "flash"])

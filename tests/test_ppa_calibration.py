@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cimsweep.ppa import estimate, load_tech
+from cimsweep.ppa import estimate, fit, load_tech
 from cimsweep.ppa.calibration import (
     FACTOR_KEYS,
     CalibrationError,
@@ -40,8 +40,10 @@ def test_committed_calibration_loads() -> None:
     assert point_factors(cal.factors, "1T1R")["area_mm2"] == pytest.approx(
         cal.factors["area_mm2"] * fam["area_mm2"]
     )
-    # the fit ran with NeuroSim's weight duplication; the calibration carries it
-    assert cal.tech == {"arch": {"pipeline_speedup_degree": 8, "pipeline_leakage": "idle"}}
+    # the fit ran with NeuroSim's weight duplication, leakage accounting and network-sized
+    # tiles; the calibration carries them, as the fit tool wrote them
+    assert cal.tech == fit.NEUROSIM_TECH
+    assert cal.tech["arch"]["tile_sizing"] == "network"
 
 
 @pytest.mark.parametrize(
@@ -55,6 +57,7 @@ def test_committed_calibration_loads() -> None:
         ({"factors": {}, "tech": {"adc": {"comparator_gates": 3}}}, "tech.adc.comparator_gates"),
         ({"factors": {}, "tech": {"arch": {"pipeline_speedup_degree": 0}}}, "pipeline_speedup"),
         ({"factors": {}, "tech": {"arch": {"pipeline_leakage": "never"}}}, "pipeline_leakage"),
+        ({"factors": {}, "tech": {"arch": {"tile_sizing": "huge"}}}, "tile_sizing"),
         ({"neurosim_version": "1.4"}, "factors"),
     ],
 )

@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cimsweep.ppa.floorplan import TILE_SIZING
+
 # the metrics a calibration file may scale (TOPS/W, TOPS, fps follow from them)
 FACTOR_KEYS = ("area_mm2", "dynamic_energy_J", "leakage_power_W", "latency_s")
 # technology settings a calibration may carry (the ones the fit ran with)
-TECH_KEYS = {"arch": ("pipeline_speedup_degree", "pipeline_leakage")}
+TECH_KEYS = {"arch": ("pipeline_speedup_degree", "pipeline_leakage", "tile_sizing")}
 PIPELINE_LEAKAGE = ("always", "idle")
 
 
@@ -107,6 +109,11 @@ def load_calibration(path: str | Path) -> Calibration:
                 if value not in PIPELINE_LEAKAGE:
                     raise CalibrationError(
                         f"{p}: tech.{section}.{key} = {value!r}; expected one of {PIPELINE_LEAKAGE}"
+                    )
+            elif key == "tile_sizing":
+                if value not in TILE_SIZING:
+                    raise CalibrationError(
+                        f"{p}: tech.{section}.{key} = {value!r}; expected one of {TILE_SIZING}"
                     )
             elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise CalibrationError(f"{p}: tech.{section}.{key} = {value!r}; expected int >= 1")

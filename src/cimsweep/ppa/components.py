@@ -261,11 +261,57 @@ def bitline_settle_time(
     return c_bl * r_col * settle_periods(bits)
 
 
-def mux_select_time(tech: Tech, column_mux: int) -> float:
-    """Column-mux select: log2(mux) decoder levels + driver + transmission gate, 1 FO4 each."""
+def mux_select_time(
+    tech: Tech, column_mux: int, cols: int = 0, column_res_ohm: float = math.inf
+) -> float:
+    """Column-mux select (s): log2(mux) decoder levels + driver + transmission gate, 1 FO4
+    each, plus the decoder's final driver charging the gates of the ``cols / column_mux``
+    transmission gates it selects (:func:`mux_drive_time`; 0 without ``cols``)."""
     if column_mux <= 1:
         return 0.0
-    return (math.ceil(math.log2(column_mux)) + 2) * fo4(tech)
+    logic = (math.ceil(math.log2(column_mux)) + 2) * fo4(tech)
+    return logic + mux_drive_time(tech, cols / column_mux, column_res_ohm)
+
+
+def mux_gate_width(tech: Tech, column_res_ohm: float) -> float:
+    """Gate width (m) of one column-mux transmission gate, NMOS + PMOS.
+
+    The gate is sized so that it drops at most a quarter of the read voltage in series with
+    the column it passes (``column_res_ohm``: the bit line with its active cells), each device
+    of the pair taking half: ``R_N = R_P = 2 x 0.25 R_col`` with the linear-region resistance
+    ``Vdd / (Ion W)``; the PMOS is ``device.pn_ratio`` wider (NeuroSim V1.4 ``Mux.cpp`` sizes
+    its analog mux the same way, ``IR_DROP_TOLERANCE`` = 0.25). Low-resistance columns (all
+    rows in parallel) need very wide gates: 45 um of NMOS at 130 nm for a 155 Ohm column.
+    """
+    if not math.isfinite(column_res_ohm) or column_res_ohm <= 0:
+        return 0.0
+    w_n = vdd(tech) / (float(tech["device"]["ion_A_per_m"]) * 0.5 * column_res_ohm)
+    return w_n * (1.0 + float(tech["device"]["pn_ratio"]))
+
+
+def mux_drive_time(tech: Tech, gates: float, column_res_ohm: float) -> float:
+    """The mux decoder's final inverter charging ``gates`` transmission-gate pairs (s).
+
+    ``ln 2 R_drv C`` with ``C = gates x`` :func:`mux_gate_width` ``x C_g`` and the driver a
+    ``4 x logic.mux_driver_sizing`` F inverter of switching resistance
+    ``device.drive_res_factor x Vdd / (Ion W)``. NeuroSim V1.4 sizes this driver per node
+    (``Param.cpp`` ``sizingfactor_MUX``: 110 at 22 nm, 25-130 below, and its default of 1 at
+    32-130 nm), so at 32-130 nm a minimum driver charges nanofarads of gate per micron and
+    the select takes 19-74 ns for a 128 x 128 array with 8:1 muxing: the sensing cycle grows
+    from 8.65 ns at 22 nm to 35-112 ns there (measured with NeuroSim V1.4, docs/ppa.md).
+    """
+    c_load = (
+        gates * mux_gate_width(tech, column_res_ohm) * float(tech["device"]["gate_cap_F_per_m"])
+    )
+    if c_load <= 0:
+        return 0.0
+    w_drv = 4.0 * float(tech["logic"]["mux_driver_sizing"]) * feature_size(tech)
+    r_drv = (
+        float(tech["device"]["drive_res_factor"])
+        * vdd(tech)
+        / (float(tech["device"]["ion_A_per_m"]) * w_drv)
+    )
+    return math.log(2.0) * r_drv * c_load
 
 
 def repeated_wire_delay(tech: Tech, length_m: float) -> float:

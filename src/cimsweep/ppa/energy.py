@@ -87,7 +87,12 @@ def layer_energy(
     activity = float(tech["cells"]["input_activity"])
     conversions, row_act = ev["adc_conversions"], ev["row_activations"]
     e = zeros()
-    e["array"] = ev["cell_reads"] * activity * u.cell + zeta * (
+    # an SRAM column is charged its whole active-row current in every read group's
+    # conversion (NeuroSim V1.4 ProcessingUnit.cpp GetColumnResistance divides the column
+    # conductance by the read groups for resistive cells only; SRAM energy grows ~linearly
+    # with the groups: x7.3 for 8 groups on the DOE's 14 nm 256 x 256 point, RRAM x2)
+    per_read = m.read_groups / m.row_tiles if d.cell_type.startswith("SRAM") else 1.0
+    e["array"] = ev["cell_reads"] * per_read * activity * u.cell + zeta * (
         conversions * u.bitline + row_act * u.wordline
     )
     e["adc"] = zeta * conversions * u.adc

@@ -9,11 +9,12 @@ the union of every layer's tiles plus a global buffer and bus. See ``docs/ppa.md
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from cimsweep.layout import digital_names
+from cimsweep.layout import crossbar_columns, digital_names
 from cimsweep.ppa import components as comp
 from cimsweep.ppa.area import chip_area as chip_area_of
 from cimsweep.ppa.area import layer_area, map_view
@@ -27,6 +28,7 @@ from cimsweep.ppa.design import (
     zeros,
 )
 from cimsweep.ppa.energy import layer_energy, layer_events, unit_energies, wire_bit_m
+from cimsweep.ppa.floorplan import global_bus_bits, network_floorplan, novel_maps
 from cimsweep.ppa.latency import clock, layer_latency
 from cimsweep.ppa.mapping import LayerMapping
 from cimsweep.workflow.params import PARAMS, canonical, stage_params
@@ -215,23 +217,42 @@ class AnalyticalBackend:
             )
         tech = size_access_transistor(tech, hw)
         d = design(hw, tech)
+        plan = None
+        if tech["arch"].get("tile_sizing", "fixed") == "network":
+            plan = network_floorplan(
+                [
+                    (v["rows"], crossbar_columns(v["cols"], d.sc, d.slices, hw["signed_mapping"]))
+                    for v in views
+                ],
+                [tuple(v["kernel"]) for v in views],
+                (d.sr, d.sc),
+            )
+            d = dataclasses.replace(d, spp=plan.subarrays_per_pe, ppt=plan.pes_per_tile)
         sr, sc, n_adc, cell_type = d.sr, d.sc, d.n_adc, d.cell_type
 
         # ---- mapping and per-layer (allocated) area ----------------------------------------
         maps = [map_view(v, d) for v in views]
+        spare = [spare_duplication(m.arrays, m.allocated_arrays) for m in maps]
+        if plan is not None:
+            maps, spare = novel_maps(maps, spare, plan, d)
         # pipeline mode: small-feature-map layers' weights are duplicated into extra tiles
         # (NeuroSim's per-layer speed-up), layer-by-layer mode uses one copy
         pipe = pipeline_duplication(views, d) if hw["ppa_mode"] == "pipeline" else [1] * len(views)
         # copies in the idle subarrays of a layer's own tiles are free (NeuroSim SubArrayDup,
         # PEDesign); the pipeline speed-up beyond them adds whole copies of the layer's tiles
         # (NeuroSim OverallEachLayer: spare * ceil(speedup / spare))
-        spare = [spare_duplication(m.arrays, m.allocated_arrays) for m in maps]
         extra = [math.ceil(p / s) for p, s in zip(pipe, spare, strict=True)]
         dups = [s * x for s, x in zip(spare, extra, strict=True)]
         areas = [
             {k: x * n for k, x in layer_area(m, d).items()}
             for m, n in zip(maps, extra, strict=True)
         ]
+        if plan is not None:
+            # NeuroSim's global bus: the layers' tile ports, all tiles at once when pipelined
+            tiles = [m.tiles * n for m, n in zip(maps, extra, strict=True)]
+            piped = hw["ppa_mode"] == "pipeline"
+            bus = global_bus_bits(plan, tiles if piped else [1] * len(maps), d.cm, d.bus_bits)
+            d = dataclasses.replace(d, bus_bits=bus)
 
         # ---- chip-level buffer and bus ------------------------------------------------------
         chip_area = chip_area_of(views, areas, d)
@@ -248,8 +269,8 @@ class AnalyticalBackend:
             tile_side = comp.htree_length(sum(a.values()) / (m.tiles * n))
             bit_m = wire_bit_m(v, m, d, tile_side, l_chip)
             e = layer_energy(ev, bit_m, m, d, u)
-            # each copy takes 1/dup of the vectors
-            t = layer_latency({**v, "vectors": math.ceil(v["vectors"] / dup)}, m, d, clk, tile_side)
+            # each copy takes 1/dup of the vectors (the buffers and buses still move them all)
+            t = layer_latency(v, m, d, clk, tile_side, dup)
             layer_results.append(
                 {
                     **_layer_record(v, m, d, ev, bit_m, e, t, a),
