@@ -18,8 +18,9 @@ Data path of one matrix-vector product (MVM), for a batch of ``M`` input vectors
 Chunks (read groups x input vectors, :meth:`LayerEngine.chunks`) cover every input slice and
 weight slice of their groups. On CPU one compiled pass per chunk (:func:`.kernel.read`) slices
 the input codes, sums the weights of each read's nonzero slices, adds the noise and runs the ADC
-and the input shift-add; for long reads of multi-bit slices with exact partial sums, BLAS forms
-the partial sums and the same compiled pass follows (:mod:`.read_plan`, identical numbers);
+and the input shift-add; for long reads of multi-bit slices, BLAS forms the partial sums and the
+same compiled pass follows (:mod:`.read_plan`: identical numbers with exact partial sums, float32
+rounding apart with programmed or drifted cells);
 elsewhere (or with ``output_noise_file``) whole-tensor torch ops with one batched matmul per
 chunk give the same numbers (bit for bit when partial sums are exact, as with integer cell
 levels; under programming noise or drift the two sum in different orders and
@@ -358,9 +359,10 @@ class LayerEngine:
             gc, mc_max = self.chunks(g_b, m_total, n_x=n_x)
             cb = self._bucket_codes(codes, rows, first)  # (G_b, M, p_b)
             zbuf = torch.empty(gc * mc_max * n_w * pc, device=device)  # stays mapped, cache-warm
-            levels = (  # integer cell levels: partial sums by BLAS (read_plan)
-                read_plan.choose(p_b, self.dac, w_b, self.c, self.read_strategy) if fused else None
+            dense = (  # partial sums by BLAS where it wins (read_plan)
+                read_plan.plan(p_b, self.dac, w_b, self.c, self.read_strategy) if fused else None
             )
+            levels, base, exact = dense if dense is not None else (None, 0.0, True)
             sums = None if levels is None else torch.empty(gc * mc_max * n_x * n_w * pc)
             for g0 in range(0, g_b, gc):
                 gs = slice(g0, g0 + gc)
@@ -379,8 +381,9 @@ class LayerEngine:
                         args = (inv_c, inv2_c, *variances, stream, kmax, coef_x, d4_c, z, rows_out)
                         if l_c is not None:  # partial sums by BLAS, then the same compiled pass
                             clipped += read_plan.read_dense(
-                                cc, self.dac, n_x, l_c, *args, baseline=self.c, sums=sums
-                            )
+                                cc, self.dac, n_x, l_c, *args, baseline=base, sums=sums,
+                                exact=exact,
+                            )  # fmt: skip
                         else:
                             clipped += kernel.read(cc, self.dac, n_x, w_c, *args)
                         continue

@@ -16,13 +16,24 @@ the sparse kernel's; with one, the baseline's share ``baseline * sum x`` is adde
 after the exact integer sum instead of cell by cell (so the read differs from the sparse
 kernel's float32 running sum by rounding only, and a read at an ADC threshold may round the
 other way): that is used only when asked for (``read_strategy = "dense"``), since BLAS gains
-only about 5 % there. Programming noise or drift keeps the sparse kernel (today's numbers).
-The choice (:func:`choose`) is a pure function of the layer settings and the chip's cells,
-never of timings; the crossover (:data:`DENSE_MIN_ROWS`) was measured with
-``benchmarks/bench_read_matrix.py``.
+only about 5 % there.
+
+Cells that are not integer levels (programming noise, drift, measured levels) have no exact
+partial sums in float32 on either path: the sparse kernel adds them in row order, BLAS in its
+own (blocked, fused multiply-add) order, so the two differ by float32 rounding and a read that
+lands on an ADC threshold may round the other way. There BLAS takes the partial sums where it
+measured faster (:data:`FLOAT_DENSE_MIN_ROWS`, ``float`` plan of :func:`plan`); the numbers are
+still deterministic (same settings, chip and thread count: the same outputs; torch's sgemm
+splits rows and columns over its threads, never the sum, which the tests check).
+
+The choice (:func:`plan`, :func:`choose`) is a pure function of the layer settings and the
+chip's cells, never of timings; the crossovers (:data:`DENSE_MIN_ROWS`,
+:data:`FLOAT_DENSE_MIN_ROWS`) were measured with ``benchmarks/bench_read_matrix.py``.
 """
 
 from __future__ import annotations
+
+import weakref
 
 import torch
 
@@ -34,6 +45,9 @@ EXACT_LIMIT = 2.0**24  # float32 holds every integer below it
 # 0.59-0.83 for 2-bit, 0.61-0.95 for 4-bit, 0.62-0.93 for 8-bit slices up to 256 rows and 1.12
 # for 8-bit slices of 512-row reads. BLAS wins only from (slice bits, rows per read) on:
 DENSE_MIN_ROWS = ((8, 512),)  # (bits, rows), widest slices first; narrower slices stay sparse
+# the same for cells that are not integer levels (float BLAS partial sums, rounding-level
+# differences), measured with bench_read_matrix.py's ``programmed`` cells:
+FLOAT_DENSE_MIN_ROWS = ((8, 64),)
 
 
 def exact_levels(weights: torch.Tensor, dac: int, baseline: float = 0.0) -> torch.Tensor | None:
@@ -55,10 +69,8 @@ def exact_levels(weights: torch.Tensor, dac: int, baseline: float = 0.0) -> torc
 
 def strategy(rows: int, dac: int, exact: bool) -> str:
     """``dense`` or ``sparse`` reads of ``rows``-row reads with ``dac``-bit slices (``exact``:
-    the chip's cells have :func:`exact_levels`)."""
-    if not exact:
-        return "sparse"
-    for bits, min_rows in DENSE_MIN_ROWS:
+    the chip's cells have :func:`exact_levels`; else the float crossover)."""
+    for bits, min_rows in DENSE_MIN_ROWS if exact else FLOAT_DENSE_MIN_ROWS:
         if dac >= bits:
             return "dense" if rows >= min_rows else "sparse"
     return "sparse"
@@ -81,6 +93,56 @@ def choose(
     return exact_levels(weights, dac, baseline)
 
 
+# exact levels of a chip's bucket weights, per live tensor (a chip's cells are fixed once
+# programmed; the tensor's version counter catches in-place changes; an entry goes with its
+# tensor): (id, dac, baseline) -> (version, levels; None: not exact, True: the tensor itself)
+_LEVELS: dict[tuple[int, int, float], tuple[int, torch.Tensor | bool | None]] = {}
+
+
+def _levels(weights: torch.Tensor, dac: int, baseline: float) -> torch.Tensor | None:
+    """:func:`exact_levels`, computed once per weight tensor, DAC width and baseline."""
+    key = (id(weights), dac, baseline)
+    hit = _LEVELS.get(key)
+    if hit is not None and hit[0] == weights._version:
+        return weights if hit[1] is True else hit[1]  # type: ignore[return-value]
+    levels = exact_levels(weights, dac, baseline)
+    if hit is None:
+        weakref.finalize(weights, _LEVELS.pop, key, None)
+    _LEVELS[key] = (weights._version, True if levels is weights else levels)
+    return levels
+
+
+def plan(
+    rows: int, dac: int, weights: torch.Tensor, baseline: float = 0.0, force: str | None = None
+) -> tuple[torch.Tensor, float, bool] | None:
+    """How a bucket of cell weights (G, P, N) (unit products) is read: None for the sparse
+    kernel, else ``(matrix, baseline, exact)`` for :func:`read_dense`, ``matrix + baseline``
+    being the cells.
+
+    Integer levels without a baseline (the sparse kernel's numbers): ``(levels, 0, True)``
+    where :data:`DENSE_MIN_ROWS` says BLAS is faster. Other cells (integer levels plus the
+    off-state baseline; programming noise, drift: rounding-level differences from the sparse
+    kernel) where :data:`FLOAT_DENSE_MIN_ROWS` says so: ``(levels, baseline, True)`` for integer
+    levels plus the baseline (exact integer sums, the baseline's share added once per read),
+    else ``(weights, 0, False)`` (float BLAS sums). ``force`` (``sparse`` / ``dense``) overrides
+    the crossovers. A pure function of the settings and the cells, never of timings."""
+    if force not in (None, "sparse", "dense"):
+        raise ValueError(f"read strategy {force!r}: expected None, 'sparse' or 'dense'")
+    if force == "sparse" or weights.numel() == 0:
+        return None
+    exact_dense = force == "dense" or strategy(rows, dac, True) == "dense"
+    float_dense = force == "dense" or strategy(rows, dac, False) == "dense"
+    if not (exact_dense or float_dense):
+        return None
+    levels = _levels(weights, dac, 0.0)
+    if levels is not None:  # bit for bit the sparse kernel's numbers
+        return (levels, 0.0, True) if exact_dense else None
+    if not float_dense:
+        return None
+    based = _levels(weights, dac, baseline) if baseline else None
+    return (based, baseline, True) if based is not None else (weights, 0.0, False)
+
+
 def read_dense(
     codes: torch.Tensor,
     dac: int,
@@ -98,16 +160,19 @@ def read_dense(
     out: torch.Tensor,
     baseline: float = 0.0,
     sums: torch.Tensor | None = None,
+    exact: bool = True,
 ) -> int:
     """:func:`.kernel.read` of cell weights ``levels + baseline`` with the partial sums from
     ``torch.bmm``: ``levels`` (G, P, N) integers (:func:`exact_levels`), exact in any order, so
     with ``baseline`` 0 the numbers are the sparse kernel's; else each read's partial sum is
     ``float32(sum x * L + float32(baseline * sum x))`` (the exact integer part, then the
     baseline: no summation-order rounding). ``sums``: an optional float32 buffer of at least
-    G * NX * M * N elements. Raises when a partial sum could reach ``2**24``."""
+    G * NX * M * N elements. Raises when a partial sum could reach ``2**24``, unless
+    ``exact`` is False (``levels``: any float32 cell weights, ``baseline`` 0; partial sums in
+    BLAS's order, rounding apart from the sparse kernel's)."""
     g, m, p = codes.shape
     n = levels.shape[2]
-    if levels.numel() and p * (2**dac - 1) * float(levels.abs().max()) >= EXACT_LIMIT:
+    if exact and levels.numel() and p * (2**dac - 1) * float(levels.abs().max()) >= EXACT_LIMIT:
         raise ValueError(f"read_dense: partial sums of {p} rows may reach 2**24 (not exact)")
     noisy, based = noise is not None, bool(baseline)
     x, sx2, sx = kernel.slice_stats(codes, dac, n_x, n_x > 1, noisy, based)
