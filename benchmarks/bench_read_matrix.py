@@ -16,8 +16,9 @@ vector times every weight slice's cells; with ``dac_precision`` 8 and one weight
 counts), no slicing, noise, ADC or shift-add. ``ratio`` = median over interleaved repetitions
 of (simulator mvm seconds / floor seconds right after it); target < 2. Each configuration is
 timed with the chosen strategy (:mod:`cimsweep.cim.read_plan`) and with the other one forced,
-so the JSON records per cells, dac and rows per read which one measured faster: the crossovers
-(``DENSE_MIN_ROWS`` for ``levels``, ``FLOAT_DENSE_MIN_ROWS`` for ``programmed``).
+so the JSON records per cells, dac, rows per read and partial sums per read (weight slices x
+physical columns) which one measured faster and by how much: the crossovers (``DENSE_MIN_ROWS``
+for ``levels``, ``FLOAT_DENSE_MIN`` for ``programmed``).
 
 Memory (one fresh process for the whole matrix, big blocks returned to the OS when freed): the
 peak RSS growth of one mvm over the programmed chip vs. the floor's working set (input codes and
@@ -242,20 +243,22 @@ def scaling(reps: int) -> list[dict]:
 
 
 def crossover(rows: list[dict]) -> dict[str, dict[str, dict[str, str]]]:
-    """Per cells, DAC precision and rows per read: the strategy measured faster most often,
-    and the median sparse / dense time ratio."""
-    votes: dict[tuple[str, int, int], list[tuple[str, float]]] = {}
+    """Per cells, DAC precision, rows per read and partial sums per read: the strategy measured
+    faster most often, and the median sparse / dense time ratio."""
+    votes: dict[tuple[str, int, int, int], list[tuple[str, float]]] = {}
     for r in rows:
         if r["strategy"] == "linear":
             continue
-        key = (r.get("cells", "levels"), r["dac_precision"], r["rows_per_read"])
+        sums = r["weight_slices"] * r["phys_cols"]
+        key = (r.get("cells", "levels"), r["dac_precision"], r["rows_per_read"], sums)
         votes.setdefault(key, []).append((r["faster"], r["ratio_sparse"] / r["ratio_dense"]))
     out: dict[str, dict[str, dict[str, str]]] = {}
-    for (cells, dac, n), v in sorted(votes.items()):
+    for (cells, dac, n, sums), v in sorted(votes.items()):
         faster = [f for f, _ in v]
         speed = statistics.median(q for _, q in v)
         best = max(set(faster), key=faster.count)
-        out.setdefault(cells, {}).setdefault(f"dac{dac}", {})[str(n)] = f"{best} ({speed:.2f})"
+        cell = out.setdefault(cells, {}).setdefault(f"dac{dac}", {})
+        cell[f"rows{n}_sums{sums}"] = f"{best} ({speed:.2f})"
     return out
 
 
@@ -300,7 +303,7 @@ def main() -> None:
         "cores": os.cpu_count(),
         "layer": {"rows": ROWS, "cols": args.cols, "products": PRODUCTS},
         "crossover_dense_min_rows": dict(read_plan.DENSE_MIN_ROWS),
-        "crossover_float_dense_min_rows": dict(read_plan.FLOAT_DENSE_MIN_ROWS),
+        "crossover_float_dense_min": {b: list(c) for b, c in read_plan.FLOAT_DENSE_MIN},
         "load_average": list(os.getloadavg()),
         "crossover_measured": crossover(rows),
         "within_2x": f"{len(within)}/{len(rows)}",

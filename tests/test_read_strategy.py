@@ -338,14 +338,23 @@ def test_plan_takes_blas_for_float_cells_where_measured_faster():
     the float crossover; force overrides it; a pure function of settings and cells."""
     w_int = torch.randint(0, 4, (2, 512, 64)).float()
     w_float = w_int + torch.rand(w_int.shape) * 0.1
-    bits, rows = read_plan.FLOAT_DENSE_MIN_ROWS[0]
     exact = read_plan.plan(512, 8, w_int)
     assert exact is not None and exact[1:] == (0.0, True) and torch.equal(exact[0], w_int)
     assert read_plan.plan(256, 8, w_int) is None  # exact crossover: 512 rows
-    got = read_plan.plan(rows, bits, w_float[:, :rows])
-    assert got is not None and got[0] is not None and got[1:] == (0.0, False)
-    assert read_plan.plan(rows - 1, bits, w_float[:, : rows - 1]) is None
-    assert read_plan.plan(512, 1, w_float) is None  # bit-serial: sparse adds
+    for bits, corners in read_plan.FLOAT_DENSE_MIN:  # at each measured corner: BLAS
+        for rows, n in corners:
+            w = torch.rand(1, rows, max(n, 8)) * 3 + 0.01
+            got = read_plan.plan(rows, bits, w)
+            assert got is not None and got[0] is w and got[1:] == (0.0, False)
+            assert read_plan.plan(rows, 1, w) is None  # bit-serial slices: sparse adds
+            others = [c for c in corners if c != (rows, n)]
+            if n > 0 and not any(rows >= r and n - 1 >= c for r, c in others):
+                assert read_plan.plan(rows, bits, w[..., : n - 1]) is None  # fewer sums
+    w_wide = torch.rand(1, 512, 1024) * 3
+    assert read_plan.strategy(512, 8, False, 1024) == "dense"  # the aihwkit Linear 512x512
+    assert read_plan.plan(512, 1, w_wide) is None  # bit-serial: sparse adds
+    assert read_plan.plan(64, 8, w_wide[:, :64, :256]) is None  # short reads, few columns
+    w_int = torch.randint(0, 4, (2, 512, 512)).float()
     based = read_plan.plan(512, 8, w_int + 0.25, 0.25)
     assert based is not None and based[1:] == (0.25, True) and torch.equal(based[0], w_int)
     assert read_plan.plan(512, 8, w_float, force="sparse") is None

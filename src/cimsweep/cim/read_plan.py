@@ -22,13 +22,13 @@ Cells that are not integer levels (programming noise, drift, measured levels) ha
 partial sums in float32 on either path: the sparse kernel adds them in row order, BLAS in its
 own (blocked, fused multiply-add) order, so the two differ by float32 rounding and a read that
 lands on an ADC threshold may round the other way. There BLAS takes the partial sums where it
-measured faster (:data:`FLOAT_DENSE_MIN_ROWS`, ``float`` plan of :func:`plan`); the numbers are
+measured faster (:data:`FLOAT_DENSE_MIN`, ``float`` plan of :func:`plan`); the numbers are
 still deterministic (same settings, chip and thread count: the same outputs; torch's sgemm
 splits rows and columns over its threads, never the sum, which the tests check).
 
 The choice (:func:`plan`, :func:`choose`) is a pure function of the layer settings and the
 chip's cells, never of timings; the crossovers (:data:`DENSE_MIN_ROWS`,
-:data:`FLOAT_DENSE_MIN_ROWS`) were measured with ``benchmarks/bench_read_matrix.py``.
+:data:`FLOAT_DENSE_MIN`) were measured with ``benchmarks/bench_read_matrix.py``.
 """
 
 from __future__ import annotations
@@ -45,9 +45,20 @@ EXACT_LIMIT = 2.0**24  # float32 holds every integer below it
 # 0.59-0.83 for 2-bit, 0.61-0.95 for 4-bit, 0.62-0.93 for 8-bit slices up to 256 rows and 1.12
 # for 8-bit slices of 512-row reads. BLAS wins only from (slice bits, rows per read) on:
 DENSE_MIN_ROWS = ((8, 512),)  # (bits, rows), widest slices first; narrower slices stay sparse
-# the same for cells that are not integer levels (float BLAS partial sums, rounding-level
-# differences), measured with bench_read_matrix.py's ``programmed`` cells:
-FLOAT_DENSE_MIN_ROWS = ((8, 64),)
+# Cells that are not integer levels (float BLAS partial sums, rounding-level differences):
+# measured 2026-12-02 with ``bench_read_matrix.py --cells programmed --reps 3`` (cols 64, all
+# DAC precisions) and ``--cols 512 --dacs 2,4,8`` (2-core AMD EPYC, one thread, load average
+# 3-7): median sparse / dense time by slice bits, rows per read and partial sums per read N
+# (weight slices x physical columns): 1-bit slices 0.38-0.73 everywhere (sparse adds win);
+# 2-bit 1.06-1.13 from 256 rows at N >= 896, 1.17-2.87 at 512 rows, below 1 elsewhere;
+# 4-bit 1.06-1.67 from 256 rows at N >= 512, 1.05-1.50 at 128 rows and N >= 1024; 8-bit
+# 1.05-4.38 at 512 rows, 1.15-1.74 at 256 rows and N >= 512, 1.04-1.36 at 128 rows and
+# N >= 896; 0.75-1.15 (noise-level) below. BLAS from (slice bits, ((rows, N), ...)) on:
+FLOAT_DENSE_MIN = (
+    (8, ((512, 0), (256, 512), (128, 896))),
+    (4, ((256, 512), (128, 1024))),
+    (2, ((256, 896),)),
+)  # widest slices first; 1-bit slices stay sparse
 
 
 def exact_levels(weights: torch.Tensor, dac: int, baseline: float = 0.0) -> torch.Tensor | None:
@@ -67,12 +78,18 @@ def exact_levels(weights: torch.Tensor, dac: int, baseline: float = 0.0) -> torc
     return levels
 
 
-def strategy(rows: int, dac: int, exact: bool) -> str:
-    """``dense`` or ``sparse`` reads of ``rows``-row reads with ``dac``-bit slices (``exact``:
-    the chip's cells have :func:`exact_levels`; else the float crossover)."""
-    for bits, min_rows in DENSE_MIN_ROWS if exact else FLOAT_DENSE_MIN_ROWS:
+def strategy(rows: int, dac: int, exact: bool, sums: int = 0) -> str:
+    """``dense`` or ``sparse`` reads of ``rows``-row reads with ``dac``-bit slices and ``sums``
+    partial sums per read (weight slices x physical columns); ``exact``: the chip's cells have
+    :func:`exact_levels` (:data:`DENSE_MIN_ROWS`), else :data:`FLOAT_DENSE_MIN`."""
+    if exact:
+        for bits, min_rows in DENSE_MIN_ROWS:
+            if dac >= bits:
+                return "dense" if rows >= min_rows else "sparse"
+        return "sparse"
+    for bits, corners in FLOAT_DENSE_MIN:
         if dac >= bits:
-            return "dense" if rows >= min_rows else "sparse"
+            return "dense" if any(rows >= r and sums >= n for r, n in corners) else "sparse"
     return "sparse"
 
 
@@ -122,7 +139,7 @@ def plan(
     Integer levels without a baseline (the sparse kernel's numbers): ``(levels, 0, True)``
     where :data:`DENSE_MIN_ROWS` says BLAS is faster. Other cells (integer levels plus the
     off-state baseline; programming noise, drift: rounding-level differences from the sparse
-    kernel) where :data:`FLOAT_DENSE_MIN_ROWS` says so: ``(levels, baseline, True)`` for integer
+    kernel) where :data:`FLOAT_DENSE_MIN` says so: ``(levels, baseline, True)`` for integer
     levels plus the baseline (exact integer sums, the baseline's share added once per read),
     else ``(weights, 0, False)`` (float BLAS sums). ``force`` (``sparse`` / ``dense``) overrides
     the crossovers. A pure function of the settings and the cells, never of timings."""
@@ -131,7 +148,7 @@ def plan(
     if force == "sparse" or weights.numel() == 0:
         return None
     exact_dense = force == "dense" or strategy(rows, dac, True) == "dense"
-    float_dense = force == "dense" or strategy(rows, dac, False) == "dense"
+    float_dense = force == "dense" or strategy(rows, dac, False, weights.shape[2]) == "dense"
     if not (exact_dense or float_dense):
         return None
     levels = _levels(weights, dac, 0.0)
