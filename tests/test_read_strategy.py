@@ -339,13 +339,14 @@ def test_plan_takes_blas_for_float_cells_where_measured_faster():
     w_int = torch.randint(0, 4, (2, 512, 64)).float()
     w_float = w_int + torch.rand(w_int.shape) * 0.1
     exact = read_plan.plan(512, 8, w_int)
-    assert exact is not None and exact[1:] == (0.0, True) and torch.equal(exact[0], w_int)
+    assert exact is not None and (exact.baseline, exact.exact) == (0.0, True)
+    assert torch.equal(exact.matrix, w_int) and torch.equal(exact[1:].matrix, w_int[1:])
     assert read_plan.plan(256, 8, w_int) is None  # exact crossover: 512 rows
     for bits, corners in read_plan.FLOAT_DENSE_MIN:  # at each measured corner: BLAS
         for rows, n in corners:
             w = torch.rand(1, rows, max(n, 8)) * 3 + 0.01
             got = read_plan.plan(rows, bits, w)
-            assert got is not None and got[0] is w and got[1:] == (0.0, False)
+            assert got == read_plan.Dense(w, 0.0, False)
             assert read_plan.plan(rows, 1, w) is None  # bit-serial slices: sparse adds
             others = [c for c in corners if c != (rows, n)]
             if n > 0 and not any(rows >= r and n - 1 >= c for r, c in others):
@@ -356,14 +357,36 @@ def test_plan_takes_blas_for_float_cells_where_measured_faster():
     assert read_plan.plan(64, 8, w_wide[:, :64, :256]) is None  # short reads, few columns
     w_int = torch.randint(0, 4, (2, 512, 512)).float()
     based = read_plan.plan(512, 8, w_int + 0.25, 0.25)
-    assert based is not None and based[1:] == (0.25, True) and torch.equal(based[0], w_int)
+    assert based is not None and (based.baseline, based.exact) == (0.25, True)
+    assert torch.equal(based.matrix, w_int)
     assert read_plan.plan(512, 8, w_float, force="sparse") is None
     forced = read_plan.plan(16, 1, w_float, force="dense")
-    assert forced is not None and forced[2] is False
+    assert forced is not None and not forced.exact and forced.matrix is w_float
     again = read_plan.plan(512, 8, w_int + 0.25, 0.25)  # cached per tensor: same answer
-    assert again is not None and torch.equal(again[0], based[0])
+    assert again is not None and torch.equal(again.matrix, based.matrix)
     with pytest.raises(ValueError, match="read strategy"):
         read_plan.plan(16, 1, w_int, force="blas")
+
+
+@needs_kernel
+def test_a_dense_plan_carries_its_own_baseline():
+    """read_dense of a Dense plan uses the plan's baseline and exactness, whatever the caller
+    passes (the engine passes its off-state baseline): an integer baseline of 1 makes the
+    cells integers, read exactly with baseline 0."""
+    args, (g, m, w, pc) = _chunk(8, True)
+    cells = args[3] + 1.0  # integer cells: levels + a baseline of 1
+    runs = []
+    for dense in (None, read_plan.plan(args[3].shape[1], 8, cells, 1.0, force="dense")):
+        z, out = torch.empty(g, m, w, pc), torch.zeros(m, pc)
+        a = (*args[:3], cells if dense is None else dense, *args[4:])
+        clipped = (
+            kernel.read(*a, z, out)
+            if dense is None
+            else read_plan.read_dense(*a, z, out, baseline=1.0)
+        )
+        runs.append((clipped, out))
+    assert runs[0][0] == runs[1][0] and torch.equal(runs[0][1], runs[1][1])
+    assert float(runs[0][1].abs().max()) > 0
 
 
 @needs_kernel
@@ -384,7 +407,8 @@ def test_engine_programmed_cells_take_blas_reads_close_to_the_sparse_kernel():
     chip = eng.program(torch.Generator().manual_seed(5))
     assert chip.scale is not None and chip.n0 is None  # drift once per instance, compensated
     w = chip.bucket_weights[0]
-    assert read_plan.plan(w.shape[1], eng.dac, w, eng.c) is not None  # BLAS by itself
+    dense = read_plan.plan(w.shape[1], eng.dac, w, eng.c)
+    assert dense is not None and not dense.exact  # float BLAS by itself
     outs = {}
     for strategy in (None, "sparse", None):
         eng.read_strategy = strategy

@@ -359,10 +359,9 @@ class LayerEngine:
             gc, mc_max = self.chunks(g_b, m_total, n_x=n_x)
             cb = self._bucket_codes(codes, rows, first)  # (G_b, M, p_b)
             zbuf = torch.empty(gc * mc_max * n_w * pc, device=device)  # stays mapped, cache-warm
-            dense = (  # partial sums by BLAS where it wins (read_plan)
+            levels = (  # partial sums by BLAS where it wins (read_plan.Dense)
                 read_plan.plan(p_b, self.dac, w_b, self.c, self.read_strategy) if fused else None
             )
-            levels, base, exact = dense if dense is not None else (None, 0.0, True)
             sums = None if levels is None else torch.empty(gc * mc_max * n_x * n_w * pc)
             for g0 in range(0, g_b, gc):
                 gs = slice(g0, g0 + gc)
@@ -381,9 +380,8 @@ class LayerEngine:
                         args = (inv_c, inv2_c, *variances, stream, kmax, coef_x, d4_c, z, rows_out)
                         if l_c is not None:  # partial sums by BLAS, then the same compiled pass
                             clipped += read_plan.read_dense(
-                                cc, self.dac, n_x, l_c, *args, baseline=base, sums=sums,
-                                exact=exact,
-                            )  # fmt: skip
+                                cc, self.dac, n_x, l_c, *args, baseline=self.c, sums=sums
+                            )
                         else:
                             clipped += kernel.read(cc, self.dac, n_x, w_c, *args)
                         continue

@@ -22,7 +22,7 @@ Cells that are not integer levels (programming noise, drift, measured levels) ha
 partial sums in float32 on either path: the sparse kernel adds them in row order, BLAS in its
 own (blocked, fused multiply-add) order, so the two differ by float32 rounding and a read that
 lands on an ADC threshold may round the other way. There BLAS takes the partial sums where it
-measured faster (:data:`FLOAT_DENSE_MIN`, ``float`` plan of :func:`plan`); the numbers are
+measured faster (:data:`FLOAT_DENSE_MIN`, a float :class:`Dense` plan); the numbers are
 still deterministic (same settings, chip and thread count: the same outputs; torch's sgemm
 splits rows and columns over its threads, never the sum, which the tests check).
 
@@ -34,6 +34,7 @@ chip's cells, never of timings; the crossovers (:data:`DENSE_MIN_ROWS`,
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass
 
 import torch
 
@@ -129,20 +130,34 @@ def _levels(weights: torch.Tensor, dac: int, baseline: float) -> torch.Tensor | 
     return levels
 
 
+@dataclass(frozen=True)
+class Dense:
+    """A bucket's cells read by BLAS (:func:`plan`): ``matrix + baseline`` are the cells (G, P,
+    N), unit products; ``exact``: ``matrix`` holds integer levels whose partial sums are exact
+    (:func:`exact_levels`), else float cells (partial sums in BLAS's order). Indexing slices
+    the read groups."""
+
+    matrix: torch.Tensor
+    baseline: float
+    exact: bool
+
+    def __getitem__(self, idx: slice) -> Dense:
+        return Dense(self.matrix[idx], self.baseline, self.exact)
+
+
 def plan(
     rows: int, dac: int, weights: torch.Tensor, baseline: float = 0.0, force: str | None = None
-) -> tuple[torch.Tensor, float, bool] | None:
+) -> Dense | None:
     """How a bucket of cell weights (G, P, N) (unit products) is read: None for the sparse
-    kernel, else ``(matrix, baseline, exact)`` for :func:`read_dense`, ``matrix + baseline``
-    being the cells.
+    kernel, else a :class:`Dense` plan for :func:`read_dense`.
 
-    Integer levels without a baseline (the sparse kernel's numbers): ``(levels, 0, True)``
-    where :data:`DENSE_MIN_ROWS` says BLAS is faster. Other cells (integer levels plus the
-    off-state baseline; programming noise, drift: rounding-level differences from the sparse
-    kernel) where :data:`FLOAT_DENSE_MIN` says so: ``(levels, baseline, True)`` for integer
-    levels plus the baseline (exact integer sums, the baseline's share added once per read),
-    else ``(weights, 0, False)`` (float BLAS sums). ``force`` (``sparse`` / ``dense``) overrides
-    the crossovers. A pure function of the settings and the cells, never of timings."""
+    Integer levels without a baseline (the sparse kernel's numbers): exact levels where
+    :data:`DENSE_MIN_ROWS` says BLAS is faster. Other cells (integer levels plus the off-state
+    baseline ``baseline``; programming noise, drift: rounding-level differences from the sparse
+    kernel) where :data:`FLOAT_DENSE_MIN` says so: exact levels plus the baseline (its share
+    added once per read) for integer levels, else the float cells themselves. ``force``
+    (``sparse`` / ``dense``) overrides the crossovers. A pure function of the settings and the
+    cells, never of timings."""
     if force not in (None, "sparse", "dense"):
         raise ValueError(f"read strategy {force!r}: expected None, 'sparse' or 'dense'")
     if force == "sparse" or weights.numel() == 0:
@@ -153,18 +168,18 @@ def plan(
         return None
     levels = _levels(weights, dac, 0.0)
     if levels is not None:  # bit for bit the sparse kernel's numbers
-        return (levels, 0.0, True) if exact_dense else None
+        return Dense(levels, 0.0, True) if exact_dense else None
     if not float_dense:
         return None
     based = _levels(weights, dac, baseline) if baseline else None
-    return (based, baseline, True) if based is not None else (weights, 0.0, False)
+    return Dense(based, baseline, True) if based is not None else Dense(weights, 0.0, False)
 
 
 def read_dense(
     codes: torch.Tensor,
     dac: int,
     n_x: int,
-    levels: torch.Tensor,
+    levels: torch.Tensor | Dense,
     inv: torch.Tensor,
     inv2: torch.Tensor,
     read_var: float,
@@ -186,7 +201,10 @@ def read_dense(
     baseline: no summation-order rounding). ``sums``: an optional float32 buffer of at least
     G * NX * M * N elements. Raises when a partial sum could reach ``2**24``, unless
     ``exact`` is False (``levels``: any float32 cell weights, ``baseline`` 0; partial sums in
-    BLAS's order, rounding apart from the sparse kernel's)."""
+    BLAS's order, rounding apart from the sparse kernel's). ``levels`` a :class:`Dense` plan:
+    its matrix, baseline and exactness (``baseline`` and ``exact`` are then ignored)."""
+    if isinstance(levels, Dense):
+        levels, baseline, exact = levels.matrix, levels.baseline, levels.exact
     g, m, p = codes.shape
     n = levels.shape[2]
     if exact and levels.numel() and p * (2**dac - 1) * float(levels.abs().max()) >= EXACT_LIMIT:
