@@ -421,3 +421,35 @@ def test_engine_programmed_cells_take_blas_reads_close_to_the_sparse_kernel():
     err = (dense[0] - sparse).abs()
     assert float(err.max()) <= 2 * step + 1e-3 * float(sparse.abs().max())
     assert float((err > 1e-3).float().mean()) < 0.05 and float(sparse.abs().max()) > 0
+
+
+@pytest.mark.parametrize("rows, m, zero", [(300, 50, 0), (300, 1, 7), (1200, 33, 0), (27, 5, 3)])
+def test_digital_reference_by_int8_gemm_is_exact(rows, m, zero):
+    """The int8 reference: the exact integers (float32 rounded once); where the float32
+    matmul is exact too (partial sums below 2**24), its very numbers."""
+    gen = torch.Generator().manual_seed(rows + m)
+    q_w = torch.randint(-127, 128, (rows, 24), generator=gen).float()
+    codes = torch.randint(0, 256, (m, rows), generator=gen).float()
+    q = read_plan.int8_weights(q_w, 255)
+    assert q is not None
+    got = read_plan.int_reference(codes, *q, zero)
+    exact = ((codes.double() - zero) @ q_w.double()).float()
+    assert got.dtype == torch.float32 and torch.equal(got, exact)
+    if rows * 255 * 127 < 2**24:
+        assert torch.equal(got, torch.addmm(q_w.sum(0), codes, q_w, beta=-zero))
+    assert read_plan.int8_weights(q_w, 511) is None  # 9-bit inputs: the float path
+    assert read_plan.int8_weights(q_w * 2, 255) is None  # 9-bit weights
+
+
+def test_engine_reference_is_the_exact_digital_result():
+    """A 1152-row layer (partial sums past 2**24): the engine's reference is exact."""
+    layer = torch.nn.Linear(1152, 40)
+    with torch.no_grad():
+        layer.weight.copy_(torch.randn(40, 1152, generator=torch.Generator().manual_seed(2)))
+    rng = {"weight_max": float(layer.weight.detach().abs().max()), "input_min": -0.1}
+    eng = LayerEngine("fc", layer, {**rng, "input_max": 1.0}, sim_config())
+    assert eng._q8 is not None and eng.zero_point > 0
+    x = torch.rand(30, 1152, generator=torch.Generator().manual_seed(3))
+    codes, _ = eng.input_codes(x)
+    exact = (codes.double() - eng.zero_point) @ eng.q_w.double()
+    assert torch.equal(eng.reference(codes), exact.float())

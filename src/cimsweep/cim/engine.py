@@ -51,6 +51,7 @@ from cimsweep.layout import n_input_slices
 from cimsweep.nn.models import layer_bias
 from cimsweep.nn.quant import (
     channel_weight_max,
+    input_code_max,
     input_qparams,
     quantize_input,
     quantize_weight,
@@ -119,6 +120,9 @@ class LayerEngine:
         max_code = 2.0**ip - 1
         bound = w.shape[0] * max_code * float(self.q_w.abs().max()) if w.numel() else 0.0
         self._reference_exact = bound < 2.0**24
+        self._q8 = read_plan.int8_weights(  # exact int8 GEMM for the reference (CPU)
+            self.q_w, input_code_max(ip, self.zero_point, self.input_scheme)
+        )
         group_rows = torch.tensor([n for _, n in self.map.groups], dtype=torch.float64)
         self.full_scale = adc_full_scale(group_rows, self.dac, self.cell_levels, self.c)
         self.hi = self.full_scale[:, None].repeat(1, self.map.n_w)  # (G, n_w) unit products
@@ -182,6 +186,8 @@ class LayerEngine:
 
     def reference(self, codes: torch.Tensor) -> torch.Tensor:
         """Digital integer result ``(codes - z) @ q_w`` (M, cols)."""
+        if self._q8 is not None and codes.device.type == "cpu":  # exact in any case
+            return read_plan.int_reference(codes, *self._q8, self.zero_point)
         if self._reference_exact:  # the same exact integers, without a shifted copy of codes
             return torch.addmm(self.colsum, codes, self.q_w, beta=-self.zero_point)
         return (codes - self.zero_point) @ self.q_w

@@ -204,7 +204,8 @@ def read_dense(
     BLAS's order, rounding apart from the sparse kernel's). ``levels`` a :class:`Dense` plan:
     its matrix, baseline and exactness (``baseline`` and ``exact`` are then ignored)."""
     if isinstance(levels, Dense):
-        levels, baseline, exact = levels.matrix, levels.baseline, levels.exact
+        baseline, exact = levels.baseline, levels.exact
+        levels = levels.matrix
     g, m, p = codes.shape
     n = levels.shape[2]
     if exact and levels.numel() and p * (2**dac - 1) * float(levels.abs().max()) >= EXACT_LIMIT:
@@ -221,3 +222,27 @@ def read_dense(
         y.view(g, n_x, m, n), sx2, inv, inv2, read_var, out_var, noise, kmax, coef, digital,
         scratch, out, baseline=(sx, baseline) if sx is not None else None,
     )  # fmt: skip
+
+
+def int8_weights(q_w: torch.Tensor, code_max: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """(int8 weight codes, int32 column sums) of integer weight codes ``q_w`` (rows, cols) for
+    :func:`int_reference`, or None where that exact int8 GEMM does not apply: not on CPU,
+    input codes above 255 or weight codes beyond +-127, or sums that could leave int32."""
+    if q_w.device.type != "cpu" or not hasattr(torch, "_int_mm") or q_w.numel() == 0:
+        return None
+    w_max = float(q_w.abs().max())
+    if code_max > 255 or w_max > 127 or q_w.shape[0] * 255 * w_max >= 2.0**31:
+        return None
+    return q_w.to(torch.int8), q_w.sum(0).to(torch.int32)
+
+
+def int_reference(
+    codes: torch.Tensor, q8: torch.Tensor, colsum: torch.Tensor, zero_point: int
+) -> torch.Tensor:
+    """The digital result ``(codes - zero_point) @ q_w`` (M, cols), float32, computed exactly:
+    one int8 x int8 -> int32 GEMM of ``codes - 128`` (codes: integers in [0, 255], held in
+    float) with ``q8`` (:func:`int8_weights`), plus ``(128 - zero_point) * colsum``; rounded once
+    to float32 (exact below ``2**24``: then the float32 matmul's numbers)."""
+    c8 = codes.to(torch.uint8).bitwise_xor_(128).view(torch.int8)  # code - 128, exactly
+    acc = torch._int_mm(c8, q8)
+    return acc.add_(colsum, alpha=128 - zero_point).float()
