@@ -99,7 +99,9 @@ def chosen(eng: LayerEngine, chip) -> str:
         return "linear"
     w = max(chip.bucket_weights, key=lambda t: t.numel())
     dense = read_plan.plan(w.shape[1], eng.dac, w, eng.c, eng.read_strategy)
-    return "sparse" if dense is None else "dense"
+    if dense is None:
+        return "sparse"
+    return "bits" if dense.planes is not None else "dense"
 
 
 def floor_ops(eng: LayerEngine, chip, m: int) -> list[list[tuple[torch.Tensor, torch.Tensor]]]:
@@ -148,7 +150,9 @@ def bench(cfg: dict, reps: int) -> dict:
     chip = eng.program(torch.Generator().manual_seed(2))
     pick = chosen(eng, chip)
     ops = floor_ops(eng, chip if pick != "linear" else eng.program(None, False), codes.shape[0])
-    kinds = ("linear",) if pick == "linear" else ("sparse", "dense")
+    one_bit = eng.dac == 1 and pick != "linear"
+    bits = one_bit and read_plan.plan(1, 1, chip.bucket_weights[0], eng.c, "bits") is not None
+    kinds = ("linear",) if pick == "linear" else ("sparse", "dense", "bits")[: 3 if bits else 2]
     runs: dict[str, list[float]] = {k: [] for k in (*kinds, "floor")}
     outs = {}
     with torch.no_grad():
@@ -183,6 +187,7 @@ def bench(cfg: dict, reps: int) -> dict:
         "ratio": ratios[pick],
         "ratio_sparse": ratios.get("sparse"),
         "ratio_dense": ratios.get("dense"),
+        "ratio_bits": ratios.get("bits"),
         "dense_vs_sparse_max_abs_diff": max_diff,
         "floor_working_set_bytes": floor_working_set(eng, codes.shape[0]),
     }
@@ -244,14 +249,15 @@ def scaling(reps: int) -> list[dict]:
 
 def crossover(rows: list[dict]) -> dict[str, dict[str, dict[str, str]]]:
     """Per cells, DAC precision, rows per read and partial sums per read: the strategy measured
-    faster most often, and the median sparse / dense time ratio."""
+    faster most often, and the median time ratio sparse / the faster of dense and bits."""
     votes: dict[tuple[str, int, int, int], list[tuple[str, float]]] = {}
     for r in rows:
         if r["strategy"] == "linear":
             continue
         sums = r["weight_slices"] * r["phys_cols"]
         key = (r.get("cells", "levels"), r["dac_precision"], r["rows_per_read"], sums)
-        votes.setdefault(key, []).append((r["faster"], r["ratio_sparse"] / r["ratio_dense"]))
+        other = min(r[f"ratio_{k}"] for k in ("dense", "bits") if r[f"ratio_{k}"] is not None)
+        votes.setdefault(key, []).append((r["faster"], r["ratio_sparse"] / other))
     out: dict[str, dict[str, dict[str, str]]] = {}
     for (cells, dac, n, sums), v in sorted(votes.items()):
         faster = [f for f, _ in v]
@@ -286,7 +292,7 @@ def main() -> None:
     for i, cfg in enumerate(cfgs):
         r = bench(cfg, args.reps)
         rows.append(r)
-        both = " ".join(f"{k} {r[f'ratio_{k}']:5.2f}" for k in ("sparse", "dense")
+        both = " ".join(f"{k} {r[f'ratio_{k}']:5.2f}" for k in ("sparse", "dense", "bits")
                         if r[f"ratio_{k}"] is not None)  # fmt: skip
         print(f"[{i + 1}/{len(cfgs)}] {r['cells']:10s} bc{r['bitcell']} dac{r['dac_precision']} "
               f"sa{r['sub_array']} rows{r['rows_per_read']:3d} noise {r['noise']:3s} "

@@ -117,6 +117,10 @@ def _engine_runs(over: dict, noisy: bool, strategies: tuple[str, ...], threads: 
         chip = eng.program(gen)
         assert chip.effective is None and chip.bucket_weights
         for w in chip.bucket_weights:  # integer cells: the dense path really runs
+            if strategy == "bits":
+                got = read_plan.plan(w.shape[1], eng.dac, w, eng.c, strategy)
+                assert got is not None and got.planes is not None
+                continue
             levels = read_plan.choose(w.shape[1], eng.dac, w, eng.c, strategy)
             assert (levels is not None) == (strategy == "dense")
         stats = LayerStats()
@@ -453,3 +457,52 @@ def test_engine_reference_is_the_exact_digital_result():
     codes, _ = eng.input_codes(x)
     exact = (codes.double() - eng.zero_point) @ eng.q_w.double()
     assert torch.equal(eng.reference(codes), exact.float())
+
+
+BIT_SETTINGS = [
+    dict(bitcell=1, dac_precision=1, sub_array=128, parallel_read=0),
+    dict(bitcell=2, dac_precision=1, sub_array=64, parallel_read=16),
+    dict(bitcell=4, dac_precision=1, sub_array=256, parallel_read=0),
+    dict(bitcell=1, dac_precision=1, sub_array=256, parallel_read=0, signed_mapping="offset"),
+]
+
+
+@needs_kernel
+@pytest.mark.parametrize("over", BIT_SETTINGS)
+@pytest.mark.parametrize("noisy", [False, True])
+def test_bit_plane_reads_are_the_sparse_kernels_numbers(over, noisy):
+    """1-bit DAC slices by popcount of the levels' bit-planes: bit for bit the sparse kernel
+    without an off-state baseline (exact integer sums), on 1 or 2 threads."""
+    sub = {**over, "off_current": "subtract"}
+    one, _ = _engine_runs(sub, noisy, ("sparse", "bits"), threads=1)
+    two, _ = _engine_runs(sub, noisy, ("bits",), threads=2)
+    (a, clip_a), (b, clip_b) = one
+    assert clip_a == clip_b and torch.equal(a, b) and float(a.abs().max()) > 0
+    assert two[0][1] == clip_b and torch.equal(two[0][0], b)
+
+
+@needs_kernel
+@pytest.mark.parametrize("noisy", [False, True])
+def test_bit_plane_reads_with_baseline_agree_with_the_sparse_kernel(noisy):
+    """Default off-state baseline: its share added once per read after the exact popcount
+    sums (rounding apart from the sparse kernel's running sum; flips at thresholds only)."""
+    runs, reads = _engine_runs(BIT_SETTINGS[0], noisy, ("sparse", "bits"))
+    (sparse, clip_s), (bits, clip_b) = runs
+    assert abs(clip_s - clip_b) <= 0.001 * reads
+    flipped = ((sparse - bits).abs() > 1e-4 * float(sparse.abs().max())).float().mean()
+    assert float(flipped) < 0.02 and float(sparse.abs().max()) > 0
+
+
+def test_bit_plan_is_chosen_for_one_bit_slices_on_narrow_integer_levels():
+    w1 = torch.randint(0, 2, (2, 128, 40)).float()
+    got = read_plan.plan(128, 1, w1)
+    assert got is not None and got.planes is not None and got.planes.shape == (2, 1, 2, 40)
+    assert torch.equal(got.matrix, w1) and got.baseline == 0.0
+    based = read_plan.plan(128, 1, w1 + 0.0101, 0.0101)
+    assert based is not None and based.baseline == 0.0101 and based.planes is not None
+    wide = torch.randint(0, 2**read_plan.BIT_PLANES_MAX * 2, (2, 128, 40)).float()
+    assert read_plan.plan(128, 1, wide) is None  # more bit-planes than measured to win
+    assert read_plan.plan(128, 1, wide, force="bits") is not None
+    assert read_plan.plan(128, 1, w1 + 0.3) is None  # float cells: the sparse kernel's adds
+    assert read_plan.plan(128, 1, w1, force="sparse") is None
+    assert read_plan.plan(128, 2, w1) is None  # 2-bit slices: not by popcount

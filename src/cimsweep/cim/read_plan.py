@@ -34,7 +34,9 @@ chip's cells, never of timings; the crossovers (:data:`DENSE_MIN_ROWS`,
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -55,6 +57,10 @@ DENSE_MIN_ROWS = ((8, 512),)  # (bits, rows), widest slices first; narrower slic
 # 4-bit 1.06-1.67 from 256 rows at N >= 512, 1.05-1.50 at 128 rows and N >= 1024; 8-bit
 # 1.05-4.38 at 512 rows, 1.15-1.74 at 256 rows and N >= 512, 1.04-1.36 at 128 rows and
 # N >= 896; 0.75-1.15 (noise-level) below. BLAS from (slice bits, ((rows, N), ...)) on:
+# 1-bit DAC slices on integer cell levels of up to this many bits (bit-planes) are summed by
+# popcount (exact integers; with an off-state baseline its share is added once per read):
+# measured with bench_read_matrix.py (see BIT_NOTE below)
+BIT_PLANES_MAX = 2
 FLOAT_DENSE_MIN = (
     (8, ((512, 0), (256, 512), (128, 896))),
     (4, ((256, 512), (128, 1024))),
@@ -111,38 +117,51 @@ def choose(
     return exact_levels(weights, dac, baseline)
 
 
-# exact levels of a chip's bucket weights, per live tensor (a chip's cells are fixed once
-# programmed; the tensor's version counter catches in-place changes; an entry goes with its
-# tensor): (id, dac, baseline) -> (version, levels; None: not exact, True: the tensor itself)
-_LEVELS: dict[tuple[int, int, float], tuple[int, torch.Tensor | bool | None]] = {}
+# exact levels (and their bit-planes) of a chip's bucket weights, per live tensor (a chip's
+# cells are fixed once programmed; the tensor's version counter catches in-place changes; an
+# entry goes with its tensor): (id, what) -> (version, value; True: the tensor itself)
+_CACHE: dict[tuple[int, tuple], tuple[int, Any]] = {}
+
+
+def _cached(weights: torch.Tensor, what: tuple, fn: Callable[[], Any]) -> Any:
+    """``fn()``, computed once per weight tensor (and version) and ``what``."""
+    key = (id(weights), what)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] == weights._version:
+        return weights if hit[1] is True else hit[1]
+    value = fn()
+    if hit is None:
+        weakref.finalize(weights, _CACHE.pop, key, None)
+    _CACHE[key] = (weights._version, True if value is weights else value)
+    return value
 
 
 def _levels(weights: torch.Tensor, dac: int, baseline: float) -> torch.Tensor | None:
     """:func:`exact_levels`, computed once per weight tensor, DAC width and baseline."""
-    key = (id(weights), dac, baseline)
-    hit = _LEVELS.get(key)
-    if hit is not None and hit[0] == weights._version:
-        return weights if hit[1] is True else hit[1]  # type: ignore[return-value]
-    levels = exact_levels(weights, dac, baseline)
-    if hit is None:
-        weakref.finalize(weights, _LEVELS.pop, key, None)
-    _LEVELS[key] = (weights._version, True if levels is weights else levels)
-    return levels
+    return _cached(weights, ("levels", dac, baseline), lambda: exact_levels(weights, dac, baseline))
+
+
+def _planes(weights: torch.Tensor, levels: torch.Tensor, bits: int) -> torch.Tensor:
+    """Bit-planes of the exact ``levels`` of ``weights`` (:func:`.kernel.pack_levels`), once."""
+    return _cached(weights, ("planes", bits), lambda: kernel.pack_levels(levels, bits))
 
 
 @dataclass(frozen=True)
 class Dense:
     """A bucket's cells read by BLAS (:func:`plan`): ``matrix + baseline`` are the cells (G, P,
     N), unit products; ``exact``: ``matrix`` holds integer levels whose partial sums are exact
-    (:func:`exact_levels`), else float cells (partial sums in BLAS's order). Indexing slices
-    the read groups."""
+    (:func:`exact_levels`), else float cells (partial sums in BLAS's order); ``planes``: the
+    levels' bit-planes, for 1-bit DAC slices summed by popcount instead of BLAS
+    (:func:`.kernel.bit_sums`, exact). Indexing slices the read groups."""
 
     matrix: torch.Tensor
     baseline: float
     exact: bool
+    planes: torch.Tensor | None = None  # bit-planes of matrix: 1-bit slices by popcount
 
     def __getitem__(self, idx: slice) -> Dense:
-        return Dense(self.matrix[idx], self.baseline, self.exact)
+        planes = None if self.planes is None else self.planes[idx]
+        return Dense(self.matrix[idx], self.baseline, self.exact, planes)
 
 
 def plan(
@@ -158,10 +177,14 @@ def plan(
     added once per read) for integer levels, else the float cells themselves. ``force``
     (``sparse`` / ``dense``) overrides the crossovers. A pure function of the settings and the
     cells, never of timings."""
-    if force not in (None, "sparse", "dense"):
-        raise ValueError(f"read strategy {force!r}: expected None, 'sparse' or 'dense'")
+    if force not in (None, "sparse", "dense", "bits"):
+        raise ValueError(f"read strategy {force!r}: expected None, 'sparse', 'dense' or 'bits'")
     if force == "sparse" or weights.numel() == 0:
         return None
+    if dac == 1 and force in (None, "bits"):
+        bits = _bit_plan(weights, baseline, force == "bits")
+        if bits is not None or force == "bits":
+            return bits
     exact_dense = force == "dense" or strategy(rows, dac, True) == "dense"
     float_dense = force == "dense" or strategy(rows, dac, False, weights.shape[2]) == "dense"
     if not (exact_dense or float_dense):
@@ -173,6 +196,20 @@ def plan(
         return None
     based = _levels(weights, dac, baseline) if baseline else None
     return Dense(based, baseline, True) if based is not None else Dense(weights, 0.0, False)
+
+
+def _bit_plan(weights: torch.Tensor, baseline: float, force: bool) -> Dense | None:
+    """The popcount plan of 1-bit DAC slices on integer levels (plus ``baseline``) of at most
+    :data:`BIT_PLANES_MAX` bits (any with ``force``), else None."""
+    levels, base = _levels(weights, 1, 0.0), 0.0
+    if levels is None and baseline:
+        levels, base = _levels(weights, 1, baseline), baseline
+    if levels is None or float(levels.min()) < 0:
+        return None
+    bits = max(1, int(levels.max()).bit_length())
+    if bits > BIT_PLANES_MAX and not force:
+        return None
+    return Dense(levels, base, True, _planes(weights, levels, bits))
 
 
 def read_dense(
@@ -203,14 +240,25 @@ def read_dense(
     ``exact`` is False (``levels``: any float32 cell weights, ``baseline`` 0; partial sums in
     BLAS's order, rounding apart from the sparse kernel's). ``levels`` a :class:`Dense` plan:
     its matrix, baseline and exactness (``baseline`` and ``exact`` are then ignored)."""
+    planes = None
     if isinstance(levels, Dense):
-        baseline, exact = levels.baseline, levels.exact
+        baseline, exact, planes = levels.baseline, levels.exact, levels.planes
         levels = levels.matrix
     g, m, p = codes.shape
     n = levels.shape[2]
     if exact and levels.numel() and p * (2**dac - 1) * float(levels.abs().max()) >= EXACT_LIMIT:
         raise ValueError(f"read_dense: partial sums of {p} rows may reach 2**24 (not exact)")
     noisy, based = noise is not None, bool(baseline)
+    if planes is not None:  # 1-bit slices: popcounts of the bit-planes (exact integers)
+        size = g * n_x * m * n
+        if sums is None or sums.numel() < size:
+            sums = torch.empty(size)
+        y = sums[:size].view(g, n_x, m, n)
+        sx2, sx = kernel.bit_sums(codes, n_x, planes, y, noisy, based)
+        return kernel.read_sums(
+            y, sx2, inv, inv2, read_var, out_var, noise, kmax, coef, digital, scratch, out,
+            baseline=(sx, baseline) if sx is not None else None,
+        )  # fmt: skip
     x, sx2, sx = kernel.slice_stats(codes, dac, n_x, n_x > 1, noisy, based)
     xs = codes if x is None else x.view(g, n_x * m, p)  # one slice: the codes themselves
     size = g * n_x * m * n
