@@ -498,7 +498,8 @@ def test_bit_plan_is_chosen_for_one_bit_slices_on_narrow_integer_levels():
     got = read_plan.plan(128, 1, w1)
     assert got is not None and got.planes is not None and got.planes.shape == (2, 1, 2, 40)
     assert torch.equal(got.matrix, w1) and got.baseline == 0.0
-    based = read_plan.plan(128, 1, w1 + 0.0101, 0.0101)
+    assert read_plan.plan(128, 1, w1 + 0.0101, 0.0101) is None  # baseline: today's numbers
+    based = read_plan.plan(128, 1, w1 + 0.0101, 0.0101, force="bits")
     assert based is not None and based.baseline == 0.0101 and based.planes is not None
     wide = torch.randint(0, 2**read_plan.BIT_PLANES_MAX * 2, (2, 128, 40)).float()
     assert read_plan.plan(128, 1, wide) is None  # more bit-planes than measured to win

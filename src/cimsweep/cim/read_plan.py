@@ -57,9 +57,9 @@ DENSE_MIN_ROWS = ((8, 512),)  # (bits, rows), widest slices first; narrower slic
 # 4-bit 1.06-1.67 from 256 rows at N >= 512, 1.05-1.50 at 128 rows and N >= 1024; 8-bit
 # 1.05-4.38 at 512 rows, 1.15-1.74 at 256 rows and N >= 512, 1.04-1.36 at 128 rows and
 # N >= 896; 0.75-1.15 (noise-level) below. BLAS from (slice bits, ((rows, N), ...)) on:
-# 1-bit DAC slices on integer cell levels of up to this many bits (bit-planes) are summed by
-# popcount (exact integers; with an off-state baseline its share is added once per read):
-# measured with bench_read_matrix.py (see BIT_NOTE below)
+# 1-bit DAC slices on integer cell levels of up to this many bits (bit-planes), without an
+# off-state baseline (``off_current: subtract``), are summed by popcount (exact integers: the
+# sparse kernel's numbers); measured with bench_read_matrix.py --dacs 1 (bits forced):
 BIT_PLANES_MAX = 2
 FLOAT_DENSE_MIN = (
     (8, ((512, 0), (256, 512), (128, 896))),
@@ -199,10 +199,12 @@ def plan(
 
 
 def _bit_plan(weights: torch.Tensor, baseline: float, force: bool) -> Dense | None:
-    """The popcount plan of 1-bit DAC slices on integer levels (plus ``baseline``) of at most
-    :data:`BIT_PLANES_MAX` bits (any with ``force``), else None."""
+    """The popcount plan of 1-bit DAC slices on integer levels of at most
+    :data:`BIT_PLANES_MAX` bits, else None; with ``force``, any number of bits and integer
+    levels plus ``baseline`` too (its share added once per read: rounding apart from the sparse
+    kernel's running sum and from the torch mirror, so never chosen by itself)."""
     levels, base = _levels(weights, 1, 0.0), 0.0
-    if levels is None and baseline:
+    if levels is None and baseline and force:
         levels, base = _levels(weights, 1, baseline), baseline
     if levels is None or float(levels.min()) < 0:
         return None
