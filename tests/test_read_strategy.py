@@ -494,16 +494,20 @@ def test_bit_plane_reads_with_baseline_agree_with_the_sparse_kernel(noisy):
 
 
 def test_bit_plan_is_chosen_for_one_bit_slices_on_narrow_integer_levels():
-    w1 = torch.randint(0, 2, (2, 128, 40)).float()
-    got = read_plan.plan(128, 1, w1)
-    assert got is not None and got.planes is not None and got.planes.shape == (2, 1, 2, 40)
+    (planes, rows), *_ = read_plan.BITS_MIN_ROWS
+    w1 = torch.randint(0, 2**planes, (2, rows, 40)).float()
+    got = read_plan.plan(rows, 1, w1)
+    assert got is not None and got.planes is not None
+    assert got.planes.shape == (2, planes, -(-rows // 64), 40)
     assert torch.equal(got.matrix, w1) and got.baseline == 0.0
-    assert read_plan.plan(128, 1, w1 + 0.0101, 0.0101) is None  # baseline: today's numbers
-    based = read_plan.plan(128, 1, w1 + 0.0101, 0.0101, force="bits")
+    assert read_plan.plan(rows - 1, 1, w1[:, 1:]) is None  # shorter reads: sparse adds
+    assert read_plan.plan(rows, 1, w1 + 0.0101, 0.0101) is None  # baseline: today's numbers
+    based = read_plan.plan(rows, 1, w1 + 0.0101, 0.0101, force="bits")
     assert based is not None and based.baseline == 0.0101 and based.planes is not None
-    wide = torch.randint(0, 2**read_plan.BIT_PLANES_MAX * 2, (2, 128, 40)).float()
-    assert read_plan.plan(128, 1, wide) is None  # more bit-planes than measured to win
-    assert read_plan.plan(128, 1, wide, force="bits") is not None
-    assert read_plan.plan(128, 1, w1 + 0.3) is None  # float cells: the sparse kernel's adds
-    assert read_plan.plan(128, 1, w1, force="sparse") is None
-    assert read_plan.plan(128, 2, w1) is None  # 2-bit slices: not by popcount
+    wide = torch.randint(0, 2 ** (planes + 1), (2, rows, 40)).float()
+    wide[0, 0, 0] = 2**planes  # one more bit-plane than measured to win
+    assert read_plan.plan(rows, 1, wide) is None
+    assert read_plan.plan(rows, 1, wide, force="bits") is not None
+    assert read_plan.plan(rows, 1, w1 + 0.3) is None  # float cells: the sparse kernel's adds
+    assert read_plan.plan(rows, 1, w1, force="sparse") is None
+    assert read_plan.plan(rows, 2, w1) is None or read_plan.plan(rows, 2, w1).planes is None

@@ -57,10 +57,14 @@ DENSE_MIN_ROWS = ((8, 512),)  # (bits, rows), widest slices first; narrower slic
 # 4-bit 1.06-1.67 from 256 rows at N >= 512, 1.05-1.50 at 128 rows and N >= 1024; 8-bit
 # 1.05-4.38 at 512 rows, 1.15-1.74 at 256 rows and N >= 512, 1.04-1.36 at 128 rows and
 # N >= 896; 0.75-1.15 (noise-level) below. BLAS from (slice bits, ((rows, N), ...)) on:
-# 1-bit DAC slices on integer cell levels of up to this many bits (bit-planes), without an
-# off-state baseline (``off_current: subtract``), are summed by popcount (exact integers: the
-# sparse kernel's numbers); measured with bench_read_matrix.py --dacs 1 (bits forced):
-BIT_PLANES_MAX = 2
+# 1-bit DAC slices on integer cell levels without an off-state baseline (``off_current:
+# subtract``) are summed by popcount of the levels' bit-planes (exact integers: the sparse
+# kernel's numbers) from (bit-planes at most, rows per read at least) on. Measured 2026-12-02
+# with ``bench_read_matrix.py --cells levels --dacs 1 --reps 3`` (cols 64; ``--cols 512
+# --quick``; load average 4-5 on 2 cores, bits forced): median sparse / bits time 1.49 (cols
+# 64) and 3.30 (cols 512) for 1-bit cells and 512-row reads, 0.87 at 256 rows, 0.36-0.83 for
+# shorter reads; 2-7-bit cells 0.28-0.98 (the sparse kernel's unit adds win).
+BITS_MIN_ROWS = ((1, 512),)
 FLOAT_DENSE_MIN = (
     (8, ((512, 0), (256, 512), (128, 896))),
     (4, ((256, 512), (128, 1024))),
@@ -182,7 +186,7 @@ def plan(
     if force == "sparse" or weights.numel() == 0:
         return None
     if dac == 1 and force in (None, "bits"):
-        bits = _bit_plan(weights, baseline, force == "bits")
+        bits = _bit_plan(rows, weights, baseline, force == "bits")
         if bits is not None or force == "bits":
             return bits
     exact_dense = force == "dense" or strategy(rows, dac, True) == "dense"
@@ -198,18 +202,18 @@ def plan(
     return Dense(based, baseline, True) if based is not None else Dense(weights, 0.0, False)
 
 
-def _bit_plan(weights: torch.Tensor, baseline: float, force: bool) -> Dense | None:
-    """The popcount plan of 1-bit DAC slices on integer levels of at most
-    :data:`BIT_PLANES_MAX` bits, else None; with ``force``, any number of bits and integer
-    levels plus ``baseline`` too (its share added once per read: rounding apart from the sparse
-    kernel's running sum and from the torch mirror, so never chosen by itself)."""
+def _bit_plan(rows: int, weights: torch.Tensor, baseline: float, force: bool) -> Dense | None:
+    """The popcount plan of 1-bit DAC slices on integer levels where :data:`BITS_MIN_ROWS`
+    says it is faster, else None; with ``force``, any reads, and integer levels plus
+    ``baseline`` too (its share added once per read: rounding apart from the sparse kernel's
+    running sum and from the torch mirror, so never chosen by itself)."""
     levels, base = _levels(weights, 1, 0.0), 0.0
     if levels is None and baseline and force:
         levels, base = _levels(weights, 1, baseline), baseline
     if levels is None or float(levels.min()) < 0:
         return None
     bits = max(1, int(levels.max()).bit_length())
-    if bits > BIT_PLANES_MAX and not force:
+    if not force and not any(bits <= b and rows >= r for b, r in BITS_MIN_ROWS):
         return None
     return Dense(levels, base, True, _planes(weights, levels, bits))
 
