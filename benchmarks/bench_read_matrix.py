@@ -2,7 +2,9 @@
 
 Matrix: ``bitcell`` 1/2/4/7 x ``dac_precision`` 1/2/4/8 x ``sub_array`` 64/128/256/512 x
 ``parallel_read`` all rows or 16 (64-row subarrays) / 32 rows x noise off / on (read noise
-0.05 and output noise 0.5 LSB: integer cell levels, so both read strategies apply). Layer:
+0.05 and output noise 0.5 LSB) x cells ``levels`` (integer cell levels: exact partial sums on
+both read strategies) / ``programmed`` (2 % programming noise: float cells, whose BLAS partial
+sums differ from the sparse kernel's by float32 rounding; ``--cells``). Layer:
 Linear 512 -> 64 (8-bit weights and inputs, 5-bit ADC, default off-state baseline), a batch of
 ``M = 4096 / (n_x * n_w)`` input vectors (the same analog work in every configuration, at least
 64 vectors), half of their codes zero (ReLU-like).
@@ -14,7 +16,9 @@ vector times every weight slice's cells; with ``dac_precision`` 8 and one weight
 counts), no slicing, noise, ADC or shift-add. ``ratio`` = median over interleaved repetitions
 of (simulator mvm seconds / floor seconds right after it); target < 2. Each configuration is
 timed with the chosen strategy (:mod:`cimsweep.cim.read_plan`) and with the other one forced,
-so the JSON records per (dac, rows per read) which one measured faster: the crossover.
+so the JSON records per cells, dac, rows per read and partial sums per read (weight slices x
+physical columns) which one measured faster and by how much: the crossovers (``DENSE_MIN_ROWS``
+for ``levels``, ``FLOAT_DENSE_MIN`` for ``programmed``).
 
 Memory (one fresh process for the whole matrix, big blocks returned to the OS when freed): the
 peak RSS growth of one mvm over the programmed chip vs. the floor's working set (input codes and
@@ -22,7 +26,8 @@ output, float32, plus one chunk of sliced inputs and partial sums); target < 3.
 
 Thread scaling: a few configurations on 1 and 2 threads (same numbers, checked).
 
-Usage: ``python benchmarks/bench_read_matrix.py [--quick] [--reps N]``; writes
+Usage: ``python benchmarks/bench_read_matrix.py [--quick] [--reps N] [--cells levels,programmed]
+[--dacs 1,2,4,8]``; writes
 ``benchmarks/out/bench_read_matrix.json``.
 """
 
@@ -49,28 +54,36 @@ ROWS, COLS = 512, 64
 PRODUCTS = 4096  # input vectors x input slices x weight slices: M = PRODUCTS / (n_x * n_w)
 BITCELLS, DACS, SUBARRAYS = (1, 2, 4, 7), (1, 2, 4, 8), (64, 128, 256, 512)
 NOISE = {"off": {}, "on": dict(read_noise=0.05, output_noise=0.5)}
+CELLS = {"levels": {}, "programmed": dict(prog_noise=0.02)}
 
 
-def configs(quick: bool) -> list[dict]:
-    """The matrix (``--quick``: bitcell 1/7, dac 1/8, subarrays 64/512)."""
-    pick = (lambda t: (t[0], t[-1])) if quick else (lambda t: t)
+def configs(
+    quick: bool, cells: tuple[str, ...] = ("levels",), dacs: tuple[int, ...] = DACS
+) -> list[dict]:
+    """The matrix (``--quick``: bitcell 1/7, dac 1/8 of ``dacs``, subarrays 64/512)."""
+    pick = (lambda t: tuple(dict.fromkeys((t[0], t[-1])))) if quick else (lambda t: t)
     out = []
-    for bc, dac, sa, whole, noise in itertools.product(
-        pick(BITCELLS), pick(DACS), pick(SUBARRAYS), (True, False), NOISE
+    for cell, bc, dac, sa, whole, noise in itertools.product(
+        cells, pick(BITCELLS), pick(dacs), pick(SUBARRAYS), (True, False), NOISE
     ):
         pr = 0 if whole else (16 if sa <= 64 else 32)
-        out.append(dict(bitcell=bc, dac_precision=dac, sub_array=sa, parallel_read=pr, noise=noise))
+        cfg = dict(bitcell=bc, dac_precision=dac, sub_array=sa, parallel_read=pr, noise=noise)
+        out.append({**cfg, "cells": cell})
     return out
 
 
 def setup(cfg: dict) -> tuple[LayerEngine, torch.Tensor]:
-    """Engine of the benchmark layer under ``cfg`` and its input codes (M, rows)."""
-    sim = sim_config(adc_precision=5, **{k: v for k, v in cfg.items() if k != "noise"})
-    sim.update(NOISE[cfg["noise"]])
+    """Engine of the benchmark layer under ``cfg`` (``cols`` output columns, default
+    :data:`COLS`) and its input codes (M, rows)."""
+    sim = sim_config(
+        adc_precision=5, **{k: v for k, v in cfg.items() if k not in ("noise", "cells", "cols")}
+    )
+    sim.update(NOISE[cfg["noise"]], **CELLS[cfg.get("cells", "levels")])
     gen = torch.Generator().manual_seed(0)
-    layer = torch.nn.Linear(ROWS, COLS)
+    cols = int(cfg.get("cols", COLS))
+    layer = torch.nn.Linear(ROWS, cols)
     with torch.no_grad():
-        layer.weight.requires_grad_(False).copy_(torch.randn(COLS, ROWS, generator=gen) * 0.05)
+        layer.weight.requires_grad_(False).copy_(torch.randn(cols, ROWS, generator=gen) * 0.05)
     rng = {"weight_max": float(layer.weight.abs().max()), "input_min": 0.0, "input_max": 1.0}
     eng = LayerEngine("fc", layer, rng, sim)
     batch = max(64, PRODUCTS // (eng.n_x * eng.map.n_w))
@@ -85,8 +98,10 @@ def chosen(eng: LayerEngine, chip) -> str:
     if chip.effective is not None:
         return "linear"
     w = max(chip.bucket_weights, key=lambda t: t.numel())
-    levels = read_plan.choose(w.shape[1], eng.dac, w, eng.c, eng.read_strategy)
-    return "sparse" if levels is None else "dense"
+    dense = read_plan.plan(w.shape[1], eng.dac, w, eng.c, eng.read_strategy)
+    if dense is None:
+        return "sparse"
+    return "bits" if dense.planes is not None else "dense"
 
 
 def floor_ops(eng: LayerEngine, chip, m: int) -> list[list[tuple[torch.Tensor, torch.Tensor]]]:
@@ -135,7 +150,9 @@ def bench(cfg: dict, reps: int) -> dict:
     chip = eng.program(torch.Generator().manual_seed(2))
     pick = chosen(eng, chip)
     ops = floor_ops(eng, chip if pick != "linear" else eng.program(None, False), codes.shape[0])
-    kinds = ("linear",) if pick == "linear" else ("sparse", "dense")
+    one_bit = eng.dac == 1 and pick != "linear"
+    bits = one_bit and read_plan.plan(1, 1, chip.bucket_weights[0], eng.c, "bits") is not None
+    kinds = ("linear",) if pick == "linear" else ("sparse", "dense", "bits")[: 3 if bits else 2]
     runs: dict[str, list[float]] = {k: [] for k in (*kinds, "floor")}
     outs = {}
     with torch.no_grad():
@@ -170,6 +187,7 @@ def bench(cfg: dict, reps: int) -> dict:
         "ratio": ratios[pick],
         "ratio_sparse": ratios.get("sparse"),
         "ratio_dense": ratios.get("dense"),
+        "ratio_bits": ratios.get("bits"),
         "dense_vs_sparse_max_abs_diff": max_diff,
         "floor_working_set_bytes": floor_working_set(eng, codes.shape[0]),
     }
@@ -229,16 +247,24 @@ def scaling(reps: int) -> list[dict]:
     return out
 
 
-def crossover(rows: list[dict]) -> dict[str, dict[str, str]]:
-    """Per DAC precision and rows per read: the strategy measured faster most often."""
-    votes: dict[tuple[int, int], list[str]] = {}
+def crossover(rows: list[dict]) -> dict[str, dict[str, dict[str, str]]]:
+    """Per cells, DAC precision, rows per read and partial sums per read: the strategy measured
+    faster most often, and the median time ratio sparse / the faster of dense and bits."""
+    votes: dict[tuple[str, int, int, int], list[tuple[str, float]]] = {}
     for r in rows:
         if r["strategy"] == "linear":
             continue
-        votes.setdefault((r["dac_precision"], r["rows_per_read"]), []).append(r["faster"])
-    out: dict[str, dict[str, str]] = {}
-    for (dac, n), v in sorted(votes.items()):
-        out.setdefault(f"dac{dac}", {})[str(n)] = max(set(v), key=v.count)
+        sums = r["weight_slices"] * r["phys_cols"]
+        key = (r.get("cells", "levels"), r["dac_precision"], r["rows_per_read"], sums)
+        other = min(r[f"ratio_{k}"] for k in ("dense", "bits") if r[f"ratio_{k}"] is not None)
+        votes.setdefault(key, []).append((r["faster"], r["ratio_sparse"] / other))
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    for (cells, dac, n, sums), v in sorted(votes.items()):
+        faster = [f for f, _ in v]
+        speed = statistics.median(q for _, q in v)
+        best = max(set(faster), key=faster.count)
+        cell = out.setdefault(cells, {}).setdefault(f"dac{dac}", {})
+        cell[f"rows{n}_sums{sums}"] = f"{best} ({speed:.2f})"
     return out
 
 
@@ -247,32 +273,44 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="corners of the matrix only")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--cells", default="levels", help="levels and/or programmed, comma-separated")
+    ap.add_argument("--dacs", default=",".join(map(str, DACS)), help="DAC precisions")
+    ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory pass")
+    ap.add_argument("--cols", type=int, default=COLS, help="output columns of the layer")
     args = ap.parse_args()
     if kernel.library() is None:
         raise SystemExit("bench_read_matrix: the compiled kernel is not available")
     torch.set_num_threads(args.threads)
-    cfgs = configs(args.quick)
+    cells = tuple(c for c in args.cells.split(",") if c)
+    unknown = sorted(set(cells) - set(CELLS))
+    if unknown:
+        ap.error(f"--cells: unknown {unknown}; expected some of {list(CELLS)}")
+    cfgs = configs(args.quick, cells, tuple(int(d) for d in args.dacs.split(",") if d))
+    if args.cols != COLS:
+        cfgs = [{**c, "cols": args.cols} for c in cfgs]
     rows = []
     for i, cfg in enumerate(cfgs):
         r = bench(cfg, args.reps)
         rows.append(r)
-        both = " ".join(f"{k} {r[f'ratio_{k}']:5.2f}" for k in ("sparse", "dense")
+        both = " ".join(f"{k} {r[f'ratio_{k}']:5.2f}" for k in ("sparse", "dense", "bits")
                         if r[f"ratio_{k}"] is not None)  # fmt: skip
-        print(f"[{i + 1}/{len(cfgs)}] bc{r['bitcell']} dac{r['dac_precision']} "
+        print(f"[{i + 1}/{len(cfgs)}] {r['cells']:10s} bc{r['bitcell']} dac{r['dac_precision']} "
               f"sa{r['sub_array']} rows{r['rows_per_read']:3d} noise {r['noise']:3s} "
               f"{r['strategy']:6s} ratio {r['ratio']:5.2f} ({both})", flush=True)  # fmt: skip
-    for r, peak in zip(rows, memory(cfgs), strict=True):
+    for r, peak in zip(rows, [None] * len(cfgs) if args.no_memory else memory(cfgs), strict=True):
         r["peak_bytes"] = peak
-        r["memory_ratio"] = peak / r["floor_working_set_bytes"]
+        r["memory_ratio"] = None if peak is None else peak / r["floor_working_set_bytes"]
     within = [r for r in rows if r["ratio"] < 2]
-    mem_ok = [r for r in rows if r["memory_ratio"] < 3]
+    mem_ok = [r for r in rows if r["memory_ratio"] is not None and r["memory_ratio"] < 3]
     report = {
         "threads": args.threads,
         "torch": torch.__version__,
         "cpu": platform.processor() or platform.machine(),
         "cores": os.cpu_count(),
-        "layer": {"rows": ROWS, "cols": COLS, "products": PRODUCTS},
+        "layer": {"rows": ROWS, "cols": args.cols, "products": PRODUCTS},
         "crossover_dense_min_rows": dict(read_plan.DENSE_MIN_ROWS),
+        "crossover_float_dense_min": {b: list(c) for b, c in read_plan.FLOAT_DENSE_MIN},
+        "load_average": list(os.getloadavg()),
         "crossover_measured": crossover(rows),
         "within_2x": f"{len(within)}/{len(rows)}",
         "memory_within_3x": f"{len(mem_ok)}/{len(rows)}",
@@ -287,6 +325,7 @@ def main() -> None:
                     "sub_array",
                     "parallel_read",
                     "noise",
+                    "cells",
                     "strategy",
                     "ratio",
                 )

@@ -117,6 +117,10 @@ def _engine_runs(over: dict, noisy: bool, strategies: tuple[str, ...], threads: 
         chip = eng.program(gen)
         assert chip.effective is None and chip.bucket_weights
         for w in chip.bucket_weights:  # integer cells: the dense path really runs
+            if strategy == "bits":
+                got = read_plan.plan(w.shape[1], eng.dac, w, eng.c, strategy)
+                assert got is not None and got.planes is not None
+                continue
             levels = read_plan.choose(w.shape[1], eng.dac, w, eng.c, strategy)
             assert (levels is not None) == (strategy == "dense")
         stats = LayerStats()
@@ -234,3 +238,276 @@ def test_baseline_share_is_added_once_per_read(noisy):
         results.append((clipped, z, out))
     (c0, z0, o0), (c1, z1, o1) = results
     assert c0 == c1 and torch.equal(z0, z1) and torch.equal(o0, o1) and float(o0.abs().max()) > 0
+
+
+def _float_chunk(dac: int, noisy: bool, fine: bool = False, g: int = 2, m: int = 41, p: int = 96):
+    """kernel.read arguments with programmed (float) cells and 8-bit codes, minus z and out:
+    a 5-bit ADC over the range of the reads, or with ``fine`` a unit step (2**22 codes), fine
+    enough for float32 rounding to move reads across thresholds."""
+    gen = torch.Generator().manual_seed(4)
+    n_x, w, pc = -(-8 // dac), 2, 160
+    codes = torch.randint(0, 256, (m, g * p), generator=gen).float()
+    codes[codes < 60] = 0  # ReLU-like zeros
+    view = codes.unflatten(1, (g, p)).transpose(0, 1)
+    levels = torch.randint(0, 128, (g, p, w * pc), generator=gen).float()
+    weights = (levels + torch.randn(levels.shape, generator=gen) * 2.5).clamp_(min=0) + 1.28
+    top = (2**dac - 1) * float(weights.sum(1).max()) / 2  # about the largest reads
+    step = torch.full((g, w), 1.0 if fine else top / 31, dtype=torch.float64)
+    inv, inv2 = (1 / step).float(), (1 / step).pow(2).float()
+    coef = (2.0 ** (dac * torch.arange(n_x))).float()
+    digital = torch.rand(g, w, generator=gen) * 3
+    var = (0.2, 0.6) if noisy else (0.0, 0.0)
+    kmax = 2**22 if fine else 31
+    args = (view, dac, n_x, weights, inv, inv2, *var, (17, 9) if noisy else None, kmax, coef)
+    return args + (digital,), (g, m, w, pc)
+
+
+def _row_order_sums(codes: torch.Tensor, dac: int, n_x: int, weights: torch.Tensor):
+    """The sparse kernel's partial sums (G, NX, M, N): float32 products added in row order."""
+    x = torch.stack([(codes.long() >> (dac * i)) & (2**dac - 1) for i in range(n_x)], 1).float()
+    y = torch.zeros(*x.shape[:3], weights.shape[2])
+    for k in range(weights.shape[1]):  # y + (+0) is y: zero slices change nothing
+        y = y + x[..., k : k + 1] * weights[:, None, k : k + 1, :]
+    return x, y
+
+
+@needs_kernel
+@pytest.mark.parametrize("dac, fine", [(8, False), (4, False), (8, True)])
+def test_float_cells_blas_sums_agree_to_rounding_and_flip_only_at_adc_thresholds(dac, fine):
+    """Programmed cells: BLAS partial sums are the sparse kernel's to float32 rounding, and a
+    read's ADC code differs only where the two sums straddle an ADC threshold (counted: none
+    or next to none with a 5-bit ADC; with a unit-step ADC, some, each at a threshold)."""
+    args, (g, m, w, pc) = _float_chunk(dac, False, fine)
+    codes, _, n_x, weights, inv = args[:5]
+    x, y_seq = _row_order_sums(codes, dac, n_x, weights)
+    runs = {}
+    for name in ("sparse", "replay", "blas"):
+        z, out = torch.zeros(g, m, w, pc), torch.zeros(m, pc)
+        if name == "sparse":
+            clipped = kernel.read(*args, z, out)
+        elif name == "replay":  # the emulated row-order sums through the same compiled pass
+            sx2 = x.square().sum(-1)
+            clipped = kernel.read_sums(y_seq.contiguous(), sx2, *args[4:], z, out)
+        else:
+            clipped = read_plan.read_dense(*args, z, out, exact=False)
+        runs[name] = (clipped, z, out)
+    assert torch.equal(runs["sparse"][1], runs["replay"][1])  # the emulation is the kernel's
+    y_blas = torch.bmm(x.flatten(1, 2), weights).view_as(y_seq)
+    bound = (x.flatten(1, 2) @ weights).abs().view_as(y_seq) * (weights.shape[1] * 2.0**-23)
+    diff = (y_blas - y_seq).abs()
+    assert bool((diff <= bound).all()) and float(diff.max()) > 0  # rounding, not identical
+    # ADC codes per read: with one input slice z is the code itself
+    codes_s, codes_b = runs["sparse"][1], runs["blas"][1]
+    if n_x == 1:
+        flips = codes_s != codes_b
+        assert bool(((codes_s - codes_b).abs()[flips] == 1).all())
+        v = (y_seq[:, 0] * inv.view(g, 1, w, 1).repeat_interleave(pc, -1).flatten(2)).view(
+            g, m, w, pc
+        )
+        gap = ((v - v.floor()) - 0.5).abs()  # distance of the read to the nearest threshold
+        tol = bound[:, 0].view(g, m, w, pc) * float(inv.max()) * 2
+        assert bool((gap[flips] <= tol[flips]).all())  # every flip sits at a threshold
+        n_flips = int(flips.sum())
+    else:
+        n_flips = int((codes_s != codes_b).sum())
+    clipped = runs["sparse"][0]
+    assert 0 < clipped < 0.2 * codes_s.numel() * n_x or fine  # codes mostly in range
+    if fine:  # rounding-level sums: many reads are within an ulp or two of a threshold
+        assert 0 < n_flips < 0.5 * codes_s.numel()
+    else:
+        assert n_flips <= 0.001 * codes_s.numel()  # 5 bits: one read in 1000 or fewer
+    assert abs(clipped - runs["blas"][0]) <= n_flips
+
+
+@needs_kernel
+def test_float_cells_dense_reads_are_deterministic_on_any_thread_count():
+    """The float BLAS read: the same numbers on 1 and 2 threads and on a repeat."""
+    args, (g, m, w, pc) = _float_chunk(8, True)
+    results = []
+    old = torch.get_num_threads()
+    for threads in (1, 2, 1):
+        torch.set_num_threads(threads)
+        try:
+            z, out = torch.empty(g, m, w, pc), torch.ones(m, pc)
+            results.append((read_plan.read_dense(*args, z, out, exact=False), z, out))
+        finally:
+            torch.set_num_threads(old)
+    for clipped, z, out in results[1:]:
+        assert clipped == results[0][0] and torch.equal(z, results[0][1])
+        assert torch.equal(out, results[0][2])
+
+
+def test_plan_takes_blas_for_float_cells_where_measured_faster():
+    """plan(): exact levels as choose(); float cells (and integer levels plus a baseline) by
+    the float crossover; force overrides it; a pure function of settings and cells."""
+    w_int = torch.randint(0, 4, (2, 512, 64)).float()
+    w_float = w_int + torch.rand(w_int.shape) * 0.1
+    exact = read_plan.plan(512, 8, w_int)
+    assert exact is not None and (exact.baseline, exact.exact) == (0.0, True)
+    assert torch.equal(exact.matrix, w_int) and torch.equal(exact[1:].matrix, w_int[1:])
+    assert read_plan.plan(256, 8, w_int) is None  # exact crossover: 512 rows
+    for bits, corners in read_plan.FLOAT_DENSE_MIN:  # at each measured corner: BLAS
+        for rows, n in corners:
+            w = torch.rand(1, rows, max(n, 8)) * 3 + 0.01
+            got = read_plan.plan(rows, bits, w)
+            assert got == read_plan.Dense(w, 0.0, False)
+            assert read_plan.plan(rows, 1, w) is None  # bit-serial slices: sparse adds
+            others = [c for c in corners if c != (rows, n)]
+            if n > 0 and not any(rows >= r and n - 1 >= c for r, c in others):
+                assert read_plan.plan(rows, bits, w[..., : n - 1]) is None  # fewer sums
+    w_wide = torch.rand(1, 512, 1024) * 3
+    assert read_plan.strategy(512, 8, False, 1024) == "dense"  # the aihwkit Linear 512x512
+    assert read_plan.plan(512, 1, w_wide) is None  # bit-serial: sparse adds
+    assert read_plan.plan(64, 8, w_wide[:, :64, :256]) is None  # short reads, few columns
+    w_int = torch.randint(0, 4, (2, 512, 512)).float()
+    based = read_plan.plan(512, 8, w_int + 0.25, 0.25)
+    assert based is not None and (based.baseline, based.exact) == (0.25, True)
+    assert torch.equal(based.matrix, w_int)
+    assert read_plan.plan(512, 8, w_float, force="sparse") is None
+    forced = read_plan.plan(16, 1, w_float, force="dense")
+    assert forced is not None and not forced.exact and forced.matrix is w_float
+    again = read_plan.plan(512, 8, w_int + 0.25, 0.25)  # cached per tensor: same answer
+    assert again is not None and torch.equal(again.matrix, based.matrix)
+    with pytest.raises(ValueError, match="read strategy"):
+        read_plan.plan(16, 1, w_int, force="blas")
+
+
+@needs_kernel
+def test_a_dense_plan_carries_its_own_baseline():
+    """read_dense of a Dense plan uses the plan's baseline and exactness, whatever the caller
+    passes (the engine passes its off-state baseline): an integer baseline of 1 makes the
+    cells integers, read exactly with baseline 0."""
+    args, (g, m, w, pc) = _chunk(8, True)
+    cells = args[3] + 1.0  # integer cells: levels + a baseline of 1
+    runs = []
+    for dense in (None, read_plan.plan(args[3].shape[1], 8, cells, 1.0, force="dense")):
+        z, out = torch.empty(g, m, w, pc), torch.zeros(m, pc)
+        a = (*args[:3], cells if dense is None else dense, *args[4:])
+        clipped = (
+            kernel.read(*a, z, out)
+            if dense is None
+            else read_plan.read_dense(*a, z, out, baseline=1.0)
+        )
+        runs.append((clipped, out))
+    assert runs[0][0] == runs[1][0] and torch.equal(runs[0][1], runs[1][1])
+    assert float(runs[0][1].abs().max()) > 0
+
+
+@needs_kernel
+def test_engine_programmed_cells_take_blas_reads_close_to_the_sparse_kernel():
+    """Programming noise and PCM drift with compensation (the aihwkit comparison's setting,
+    small): dense (chosen) and sparse (forced) outputs agree except at ADC thresholds."""
+    sim = sim_config(
+        adc_precision=8, dac_precision=8, bitcell=7, sub_array=(512, 512), parallel_read=0,
+        signed_mapping="differential", read_noise=0.02, prog_noise=0.02, drift_model="pcm",
+        t=86400.0, v=0.05, nu_std=0.01, drift_compensation=1,
+    )  # fmt: skip
+    layer = torch.nn.Linear(512, 48)
+    with torch.no_grad():
+        layer.weight.copy_(torch.randn(48, 512, generator=torch.Generator().manual_seed(2)))
+    rng = {"weight_max": float(layer.weight.detach().abs().max()), "input_min": 0.0}
+    eng = LayerEngine("fc", layer, {**rng, "input_max": 1.0}, sim)
+    codes = torch.randint(0, 256, (64, 512), generator=torch.Generator().manual_seed(1)).float()
+    chip = eng.program(torch.Generator().manual_seed(5))
+    assert chip.scale is not None and chip.n0 is None  # drift once per instance, compensated
+    w = chip.bucket_weights[0]
+    dense = read_plan.plan(w.shape[1], eng.dac, w, eng.c)
+    assert dense is not None and not dense.exact  # float BLAS by itself
+    outs = {}
+    for strategy in (None, "sparse", None):
+        eng.read_strategy = strategy
+        stats = LayerStats()
+        noise = NoiseStream(torch.Generator().manual_seed(7), "cpu")
+        outs.setdefault(strategy, []).append(eng.mvm(codes, chip, noise, stats))
+    dense, sparse = outs[None], outs["sparse"][0]
+    assert torch.equal(dense[0], dense[1])  # deterministic
+    step = float((eng.step * eng.map.slice_weights()).max())  # one ADC code in output units
+    err = (dense[0] - sparse).abs()
+    assert float(err.max()) <= 2 * step + 1e-3 * float(sparse.abs().max())
+    assert float((err > 1e-3).float().mean()) < 0.05 and float(sparse.abs().max()) > 0
+
+
+@pytest.mark.parametrize("rows, m, zero", [(300, 50, 0), (300, 1, 7), (1200, 33, 0), (27, 5, 3)])
+def test_digital_reference_by_int8_gemm_is_exact(rows, m, zero):
+    """The int8 reference: the exact integers (float32 rounded once); where the float32
+    matmul is exact too (partial sums below 2**24), its very numbers."""
+    gen = torch.Generator().manual_seed(rows + m)
+    q_w = torch.randint(-127, 128, (rows, 24), generator=gen).float()
+    codes = torch.randint(0, 256, (m, rows), generator=gen).float()
+    q = read_plan.int8_weights(q_w, 255)
+    assert q is not None
+    got = read_plan.int_reference(codes, *q, zero)
+    exact = ((codes.double() - zero) @ q_w.double()).float()
+    assert got.dtype == torch.float32 and torch.equal(got, exact)
+    if rows * 255 * 127 < 2**24:
+        assert torch.equal(got, torch.addmm(q_w.sum(0), codes, q_w, beta=-zero))
+    assert read_plan.int8_weights(q_w, 511) is None  # 9-bit inputs: the float path
+    assert read_plan.int8_weights(q_w * 2, 255) is None  # 9-bit weights
+
+
+def test_engine_reference_is_the_exact_digital_result():
+    """A 1152-row layer (partial sums past 2**24): the engine's reference is exact."""
+    layer = torch.nn.Linear(1152, 40)
+    with torch.no_grad():
+        layer.weight.copy_(torch.randn(40, 1152, generator=torch.Generator().manual_seed(2)))
+    rng = {"weight_max": float(layer.weight.detach().abs().max()), "input_min": -0.1}
+    eng = LayerEngine("fc", layer, {**rng, "input_max": 1.0}, sim_config())
+    assert eng._q8 is not None and eng.zero_point > 0
+    x = torch.rand(30, 1152, generator=torch.Generator().manual_seed(3))
+    codes, _ = eng.input_codes(x)
+    exact = (codes.double() - eng.zero_point) @ eng.q_w.double()
+    assert torch.equal(eng.reference(codes), exact.float())
+
+
+BIT_SETTINGS = [
+    dict(bitcell=1, dac_precision=1, sub_array=128, parallel_read=0),
+    dict(bitcell=2, dac_precision=1, sub_array=64, parallel_read=16),
+    dict(bitcell=4, dac_precision=1, sub_array=256, parallel_read=0),
+    dict(bitcell=1, dac_precision=1, sub_array=256, parallel_read=0, signed_mapping="offset"),
+]
+
+
+@needs_kernel
+@pytest.mark.parametrize("over", BIT_SETTINGS)
+@pytest.mark.parametrize("noisy", [False, True])
+def test_bit_plane_reads_are_the_sparse_kernels_numbers(over, noisy):
+    """1-bit DAC slices by popcount of the levels' bit-planes: bit for bit the sparse kernel
+    without an off-state baseline (exact integer sums), on 1 or 2 threads."""
+    sub = {**over, "off_current": "subtract"}
+    one, _ = _engine_runs(sub, noisy, ("sparse", "bits"), threads=1)
+    two, _ = _engine_runs(sub, noisy, ("bits",), threads=2)
+    (a, clip_a), (b, clip_b) = one
+    assert clip_a == clip_b and torch.equal(a, b) and float(a.abs().max()) > 0
+    assert two[0][1] == clip_b and torch.equal(two[0][0], b)
+
+
+@needs_kernel
+@pytest.mark.parametrize("noisy", [False, True])
+def test_bit_plane_reads_with_baseline_agree_with_the_sparse_kernel(noisy):
+    """Default off-state baseline: its share added once per read after the exact popcount
+    sums (rounding apart from the sparse kernel's running sum; flips at thresholds only)."""
+    runs, reads = _engine_runs(BIT_SETTINGS[0], noisy, ("sparse", "bits"))
+    (sparse, clip_s), (bits, clip_b) = runs
+    assert abs(clip_s - clip_b) <= 0.001 * reads
+    flipped = ((sparse - bits).abs() > 1e-4 * float(sparse.abs().max())).float().mean()
+    assert float(flipped) < 0.02 and float(sparse.abs().max()) > 0
+
+
+def test_bit_plan_is_chosen_for_one_bit_slices_on_narrow_integer_levels():
+    (planes, rows), *_ = read_plan.BITS_MIN_ROWS
+    w1 = torch.randint(0, 2**planes, (2, rows, 40)).float()
+    got = read_plan.plan(rows, 1, w1)
+    assert got is not None and got.planes is not None
+    assert got.planes.shape == (2, planes, -(-rows // 64), 40)
+    assert torch.equal(got.matrix, w1) and got.baseline == 0.0
+    assert read_plan.plan(rows - 1, 1, w1[:, 1:]) is None  # shorter reads: sparse adds
+    assert read_plan.plan(rows, 1, w1 + 0.0101, 0.0101) is None  # baseline: today's numbers
+    based = read_plan.plan(rows, 1, w1 + 0.0101, 0.0101, force="bits")
+    assert based is not None and based.baseline == 0.0101 and based.planes is not None
+    wide = torch.randint(0, 2 ** (planes + 1), (2, rows, 40)).float()
+    wide[0, 0, 0] = 2**planes  # one more bit-plane than measured to win
+    assert read_plan.plan(rows, 1, wide) is None
+    assert read_plan.plan(rows, 1, wide, force="bits") is not None
+    assert read_plan.plan(rows, 1, w1 + 0.3) is None  # float cells: the sparse kernel's adds
+    assert read_plan.plan(rows, 1, w1, force="sparse") is None
+    assert read_plan.plan(rows, 2, w1) is None or read_plan.plan(rows, 2, w1).planes is None

@@ -804,3 +804,144 @@ CLONES void cim_slice_stats(const float *restrict codes, int64_t G, int64_t M, i
             }
         }
 }
+
+/* ------------------------------------------------------------------ bit-plane partial sums
+ * Reads of 1-bit DAC slices on integer cell levels: the partial sum of a read is
+ * sum_b 2**b * popcount(x & w_b) over its rows, x the slice's bits and w_b bit-plane b of the
+ * cells' levels: exact integers (rounded once to float32, exact below 2**24), the numbers of
+ * any exact summation. */
+
+/* Bit-planes of integer levels lv (G, P, N) float32 in [0, 2**B): out (G, B, KW, N) words,
+ * KW = ceil(P / 64); bit p % 64 of word (b, p / 64, n) holds bit b of level (g, p, n). */
+void cim_pack_levels(const float *restrict lv, int64_t G, int64_t P, int64_t N, int B,
+                     uint64_t *restrict out)
+{
+    const int64_t KW = (P + 63) / 64;
+    memset(out, 0, (size_t)(G * B * KW * N) * sizeof(uint64_t));
+    for (int64_t g = 0; g < G; g++)
+        for (int64_t p = 0; p < P; p++) {
+            const float *restrict row = lv + (g * P + p) * N;
+            const uint64_t bit = (uint64_t)1 << (p % 64);
+            for (int b = 0; b < B; b++) {
+                uint64_t *restrict w = out + ((g * B + b) * KW + p / 64) * N;
+                for (int64_t n = 0; n < N; n++)
+                    w[n] |= ((uint32_t)row[n] >> b & 1u) ? bit : 0;
+            }
+        }
+}
+
+struct bits_job {
+    const float *codes;
+    int64_t G, M, P, sg, sm, NX, N, KW;
+    int B;
+    const uint64_t *planes;
+    float *ys, *sx2, *sx;
+    int64_t u0, u1;
+    int failed;
+};
+
+/* acc[n] += popcount(x & w[n]) << b over n < N (vectorised where the target has a vector
+ * popcount). */
+#define POP_ROW(NAME, ATTR)                                                                    \
+    ATTR static void NAME(uint64_t x, const uint64_t *restrict w, int b, int64_t N,            \
+                          uint64_t *restrict acc)                                              \
+    {                                                                                          \
+        for (int64_t n = 0; n < N; n++)                                                        \
+            acc[n] += (uint64_t)__builtin_popcountll(x & w[n]) << b;                           \
+    }
+#ifdef HAVE_X86
+POP_ROW(pop_row_512, __attribute__((target("avx512f,avx512vl,avx512vpopcntdq"))))
+POP_ROW(pop_row_popcnt, __attribute__((target("popcnt"))))
+#endif
+POP_ROW(pop_row_generic, )
+
+static void bit_rows(struct bits_job *j)
+{
+    const int64_t M = j->M, P = j->P, NX = j->NX, N = j->N, KW = j->KW;
+    const int B = j->B;
+    uint64_t *xb = malloc((size_t)(NX * KW + N) * sizeof(uint64_t));
+    if (!xb) {
+        j->failed = 1;
+        return;
+    }
+    uint64_t *acc = xb + NX * KW;
+    void (*pop)(uint64_t, const uint64_t *, int, int64_t, uint64_t *) = pop_row_generic;
+#ifdef HAVE_X86
+    if (__builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512vl"))
+        pop = pop_row_512;
+    else if (__builtin_cpu_supports("popcnt"))
+        pop = pop_row_popcnt;
+#endif
+    for (int64_t u = j->u0; u < j->u1; u++) {
+        const int64_t g = u / M, m = u % M;
+        const float *restrict row = j->codes + g * j->sg + m * j->sm;
+        memset(xb, 0, (size_t)(NX * KW) * sizeof(uint64_t));
+        for (int64_t p = 0; p < P; p++) {
+            const uint32_t c = (uint32_t)(int32_t)row[p];
+            const uint64_t bit = (uint64_t)1 << (p % 64);
+            for (int64_t ix = 0; ix < NX; ix++)
+                if (c >> ix & 1u)
+                    xb[ix * KW + p / 64] |= bit;
+        }
+        const uint64_t *restrict wg = j->planes + g * B * KW * N;
+        for (int64_t ix = 0; ix < NX; ix++) {
+            int64_t s = 0;
+            for (int64_t k = 0; k < KW; k++)
+                s += __builtin_popcountll(xb[ix * KW + k]);
+            const int64_t r = (g * NX + ix) * M + m;
+            if (j->sx2)
+                j->sx2[r] = (float)s; /* 1-bit slices: x**2 = x */
+            if (j->sx)
+                j->sx[r] = (float)s;
+            memset(acc, 0, (size_t)N * sizeof(uint64_t));
+            for (int b = 0; b < B; b++)
+                for (int64_t k = 0; k < KW; k++) {
+                    const uint64_t x = xb[ix * KW + k];
+                    if (x)
+                        pop(x, wg + (b * KW + k) * N, b, N, acc);
+                }
+            float *restrict y = j->ys + r * N;
+            for (int64_t n = 0; n < N; n++)
+                y[n] = (float)acc[n];
+        }
+    }
+    free(xb);
+}
+
+static void *run_bits(void *arg)
+{
+    bit_rows(arg);
+    return NULL;
+}
+/* Partial sums ys (G, NX, M, N) of 1-bit DAC slices (bit ix of the integer codes (G, M, P),
+ * held in float32, element strides (sg, sm, 1)) on the bit-planes of cim_pack_levels, and each
+ * read's input power sx2 and input sum sx (G, NX, M; each when not NULL), on nthreads threads
+ * (rows (g, m) split; the numbers never depend on it). Returns 0, or -1 when out of memory. */
+int cim_bit_sums(const float *restrict codes, int64_t G, int64_t M, int64_t P, int64_t sg,
+                 int64_t sm, int64_t NX, const uint64_t *restrict planes, int64_t N, int B,
+                 float *restrict ys, float *restrict sx2, float *restrict sx, int nthreads)
+{
+    struct bits_job jobs[MAX_THREADS];
+    pthread_t tid[MAX_THREADS];
+    int started[MAX_THREADS];
+    const int64_t n = G * M;
+    int nt = nthreads < 1 ? 1 : nthreads > MAX_THREADS ? MAX_THREADS : nthreads;
+    if (nt > n)
+        nt = n > 0 ? (int)n : 1;
+    for (int t = 0; t < nt; t++) {
+        struct bits_job j = {codes, G, M, P, sg, sm, NX, N, (P + 63) / 64, B, planes,
+                             ys, sx2, sx, n * t / nt, n * (t + 1) / nt, 0};
+        jobs[t] = j;
+        started[t] = t > 0 && pthread_create(&tid[t], NULL, run_bits, &jobs[t]) == 0;
+    }
+    for (int t = 0; t < nt; t++)
+        if (!started[t])
+            bit_rows(&jobs[t]);
+    int failed = 0;
+    for (int t = 0; t < nt; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        failed |= jobs[t].failed;
+    }
+    return failed ? -1 : 0;
+}

@@ -18,8 +18,9 @@ Data path of one matrix-vector product (MVM), for a batch of ``M`` input vectors
 Chunks (read groups x input vectors, :meth:`LayerEngine.chunks`) cover every input slice and
 weight slice of their groups. On CPU one compiled pass per chunk (:func:`.kernel.read`) slices
 the input codes, sums the weights of each read's nonzero slices, adds the noise and runs the ADC
-and the input shift-add; for long reads of multi-bit slices with exact partial sums, BLAS forms
-the partial sums and the same compiled pass follows (:mod:`.read_plan`, identical numbers);
+and the input shift-add; for long reads of multi-bit slices, BLAS forms the partial sums and the
+same compiled pass follows (:mod:`.read_plan`: identical numbers with exact partial sums, float32
+rounding apart with programmed or drifted cells);
 elsewhere (or with ``output_noise_file``) whole-tensor torch ops with one batched matmul per
 chunk give the same numbers (bit for bit when partial sums are exact, as with integer cell
 levels; under programming noise or drift the two sum in different orders and
@@ -50,6 +51,7 @@ from cimsweep.layout import n_input_slices
 from cimsweep.nn.models import layer_bias
 from cimsweep.nn.quant import (
     channel_weight_max,
+    input_code_max,
     input_qparams,
     quantize_input,
     quantize_weight,
@@ -118,6 +120,9 @@ class LayerEngine:
         max_code = 2.0**ip - 1
         bound = w.shape[0] * max_code * float(self.q_w.abs().max()) if w.numel() else 0.0
         self._reference_exact = bound < 2.0**24
+        self._q8 = read_plan.int8_weights(  # exact int8 GEMM for the reference (CPU)
+            self.q_w, input_code_max(ip, self.zero_point, self.input_scheme)
+        )
         group_rows = torch.tensor([n for _, n in self.map.groups], dtype=torch.float64)
         self.full_scale = adc_full_scale(group_rows, self.dac, self.cell_levels, self.c)
         self.hi = self.full_scale[:, None].repeat(1, self.map.n_w)  # (G, n_w) unit products
@@ -181,6 +186,8 @@ class LayerEngine:
 
     def reference(self, codes: torch.Tensor) -> torch.Tensor:
         """Digital integer result ``(codes - z) @ q_w`` (M, cols)."""
+        if self._q8 is not None and codes.device.type == "cpu":  # exact in any case
+            return read_plan.int_reference(codes, *self._q8, self.zero_point)
         if self._reference_exact:  # the same exact integers, without a shifted copy of codes
             return torch.addmm(self.colsum, codes, self.q_w, beta=-self.zero_point)
         return (codes - self.zero_point) @ self.q_w
@@ -358,8 +365,8 @@ class LayerEngine:
             gc, mc_max = self.chunks(g_b, m_total, n_x=n_x)
             cb = self._bucket_codes(codes, rows, first)  # (G_b, M, p_b)
             zbuf = torch.empty(gc * mc_max * n_w * pc, device=device)  # stays mapped, cache-warm
-            levels = (  # integer cell levels: partial sums by BLAS (read_plan)
-                read_plan.choose(p_b, self.dac, w_b, self.c, self.read_strategy) if fused else None
+            levels = (  # partial sums by BLAS where it wins (read_plan.Dense)
+                read_plan.plan(p_b, self.dac, w_b, self.c, self.read_strategy) if fused else None
             )
             sums = None if levels is None else torch.empty(gc * mc_max * n_x * n_w * pc)
             for g0 in range(0, g_b, gc):

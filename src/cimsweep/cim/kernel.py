@@ -161,6 +161,11 @@ def _bind_reads(lib: ctypes.CDLL) -> None:
     lib.cim_slice_stats.argtypes = [ptr, i64, i64, i64, i64, i64, i64, c_int, ptr, ptr, ptr]
     lib.cim_slice_stats.restype = None
     lib.cim_read_sums.restype = i64
+    lib.cim_pack_levels.argtypes = [ptr, i64, i64, i64, c_int, ptr]
+    lib.cim_pack_levels.restype = None
+    lib.cim_bit_sums.argtypes = [ptr, i64, i64, i64, i64, i64, i64, ptr, i64, c_int]
+    lib.cim_bit_sums.argtypes += [ptr, ptr, ptr, c_int]
+    lib.cim_bit_sums.restype = c_int
 
 
 def fused(device: torch.device) -> bool:
@@ -293,6 +298,47 @@ def slice_stats(
         *(None if t is None else t.data_ptr() for t in (x, sx2, sx)),
     )  # fmt: skip
     return x, sx2, sx
+
+
+def pack_levels(levels: torch.Tensor, bits: int) -> torch.Tensor:
+    """Bit-planes (G, bits, ceil(P / 64), N) int64 words of integer cell levels (G, P, N) in
+    [0, 2**bits), held in float32 (compiled; for :func:`bit_sums`)."""
+    g, p, n = levels.shape
+    _check((levels,), levels, "pack_levels")
+    out = torch.empty(g, bits, -(-p // 64), n, dtype=torch.int64)
+    loaded().cim_pack_levels(levels.data_ptr(), g, p, n, bits, out.data_ptr())
+    return out
+
+
+def bit_sums(
+    codes: torch.Tensor,
+    n_x: int,
+    planes: torch.Tensor,
+    ys: torch.Tensor,
+    power: bool,
+    sums: bool,
+    n_threads: int | None = None,
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """Partial sums ``ys`` (G, NX, M, N) of the 1-bit DAC slices of integer codes (G, M, P)
+    (float32, unit stride along P) on cell levels packed by :func:`pack_levels`: popcounts of
+    each slice's bits with every bit-plane, weighted ``2**b`` (exact integers, rounded once to
+    float32); returns each read's ``sum x**2`` (with ``power``) and ``sum x`` (with ``sums``),
+    (G, NX, M). ``n_threads`` (default :func:`threads`) never changes the numbers."""
+    g, m, p = codes.shape
+    n, bits = planes.shape[3], planes.shape[1]
+    _check((codes, ys), codes, "bit_sums")
+    if planes.shape != (g, bits, -(-p // 64), n) or ys.shape != (g, n_x, m, n):
+        raise ValueError(f"bit_sums: planes {tuple(planes.shape)} / ys do not match {(g, m, p)}")
+    sx2 = torch.empty(g, n_x, m) if power else None
+    sx = torch.empty(g, n_x, m) if sums else None
+    failed = loaded().cim_bit_sums(
+        codes.data_ptr(), g, m, p, codes.stride(0), codes.stride(1), n_x, planes.data_ptr(),
+        n, bits, ys.data_ptr(), *(None if t is None else t.data_ptr() for t in (sx2, sx)),
+        n_threads or threads(),
+    )  # fmt: skip
+    if failed:
+        raise MemoryError("cim_bit_sums: out of memory for its row buffers")
+    return sx2, sx
 
 
 def read_sums(
