@@ -182,3 +182,21 @@ def test_v15_run_fills_the_analytical_schema(v15_run: tuple) -> None:
     layer_sum = sum(r["dynamic_energy_J"] for r in ns["layers"])
     assert layer_sum == pytest.approx(t["dynamic_energy_J"], rel=0.05)
     assert set(ours["total"]) - set(t) <= ANALYTICAL_ONLY
+
+
+def test_v15_refusal_is_a_neurosim_error_with_its_message(v15_run: tuple) -> None:
+    """V1.5 refuses RRAM below 22 nm: the backend raises with NeuroSim's own message."""
+    import torch
+
+    from cimsweep.nn.geometry import layer_geometry
+    from cimsweep.nn.models import build_model
+    from cimsweep.ppa import estimate
+    from cimsweep.ppa.neurosim import NeuroSimBackend, NeuroSimError
+    from cimsweep.ppa.neurosim.model import model_traces
+
+    torch.manual_seed(0)
+    model = build_model("cnn", (1, 8, 8), 10).eval()
+    geo = [g.to_dict() for g in layer_geometry(model, (1, 8, 8))]
+    backend = NeuroSimBackend(V15, model_traces(model, torch.rand(1, 8, 8), 8, 8))
+    with pytest.raises(NeuroSimError, match="RRAM-CIM is not supported"):
+        estimate(geo, {"sub_array": (32, 32), "tech_node": 14}, {}, backend=backend)
