@@ -214,12 +214,12 @@ def test_sweep_draws_both_backends(tmp_path_factory: pytest.TempPathFactory) -> 
     assert (run / "results" / "figures" / "accuracy_vs_energy.png").is_file()
 
 
-def test_failing_run_is_a_failed_row_with_neurosims_message(tmp_path: Path) -> None:
-    """NeuroSim refuses 128x128 subarrays for the tiny CNN: ppa.json is a failed row quoting it."""
-    _need(V14 / "NeuroSIM" / "Param.cpp", "compiler")
+def ppa_step(tmp_path: Path, neurosim_dir: Path, sub_array: tuple[int, int]) -> dict:
+    """``ppa.json`` of the workflow's PPA step with ``ppa_backend: neurosim`` on a digits CNN
+    (untrained, seeded) and four random images."""
     import torch
 
-    from cimsweep.io import read_json, write_json
+    from cimsweep.io import read_json, write_json, write_npz
     from cimsweep.nn.geometry import layer_geometry
     from cimsweep.nn.models import build_model
     from cimsweep.workflow import steps
@@ -231,8 +231,6 @@ def test_failing_run_is_a_failed_row_with_neurosims_message(tmp_path: Path) -> N
     split = tmp_path / "split.npz"
     x = np.random.default_rng(0).random((4, 1, 8, 8), dtype=np.float32)
     y = np.arange(4) % 10
-    from cimsweep.io import write_npz
-
     write_npz(split, x_train=x, y_train=y, x_test=x, y_test=y)
     model_pt = tmp_path / "model.pt"
     steps.save_checkpoint(str(model_pt), model)
@@ -240,8 +238,8 @@ def test_failing_run_is_a_failed_row_with_neurosims_message(tmp_path: Path) -> N
         "dataset": "digits",
         "model": "cnn",
         "ppa_backend": "neurosim",
-        "neurosim_dir": str(V14),
-        "sub_array": (128, 128),
+        "neurosim_dir": str(neurosim_dir),
+        "sub_array": sub_array,
     }
     out = tmp_path / "ppa.json"
     steps.ppa(
@@ -252,6 +250,13 @@ def test_failing_run_is_a_failed_row_with_neurosims_message(tmp_path: Path) -> N
         split_npz=str(split),
         model_pt=str(model_pt),
     )
-    result = read_json(out)
+    result: dict = read_json(out)
+    return result
+
+
+def test_failing_run_is_a_failed_row_with_neurosims_message(tmp_path: Path) -> None:
+    """NeuroSim refuses 128x128 subarrays for the tiny CNN: ppa.json is a failed row quoting it."""
+    _need(V14 / "NeuroSIM" / "Param.cpp", "compiler")
+    result = ppa_step(tmp_path, V14, (128, 128))
     assert result["status"] == "failed"
     assert "SubArray Size is too large" in result["error"]

@@ -22,7 +22,7 @@ from cimsweep.ppa.neurosim import neurosim_version, patch_param_cpp, patched_val
 from cimsweep.ppa.neurosim.build import source_dir
 from cimsweep.ppa.neurosim.traces import weight_grid
 from cimsweep.ppa.neurosim.v15 import integer_text, shifted_operands, write_layer_files
-from tests.test_neurosim_backend import ANALYTICAL_ONLY, REPO, ROOT, V14, _need
+from tests.test_neurosim_backend import ANALYTICAL_ONLY, REPO, ROOT, V14, _need, ppa_step
 
 V15 = ROOT / "v1.5-dev"
 MACRO = V15 / "pytorch-quantization" / "pytorch_quantization" / "cim" / "modules" / "macro.py"
@@ -200,3 +200,18 @@ def test_v15_refusal_is_a_neurosim_error_with_its_message(v15_run: tuple) -> Non
     backend = NeuroSimBackend(V15, model_traces(model, torch.rand(1, 8, 8), 8, 8))
     with pytest.raises(NeuroSimError, match="RRAM-CIM is not supported"):
         estimate(geo, {"sub_array": (32, 32), "tech_node": 14}, {}, backend=backend)
+
+
+def test_v15_through_the_ppa_step_writes_a_complete_ppa_json(tmp_path: Path) -> None:
+    """The workflow's PPA step on V1.5-dev: an ``ok`` row in the analytical schema."""
+    _need(V15 / "NeuroSIM" / "Param.cpp", "compiler")
+    result = ppa_step(tmp_path, V15, (32, 32))
+    assert result["status"] == "ok", result.get("error")
+    assert result["backend"] == "neurosim" and result["neurosim"]["version"] == "1.5"
+    t = result["total"]
+    assert t["area_mm2"] > 0 and t["energy_J"] > 0 and t["latency_s"] > 0
+    from cimsweep.io import read_json
+
+    geometry = read_json(tmp_path / "geometry.json")["layers"]
+    assert [r["name"] for r in result["layers"]] == [g["name"] for g in geometry]
+    assert all(r["energy_J"] > 0 for r in result["layers"])
