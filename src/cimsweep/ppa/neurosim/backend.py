@@ -23,6 +23,7 @@ from cimsweep.ppa.neurosim.traces import (
     write_network_csv,
     write_weight_file,
 )
+from cimsweep.ppa.neurosim.v15 import write_layer_files
 
 log = logging.getLogger(__name__)
 
@@ -53,18 +54,29 @@ class LayerTrace:
 
 
 def run_neurosim(
-    binary: Path, traces: Sequence[LayerTrace], hw: Mapping[str, Any], workdir: Path
+    binary: Path,
+    traces: Sequence[LayerTrace],
+    hw: Mapping[str, Any],
+    workdir: Path,
+    version: str = "1.4",
 ) -> str:
-    """Write the network CSV and trace files into ``workdir``, run ``binary`` there and return
-    its stdout. Raises :class:`NeuroSimError` with NeuroSim's last output when it fails."""
+    """Write the network CSV and the trace files of NeuroSim ``version`` into ``workdir`` (V1.4:
+    :mod:`.traces`, CSV of bits; V1.5: :mod:`.v15`, one integer per entry), run ``binary``
+    there and return its stdout. Both versions take the same command line. Raises
+    :class:`NeuroSimError` with NeuroSim's last output when it fails."""
     wp, ip = int(hw["weight_precision"]), int(hw["input_precision"])
     rows = int(hw["sub_array"][0])
     parallel = int(hw["parallel_read"]) or rows
     write_network_csv(workdir / "NetWork.csv", [t.net for t in traces])
     args = [str(binary), "NetWork.csv", str(wp), str(ip), str(rows), str(min(parallel, rows))]
     for i, t in enumerate(traces):
-        write_weight_file(workdir / f"weight{i}.csv", t.weights)
-        write_input_file(workdir / f"input{i}.csv", t.inputs, ip)
+        if version == "1.5":
+            write_layer_files(
+                workdir / f"weight{i}.csv", workdir / f"input{i}.csv", t.weights, t.inputs, wp
+            )
+        else:
+            write_weight_file(workdir / f"weight{i}.csv", t.weights)
+            write_input_file(workdir / f"input{i}.csv", t.inputs, ip)
         args += [f"weight{i}.csv", f"input{i}.csv"]
     proc = subprocess.run(args, cwd=workdir, capture_output=True, text=True, check=False)
     out = proc.stdout + proc.stderr
@@ -95,11 +107,6 @@ class NeuroSimBackend:
         hw = normalize_hw(hw)
         src = source_dir(self.neurosim_dir)
         version = neurosim_version(src)
-        if version != "1.4":
-            raise NeuroSimError(
-                f"{src}: NeuroSim V{version} trees are not supported yet by the trace writer "
-                "(V1.4's Inference_pytorch/NeuroSIM is)"
-            )
         geo = {str(g["name"] if isinstance(g, Mapping) else g.name): g for g in layers}
         digital = digital_names([t.name for t in self.traces], hw["digital_layers"])
         traces = [t for t in self.traces if t.name not in digital]
@@ -108,7 +115,7 @@ class NeuroSimBackend:
         binary = build(self.neurosim_dir, hw)
         with tempfile.TemporaryDirectory(prefix="cimsweep-neurosim-") as tmp:
             try:
-                self.stdout = run_neurosim(binary, traces, hw, Path(tmp))
+                self.stdout = run_neurosim(binary, traces, hw, Path(tmp), version)
             except NeuroSimError as exc:
                 self.stdout = exc.output
                 raise

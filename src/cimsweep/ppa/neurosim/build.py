@@ -48,20 +48,24 @@ def source_dir(neurosim_dir: str | os.PathLike[str]) -> Path:
 
 
 def neurosim_version(src: Path) -> str:
-    """``"1.4"`` or ``"1.5"``: V1.5 trees print the V1.5 banner / have ``Inference_pytorch``
-    absent above them and a ``Param.cpp`` default of ``memcelltype = 2``."""
-    parent = src.parent
-    if parent.name == "Inference_pytorch" or (parent / "utee" / "hook.py").is_file():
-        return "1.4"
-    return "1.5"
+    """``"1.4"`` or ``"1.5"`` of the NeuroSim tree in ``src`` (a :func:`source_dir`).
+
+    V1.5(-dev) knows the ``nvCap`` (capacitive) cell, which V1.4 has no trace of; a tree without
+    it is V1.4 (its ``Inference_pytorch/NeuroSIM`` layout, or a bare copy of that folder).
+    """
+    main = (src / "main.cpp").read_bytes()
+    if b"nvCap" in main or b"nvCap" in (src / "Param.cpp").read_bytes():
+        return "1.5"
+    return "1.4"
 
 
-def patched_values(hw: Mapping[str, Any]) -> dict[str, str]:
+def patched_values(hw: Mapping[str, Any], version: str = "1.4") -> dict[str, str]:
     """The ``Param.cpp`` user-defined values a normalized ``hw`` maps to (C++ literals).
 
-    memcelltype (1 SRAM, 2 RRAM), technode, cellBit, levelOutput (2^adc bits), SARADC (sar vs
-    flash = NeuroSim's multilevel sense amp), numColSubArray/numRowSubArray, numColMuxed,
-    pipeline, and for RRAM resistanceOn/Off (1/on_state, 1/off_state, ohm).
+    V1.4 and V1.5 name their user-defined block the same way: memcelltype (1 SRAM, 2 RRAM; in
+    V1.5 4 = nvCap for ``mem_type: capacitive``), technode, cellBit, levelOutput (2^adc bits),
+    SARADC (sar vs flash = NeuroSim's multilevel sense amp), numColSubArray/numRowSubArray,
+    numColMuxed, pipeline, and for RRAM resistanceOn/Off (1/on_state, 1/off_state, ohm).
     """
     sram = str(hw["cell_type"]).startswith("SRAM")
     rows, cols = hw["sub_array"]
@@ -76,6 +80,8 @@ def patched_values(hw: Mapping[str, Any]) -> dict[str, str]:
         "numColMuxed": str(int(hw["column_mux"])),
         "pipeline": "true" if hw["ppa_mode"] == "pipeline" else "false",
     }
+    if not sram and version == "1.5" and hw["mem_type"] == "capacitive":
+        out["memcelltype"] = "4"
     if not sram and hw["mem_type"] == "resistive":
         out["resistanceOn"] = repr(1.0 / float(hw["on_state"]))
         out["resistanceOff"] = repr(1.0 / float(hw["off_state"]))
@@ -128,8 +134,9 @@ def build(neurosim_dir: str | os.PathLike[str], hw: Mapping[str, Any]) -> Path:
     ``hw`` (normalized "ppa" values); built at most once per distinct patched source."""
     src = source_dir(neurosim_dir)
     files = _sources(src)
+    values = patched_values(hw, neurosim_version(src))
     files["Param.cpp"] = patch_param_cpp(
-        files["Param.cpp"].decode("utf-8", "replace"), patched_values(hw), str(src / "Param.cpp")
+        files["Param.cpp"].decode("utf-8", "replace"), values, str(src / "Param.cpp")
     ).encode()
     key = _digest(files)
     base_key = _digest({k: v for k, v in files.items() if k != "Param.cpp"})
