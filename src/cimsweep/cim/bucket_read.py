@@ -5,7 +5,8 @@ A chunk (read groups ``g0..`` x input vectors ``m0..``, :meth:`.engine.LayerEngi
 is one call of the noise stream: call indices follow the sequential order (groups outer,
 vectors inner). A compiled read (:func:`.kernel.read`, a ctypes call) releases the GIL, so with
 ``threads > 1`` a few Python threads each take a contiguous run of vector chunks
-(:func:`runs`) and read every group of their own output rows in ascending order, with each
+(:func:`runs`) and read every group of their own output rows in ascending order (group by
+group, so that the threads share each group's cell weights in cache), with each
 chunk's sequential call index and a scratch buffer of their own: the same numbers as one
 thread, with one synchronisation per bucket instead of the kernel's own two per chunk (which
 cost most for small chunks and on a busy machine, where one descheduled thread stalls every
@@ -136,8 +137,8 @@ class BucketRead:
 
         def run_rows(ms: range) -> int:
             own, clipped = (zbuf if ms.start == 0 else torch.empty(size)), 0
-            for mi in ms:  # every group of these rows in turn, as on one thread
-                for gi, g0 in enumerate(g_starts):
+            for gi, g0 in enumerate(g_starts):  # groups in turn: their weights stay cached
+                for mi in ms:  # each row still adds its groups in ascending order
                     call = base + gi * len(m_starts) + mi if streams else None
                     clipped += self.chunk(g0, m_starts[mi], own, call, 1)
             return clipped
