@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from cimsweep.cim import sim_config
+from cimsweep.cim import adc_calibration, kernel, sim_config
+from cimsweep.cim.converters import calibrate_hi
 from cimsweep.cim.devices import NoiseStream
 from cimsweep.cim.engine import LayerEngine, LayerStats
 from cimsweep.cim.mapping import CrossbarMap, n_weight_slices
@@ -192,6 +193,54 @@ def test_tuned_adc_range_beats_calibrated_and_full():
     assert errors["tuned"] == pytest.approx(tuned_err)
     # here the per-ADC calibration is far from the layer optimum
     assert errors["tuned"] < 0.5 * errors["cal"] and errors["tuned"] < errors["full"], errors
+
+
+def _all_partial_sums_clips(eng: LayerEngine, codes: torch.Tensor) -> torch.Tensor:
+    """Calibrated clips from every noise-free partial sum formed at once (float32 bmm), then
+    sampled at the calibration stride: the reference of the chunked sampled reads."""
+    chip = eng.program(None, shortcut=False)
+    n_x, n_w, pc = eng.n_x, eng.map.n_w, eng.map.phys_cols
+    sig = 4.0 ** (eng.dac * torch.arange(n_x, dtype=torch.float64))
+    hi = eng.hi.clone()
+    for (_size, idx, rows), first, w_b in zip(
+        eng.buckets, eng.bucket_first, chip.bucket_weights, strict=True
+    ):
+        g_b, p_b = rows.shape
+        cb = eng._bucket_codes(codes.to(torch.int32), rows, first)
+        x, _ = kernel.dac_slices(cb, eng.dac, n_x, False)
+        y = torch.bmm(x.reshape(g_b, -1, p_b), w_b).view(g_b, n_x, -1, n_w, pc)
+        y = y.permute(0, 3, 1, 2, 4).reshape(g_b * n_w, -1)
+        wts = sig[:, None].expand(n_x, y.shape[1] // n_x).reshape(-1)
+        stride = max(1, -(-y.shape[1] // adc_calibration.CAL_SAMPLES))
+        fs = eng.full_scale[idx][:, None].expand(g_b, n_w).reshape(-1)
+        h = calibrate_hi(y[:, ::stride], wts[::stride], eng.adc_bits, fs)
+        hi[idx] = h.view(g_b, n_w).to(hi.dtype)
+    return hi
+
+
+@pytest.mark.parametrize("kind", ["linear", "conv"])
+@pytest.mark.parametrize("over", [dict(off_state=0.0), dict(), dict(prog_noise=0.05)])
+def test_calibrated_clips_do_not_depend_on_the_chunk_size(kind, over):
+    """calibrate_adc forms only the sampled partial sums, a bounded number at a time (VGG8
+    formed them all: ~17 GB): the same clips at any chunk size, equal to sampling all partial
+    sums formed at once (bit for bit with integer cell levels, off_state 0; to float32
+    rounding of the sums otherwise)."""
+    layer = _layer(kind, seed=3)
+    sim = sim_config(adc_precision=4, adc_range="calibrated", sub_array=(32, 64), **over)
+    x = _input(kind).clamp(min=0)
+    rng = {"input_min": 0.0, "input_max": float(x.max()), "weight_max": 0.5}
+    engines = [LayerEngine("l", layer, rng, sim) for _ in range(3)]
+    codes, _ = engines[0].input_codes(x)
+    engines[0].calibrate_adc(codes)
+    for e, elements in zip(engines[1:], (2_000, 30_000), strict=True):  # 10s to 100s of reads
+        adc_calibration.calibrate_adc(e, codes, elements)
+        assert torch.equal(e.hi, engines[0].hi)
+    ref = _all_partial_sums_clips(LayerEngine("l", layer, rng, sim), codes)
+    assert (engines[0].hi < engines[0].full_scale[:, None]).any()  # some clips calibrated
+    if over == dict(off_state=0.0):
+        assert torch.equal(engines[0].hi, ref)
+    else:
+        torch.testing.assert_close(engines[0].hi, ref, rtol=1e-5, atol=0)
 
 
 @pytest.mark.parametrize("sigma", [0.0, 0.08, 0.3])

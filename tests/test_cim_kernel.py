@@ -195,6 +195,19 @@ def test_compiled_read_equals_torch_reference(dac, pc, noisy):
 
 
 @needs_kernel
+@pytest.mark.parametrize("threads", [2, 3])
+def test_compiled_read_batches_and_threads_keep_the_numbers(threads):
+    """N = 2100 partial sums per read: the kernel forms them in batches of 31 reads (its 2**16
+    float buffer) and column tiles; 45 reads per group split over threads cut those batches
+    elsewhere, and every read still equals the torch reference."""
+    args, z, expected, ref_clipped = _read_case(1, True, pc=700)
+    scratch, out = torch.empty(z.shape), torch.ones(expected.shape)
+    clipped = kernel.read(*args, scratch, out, n_threads=threads)
+    assert clipped == ref_clipped > 0
+    assert torch.equal(scratch, z) and torch.equal(out, expected)
+
+
+@needs_kernel
 @pytest.mark.parametrize("programmed", [False, True])
 def test_engine_gives_the_same_numbers_with_and_without_kernel(monkeypatch, programmed):
     """Integer cell levels: bit-identical. Programming noise: the compiled sums and the torch

@@ -159,6 +159,45 @@ def test_dense_reads_with_baseline_agree_and_ignore_threads(noisy):
     assert float(flipped) < 0.02 and float(sparse.abs().max()) > 0
 
 
+@needs_kernel
+@pytest.mark.parametrize("noisy", [False, True])
+def test_sparse_chunks_on_threads_of_their_own_keep_the_numbers(monkeypatch, noisy):
+    """Small chunks (several read groups and vector chunks per bucket): runs of vector chunks
+    on 2 or 3 Python threads (.bucket_read) give one thread's outputs, clip counts and noise
+    call count bit for bit."""
+    from cimsweep.cim import bucket_read
+
+    noise = dict(read_noise=0.05, output_noise=0.3) if noisy else {}
+    sim = sim_config(adc_precision=5, sub_array=64, **noise)
+    layer = torch.nn.Linear(300, 40)
+    with torch.no_grad():
+        layer.weight.copy_(torch.randn(40, 300, generator=torch.Generator().manual_seed(2)))
+    rng = {"weight_max": float(layer.weight.detach().abs().max()), "input_min": 0.0}
+    eng = LayerEngine("fc", layer, {**rng, "input_max": 1.0}, sim)
+    chunks = eng.chunks
+    monkeypatch.setattr(eng, "chunks", lambda g, m, n_x=None: chunks(g, m, 3 * 4096, n_x))
+    assert eng.chunks(4, 50)[0] < 4 and eng.chunks(4, 50)[1] < 50 / 3  # chunked both ways
+    codes = torch.randint(0, 256, (50, 300), generator=torch.Generator().manual_seed(1)).float()
+    codes[codes < 90] = 0
+    split = []
+    real = bucket_read.map_runs
+    monkeypatch.setattr(bucket_read, "map_runs", lambda f, r: split.append(len(r)) or real(f, r))
+    results, old = [], torch.get_num_threads()
+    for threads in (1, 2, 3):
+        gen = torch.Generator().manual_seed(5)
+        chip, stream, stats = eng.program(gen), NoiseStream(gen, "cpu"), LayerStats()
+        torch.set_num_threads(threads)
+        try:
+            results.append((eng.mvm(codes, chip, stream, stats), stats.clipped, stream.calls))
+        finally:
+            torch.set_num_threads(old)
+    assert split and max(split) == 3  # the threaded runs really ran
+    out0, clip0, calls0 = results[0]
+    assert float(out0.abs().max()) > 0 and (calls0 > 4) == noisy
+    for out, clipped, calls in results[1:]:
+        assert torch.equal(out, out0) and clipped == clip0 and calls == calls0
+
+
 def test_monte_carlo_instances_reuse_the_first_layers_codes_and_reference(monkeypatch):
     """The same batch on chip after chip: codes and digital reference computed twice (then
     kept), outputs and SNR statistics as without the memo; fresh inputs are never kept."""

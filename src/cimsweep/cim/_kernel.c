@@ -458,32 +458,54 @@ sums_block(const float *restrict wg, int64_t N, int64_t n0, const int32_t *restr
         _mm256_storeu_ps(y + n0 + 8 * k, a[k]);
 }
 
+/* Columns [n0, n1) of the partial sums (any column split gives the same numbers: every column
+ * is summed over t ascending from +0 alone). */
 __attribute__((target("avx2"))) static void
-partial_sums_avx2(const float *restrict wg, int64_t N, const int32_t *restrict nz,
-                  const float *restrict val, int64_t cnt, int unit, float *restrict y)
+partial_sums_avx2(const float *restrict wg, int64_t N, int64_t n0, int64_t n1,
+                  const int32_t *restrict nz, const float *restrict val, int64_t cnt, int unit,
+                  float *restrict y)
 {
-    int64_t n0 = 0;
-    for (; n0 + 64 <= N; n0 += 64)
+    for (; n0 + 64 <= n1; n0 += 64)
         sums_block(wg, N, n0, nz, val, cnt, unit, y, 8);
-    if (n0 + 32 <= N) {
+    if (n0 + 32 <= n1) {
         sums_block(wg, N, n0, nz, val, cnt, unit, y, 4);
         n0 += 32;
     }
-    if (n0 + 16 <= N) {
+    if (n0 + 16 <= n1) {
         sums_block(wg, N, n0, nz, val, cnt, unit, y, 2);
         n0 += 16;
     }
-    if (n0 + 8 <= N) {
+    if (n0 + 8 <= n1) {
         sums_block(wg, N, n0, nz, val, cnt, unit, y, 1);
         n0 += 8;
     }
-    for (; n0 < N; n0++) {
+    for (; n0 < n1; n0++) {
         float a = 0.0f;
         for (int64_t t = 0; t < cnt; t++) {
             const float w = wg[(int64_t)nz[t] * N + n0];
             a += unit ? w : val[t] * w;
         }
         y[n0] = a;
+    }
+}
+
+/* Partial sums of nb reads of one read group (read r: nz + r * stride, val + r * stride,
+ * cnt[r]; y + r * N), column tile by column tile, so that a tile of the group's cell weights
+ * (P x SUM_TILE floats) is reused from cache by all nb reads instead of streamed once per read
+ * (the same numbers as one read at a time). */
+#ifndef SUM_TILE
+#define SUM_TILE 256
+#endif
+__attribute__((target("avx2"))) static void
+batch_sums_avx2(const float *restrict wg, int64_t N, const int32_t *restrict nz,
+                const float *restrict val, const int64_t *restrict cnt, int64_t nb,
+                int64_t stride, int unit, float *restrict y)
+{
+    for (int64_t n0 = 0; n0 < N; n0 += SUM_TILE) {
+        const int64_t n1 = n0 + SUM_TILE < N ? n0 + SUM_TILE : N;
+        for (int64_t r = 0; r < nb; r++)
+            partial_sums_avx2(wg, N, n0, n1, nz + r * stride, val + r * stride, cnt[r], unit,
+                              y + r * N);
     }
 }
 #endif
@@ -544,25 +566,58 @@ struct read_job {
     int64_t clipped;    /* result; -1: out of memory */
 };
 
-/* Phase 0 on rows [u0, u1) of (g, m): y, noise, ADC and the input shift-add into z. */
+#ifndef BATCH_FLOATS
+#define BATCH_FLOATS (1 << 16) /* partial sums of one batch of sparse reads (floats, 256 KB) */
+#endif
+
+/* Sparse reads: the slices and partial sums of reads m0 .. m0 + nb - 1 of group g, slice ix,
+ * into y (nb rows of N) and their input powers into sq. */
+CLONES static void sparse_sums(const struct read_job *j, int64_t g, int64_t m0, int64_t nb,
+                               int shift, const float *wg, int32_t *restrict nz,
+                               float *restrict val, int64_t *restrict cnt,
+                               int32_t *restrict sq, float *restrict y)
+{
+    const int64_t N = j->W * j->PC, P = j->P, stride = P + 8;
+    const int32_t mask = (1 << j->dac) - 1;
+    const int unit = j->dac == 1;
+#ifdef HAVE_X86
+    if (__builtin_cpu_supports("avx2")) {
+        for (int64_t r = 0; r < nb; r++)
+            cnt[r] = slice_row_avx2(j->codes + g * j->sg + (m0 + r) * j->sm, P, shift, mask,
+                                    nz + r * stride, val + r * stride, sq + r);
+        batch_sums_avx2(wg, N, nz, val, cnt, nb, stride, unit, y);
+        return;
+    }
+#endif
+    for (int64_t r = 0; r < nb; r++) {
+        cnt[r] = slice_row_generic(j->codes + g * j->sg + (m0 + r) * j->sm, P, shift, mask, nz,
+                                   val, sq + r);
+        partial_sums_generic(wg, N, nz, val, cnt[r], unit, y + r * N);
+    }
+}
+
+/* Phase 0 on rows [u0, u1) of (g, m): y, noise, ADC and the input shift-add into z. Sparse reads
+ * run in batches of consecutive m (sparse_sums), then noise and ADC read by read, in order. */
 CLONES static void read_rows(struct read_job *j)
 {
     const int64_t N = j->W * j->PC, M = j->M, P = j->P, W = j->W, PC = j->PC, NX = j->NX;
-    const int32_t mask = (1 << j->dac) - 1;
     const float kmax = j->kmax;
-    /* y (N), val (P + 8), s and sd per column (N each), noise block (NB) */
-    float *buf = malloc((size_t)(3 * N + P + 8 + NB) * sizeof(float));
-    int32_t *nz = malloc((size_t)(P + 8) * sizeof(int32_t));
-    if (!buf || !nz) {
+    int64_t B = BATCH_FLOATS / (N > 0 ? N : 1);
+    B = j->ys ? 1 : B < 1 ? 1 : B > M ? M : B;
+    /* baseline row (N), s and sd per column (N each), noise block (NB), batch sums (B * N),
+     * slice values (B * (P + 8)) */
+    float *buf = malloc((size_t)(3 * N + NB + B * N + B * (P + 8)) * sizeof(float));
+    int32_t *nz = malloc((size_t)(B * (P + 8) + B) * sizeof(int32_t));
+    int64_t *cnt = malloc((size_t)B * sizeof(int64_t));
+    if (!buf || !nz || !cnt) {
         free(buf);
         free(nz);
+        free(cnt);
         j->clipped = -1;
         return;
     }
-    float *val = buf + N, *sc = val + P + 8, *sd = sc + N, *eps = sd + N;
-#ifdef HAVE_X86
-    const int avx2 = __builtin_cpu_supports("avx2");
-#endif
+    float *sc = buf + N, *sd = sc + N, *eps = sd + N, *ybat = eps + NB, *val = ybat + B * N;
+    int32_t *sq = nz + B * (P + 8);
     uint32_t words[NW];
     int64_t clipped = 0, have = -1; /* have: the noise block in eps */
     for (int64_t g = j->u0 / M; g < j->G && g * M < j->u1; g++) {
@@ -576,63 +631,58 @@ CLONES static void read_rows(struct read_job *j)
         for (int64_t ix = 0; ix < NX; ix++) {
             const int shift = (int)ix * j->dac;
             const float cx = j->coef[ix];
-            for (int64_t m = ma; m < mb; m++) {
-                const float *y;
-                float sx2;
-                if (j->ys) {
-                    const int64_t r = (g * NX + ix) * M + m;
-                    y = j->ys + r * N;
-                    sx2 = j->sx2s ? j->sx2s[r] : 0.0f;
-                    if (j->sxs) { /* the baseline's share, once per read */
-                        const float cb = j->sxs[r] * j->base;
-                        for (int64_t c = 0; c < N; c++)
-                            buf[c] = y[c] + cb;
-                        y = buf;
+            for (int64_t m0 = ma; m0 < mb; m0 += B) {
+                const int64_t nb = mb - m0 < B ? mb - m0 : B;
+                if (!j->ys)
+                    sparse_sums(j, g, m0, nb, shift, wg, nz, val, cnt, sq, ybat);
+                for (int64_t m = m0; m < m0 + nb; m++) {
+                    const float *y;
+                    float sx2;
+                    if (j->ys) {
+                        const int64_t r = (g * NX + ix) * M + m;
+                        y = j->ys + r * N;
+                        sx2 = j->sx2s ? j->sx2s[r] : 0.0f;
+                        if (j->sxs) { /* the baseline's share, once per read */
+                            const float cb = j->sxs[r] * j->base;
+                            for (int64_t c = 0; c < N; c++)
+                                buf[c] = y[c] + cb;
+                            y = buf;
+                        }
+                    } else {
+                        y = ybat + (m - m0) * N;
+                        sx2 = (float)sq[m - m0];
                     }
-                } else {
-                    const float *restrict row = j->codes + g * j->sg + m * j->sm;
-                    int32_t acc;
-                    int64_t cnt;
-#ifdef HAVE_X86
-                    if (avx2) {
-                        cnt = slice_row_avx2(row, P, shift, mask, nz, val, &acc);
-                        partial_sums_avx2(wg, N, nz, val, cnt, j->dac == 1, buf);
-                    } else
-#endif
-                    {
-                        cnt = slice_row_generic(row, P, shift, mask, nz, val, &acc);
-                        partial_sums_generic(wg, N, nz, val, cnt, j->dac == 1, buf);
+                    float *zr = j->z + (g * M + m) * N;
+                    if (!j->noisy) {
+                        clipped += adc_exact(y, sc, kmax, cx, zr, N);
+                        continue;
                     }
-                    y = buf;
-                    sx2 = (float)acc;
-                }
-                float *zr = j->z + (g * M + m) * N;
-                if (!j->noisy) {
-                    clipped += adc_exact(y, sc, kmax, cx, zr, N);
-                    continue;
-                }
-                for (int64_t w = 0; w < W; w++) {
-                    const float sw = __builtin_sqrtf((sx2 * j->inv2[g * W + w]) * j->rs2 + j->os2);
-                    for (int64_t c = 0; c < PC; c++)
-                        sd[w * PC + c] = sw;
-                }
-                int64_t i = ((g * NX + ix) * M + m) * N; /* this read's first normal */
-                for (int64_t c = 0; c < N;) {
-                    const int64_t block = i / NB, pos = i % NB;
-                    if (block != have) {
-                        normal_block(j->key, j->call, block, j->T, words, eps);
-                        have = block;
+                    for (int64_t w = 0; w < W; w++) {
+                        const float sw =
+                            __builtin_sqrtf((sx2 * j->inv2[g * W + w]) * j->rs2 + j->os2);
+                        for (int64_t c = 0; c < PC; c++)
+                            sd[w * PC + c] = sw;
                     }
-                    const int64_t len = N - c < NB - pos ? N - c : NB - pos;
-                    clipped += adc_noisy(y + c, eps + pos, sc + c, sd + c, kmax, cx, zr + c, len);
-                    i += len;
-                    c += len;
+                    int64_t i = ((g * NX + ix) * M + m) * N; /* this read's first normal */
+                    for (int64_t c = 0; c < N;) {
+                        const int64_t block = i / NB, pos = i % NB;
+                        if (block != have) {
+                            normal_block(j->key, j->call, block, j->T, words, eps);
+                            have = block;
+                        }
+                        const int64_t len = N - c < NB - pos ? N - c : NB - pos;
+                        clipped +=
+                            adc_noisy(y + c, eps + pos, sc + c, sd + c, kmax, cx, zr + c, len);
+                        i += len;
+                        c += len;
+                    }
                 }
             }
         }
     }
     free(buf);
     free(nz);
+    free(cnt);
     j->clipped = clipped;
 }
 

@@ -36,12 +36,12 @@ from torch import nn
 
 from cimsweep.cim import (
     adc_calibration,
+    bucket_read,
     devices,
     kernel,
     per_call,
     read_plan,
     semantics,
-    torch_read,
 )
 from cimsweep.cim.chip import Chip, LayerStats
 from cimsweep.cim.converters import adc_full_scale
@@ -340,7 +340,7 @@ class LayerEngine:
         """Physical column sums (M, phys_cols) of ``n_x`` (default all) input slices."""
         m_total, device = codes.shape[0], codes.device
         n_x = self.n_x if n_x is None else n_x
-        n_w, pc, kmax = self.map.n_w, self.map.phys_cols, self.kmax
+        n_w, pc = self.map.n_w, self.map.phys_cols
         noisy = self.noisy_reads
         coef_x = (2.0 ** (self.dac * torch.arange(n_x, dtype=torch.float64))).float().to(device)
         step = self.step.to(device)
@@ -350,7 +350,6 @@ class LayerEngine:
         # float32 variances: read noise per unit product, output noise in ADC steps
         read_var = torch.tensor(self.read_sigma**2, dtype=torch.float32, device=device)
         out_var = torch.tensor(self.out_sigma**2, dtype=torch.float32, device=device)
-        variances = float(read_var), float(out_var)  # the same float32 values, as floats
         out = torch.zeros(m_total, pc, device=device, dtype=torch.float32)
         clipped = 0
         buckets = zip(self.buckets, self.bucket_first, chip.bucket_weights, strict=True)
@@ -363,43 +362,14 @@ class LayerEngine:
             inv = 1.0 / step[idx]  # (G_b, n_w) float64
             inv, inv2 = inv.float(), inv.pow(2).float()
             gc, mc_max = self.chunks(g_b, m_total, n_x=n_x)
-            cb = self._bucket_codes(codes, rows, first)  # (G_b, M, p_b)
-            zbuf = torch.empty(gc * mc_max * n_w * pc, device=device)  # stays mapped, cache-warm
             levels = (  # partial sums by BLAS where it wins (read_plan.Dense)
                 read_plan.plan(p_b, self.dac, w_b, self.c, self.read_strategy) if fused else None
             )
-            sums = None if levels is None else torch.empty(gc * mc_max * n_x * n_w * pc)
-            for g0 in range(0, g_b, gc):
-                gs = slice(g0, g0 + gc)
-                w_c, g_c = w_b[gs], min(gc, g_b - g0)
-                l_c = None if levels is None else levels[gs]
-                inv_c, inv2_c, d4_c = inv[gs], inv2[gs], d4[gs]
-                for m0 in range(0, m_total, mc_max):
-                    cc = cb[gs, m0 : m0 + mc_max]
-                    mc = cc.shape[1]
-                    z = zbuf[: g_c * mc * n_w * pc].view(g_c, mc, n_w, pc)
-                    rows_out = out[m0 : m0 + mc]
-                    if fused:  # slicing, partial sums, noise, ADC and shift-adds in one pass
-                        stream = (
-                            (noise.key, noise.next_call()) if noisy and noise is not None else None
-                        )
-                        args = (inv_c, inv2_c, *variances, stream, kmax, coef_x, d4_c, z, rows_out)
-                        if l_c is not None:  # partial sums by BLAS, then the same compiled pass
-                            clipped += read_plan.read_dense(
-                                cc, self.dac, n_x, l_c, *args, baseline=self.c, sums=sums
-                            )
-                        else:
-                            clipped += kernel.read(cc, self.dac, n_x, w_c, *args)
-                        continue
-                    clipped += torch_read.read_torch(
-                        self, cc, w_c, inv_c, inv2_c, (read_var, out_var),
-                        noise if noisy else None, step[idx][gs], coef_x, z, n_x,
-                    )  # fmt: skip
-                    acc = torch.zeros_like(rows_out)  # same order as the kernel: g, then w
-                    for g in range(g_c):
-                        for w in range(n_w):
-                            acc += z[g, :, w] * d4_c[g, w]
-                    rows_out += acc
+            cb = self._bucket_codes(codes, rows, first)  # (G_b, M, p_b)
+            clipped += bucket_read.BucketRead(
+                self, cb, w_b, levels, inv, inv2, d4, step[idx], gc, mc_max, n_x, coef_x,
+                (read_var, out_var), fused, noise if noisy else None, out,
+            ).run()  # fmt: skip
         if stats is not None:
             stats.reads += m_total * n_x * len(self.map.groups) * n_w * pc
             stats.clipped += clipped
