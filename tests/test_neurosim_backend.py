@@ -138,6 +138,12 @@ def neurosim_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict, 
     """A real NeuroSim V1.4 build and run of the digits CNN (32x32 subarrays) next to the
     analytical estimate of the same point."""
     _need(V14 / "NeuroSIM" / "Param.cpp", "compiler")
+    return digits_cnn_run(V14, tmp_path_factory)
+
+
+def digits_cnn_run(tree: Path, factory: pytest.TempPathFactory) -> tuple[dict, dict, str]:
+    """NeuroSim (the tree ``tree``) and the analytical estimate of the digits CNN on 8x8
+    inputs with 32x32 subarrays: (NeuroSim's estimate, ours, NeuroSim's stdout)."""
     import torch
 
     from cimsweep.nn.geometry import layer_geometry
@@ -146,11 +152,11 @@ def neurosim_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict, 
     from cimsweep.ppa.neurosim import NeuroSimBackend
     from cimsweep.ppa.neurosim.model import model_traces
 
-    os.environ.setdefault("CIMSWEEP_CACHE", str(tmp_path_factory.mktemp("cache")))
+    os.environ.setdefault("CIMSWEEP_CACHE", str(factory.mktemp("cache")))
     torch.manual_seed(0)
     model = build_model("cnn", (1, 8, 8), 10).eval()
     geo = [g.to_dict() for g in layer_geometry(model, (1, 8, 8))]
-    backend = NeuroSimBackend(V14, model_traces(model, torch.rand(1, 8, 8), 8, 8))
+    backend = NeuroSimBackend(tree, model_traces(model, torch.rand(1, 8, 8), 8, 8))
     hw = {"sub_array": (32, 32)}
     ours = estimate(geo, hw, load_tech(REPO / "config" / "tech" / "22nm.yaml"))
     return estimate(geo, hw, {}, backend=backend), ours, backend.stdout

@@ -22,7 +22,14 @@ from cimsweep.ppa.neurosim import neurosim_version, patch_param_cpp, patched_val
 from cimsweep.ppa.neurosim.build import source_dir
 from cimsweep.ppa.neurosim.traces import weight_grid
 from cimsweep.ppa.neurosim.v15 import integer_text, shifted_operands, write_layer_files
-from tests.test_neurosim_backend import ANALYTICAL_ONLY, REPO, ROOT, V14, _need, ppa_step
+from tests.test_neurosim_backend import (
+    ANALYTICAL_ONLY,
+    ROOT,
+    V14,
+    _need,
+    digits_cnn_run,
+    ppa_step,
+)
 
 V15 = ROOT / "v1.5-dev"
 MACRO = V15 / "pytorch-quantization" / "pytorch_quantization" / "cim" / "modules" / "macro.py"
@@ -147,22 +154,7 @@ def v15_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict, str]:
     """A real NeuroSim V1.5-dev build and run of the digits CNN (32x32 subarrays) next to the
     analytical estimate of the same point."""
     _need(V15 / "NeuroSIM" / "Param.cpp", "compiler")
-    import torch
-
-    from cimsweep.nn.geometry import layer_geometry
-    from cimsweep.nn.models import build_model
-    from cimsweep.ppa import estimate, load_tech
-    from cimsweep.ppa.neurosim import NeuroSimBackend
-    from cimsweep.ppa.neurosim.model import model_traces
-
-    os.environ.setdefault("CIMSWEEP_CACHE", str(tmp_path_factory.mktemp("cache")))
-    torch.manual_seed(0)
-    model = build_model("cnn", (1, 8, 8), 10).eval()
-    geo = [g.to_dict() for g in layer_geometry(model, (1, 8, 8))]
-    backend = NeuroSimBackend(V15, model_traces(model, torch.rand(1, 8, 8), 8, 8))
-    hw = {"sub_array": (32, 32)}
-    ours = estimate(geo, hw, load_tech(REPO / "config" / "tech" / "22nm.yaml"))
-    return estimate(geo, hw, {}, backend=backend), ours, backend.stdout
+    return digits_cnn_run(V15, tmp_path_factory)
 
 
 def test_v15_run_fills_the_analytical_schema(v15_run: tuple) -> None:
