@@ -41,6 +41,8 @@ VGG8_AXES: dict[str, list[Any]] = {
 # SRAM: NeuroSim V1.4 refuses RRAM below 22 nm, so the advanced nodes are SRAM points
 SRAM_NODES = [22, 14, 7, 5, 3, 2, 1]
 HELD_OUT_EVERY = 5
+# the compared metrics (the DOE table's columns and the fit's ratio table)
+METRICS = ("area_mm2", "dynamic_energy_J", "leakage_power_W", "latency_s", "tops_per_w")
 NETWORKS = ("cnn", "vgg8")
 # input shapes (C, H, W) per network
 IN_SHAPES: dict[str, tuple[int, int, int]] = {"cnn": (3, 16, 16), "vgg8": (3, 32, 32)}

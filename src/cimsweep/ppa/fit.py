@@ -14,7 +14,6 @@ printed values x 1.22, the factor its TOPS/W includes).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,15 +27,21 @@ from cimsweep.ppa.doe import (
     BASE,
     HELD_OUT_EVERY,
     IN_SHAPE,
-    IN_SHAPES,
-    NETWORK_FACTS,
+    METRICS,
     NETWORKS,
     SRAM_NODES,
-    TRACE_FACTS,
     VGG8_AXES,
     doe,
     doe_network,
     network,
+)
+from cimsweep.ppa.doetable import (
+    hw_point,
+    network_geometry,
+    read_table,
+    run_doe,
+    write_meta,
+    write_table,
 )
 
 __all__ = [
@@ -44,15 +49,19 @@ __all__ = [
     "BASE",
     "HELD_OUT_EVERY",
     "IN_SHAPE",
+    "METRICS",
     "NETWORKS",
     "SRAM_NODES",
     "VGG8_AXES",
     "doe",
     "doe_network",
     "network",
+    "read_table",
+    "run_doe",
+    "write_meta",
+    "write_table",
 ]
 
-METRICS = ("area_mm2", "dynamic_energy_J", "leakage_power_W", "latency_s", "tops_per_w")
 FITTED = METRICS[:4]  # TOPS/W follows from energy and latency
 # NeuroSim prints energies before its post-layout factor and divides TOPS/W by it: its
 # energies are compared post-layout (x 1.22), like its TOPS/W and like the analytical model's
@@ -78,99 +87,6 @@ ENERGY_SHARES = {"adc_array": ("adc", "array"), "accumulation": ("accumulation",
 FLAT = 1e-3
 
 
-def _hw(point: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: point[k] for k in BASE}
-
-
-def _row(point: Mapping[str, Any], result: Mapping[str, Any] | None, error: str) -> dict:
-    row: dict[str, Any] = {k: point[k] for k in ("id", "network", "axis", "fold")}
-    row.update(
-        {k: (f"{v[0]}x{v[1]}" if isinstance(v, tuple) else v) for k, v in _hw(point).items()}
-    )
-    row["status"] = "failed" if result is None else "ok"
-    row["error"] = error
-    t = result["total"] if result else {}
-    for m in (*METRICS, "leakage_energy_J", "energy_J", "tops", "cycle_s"):
-        row[m] = t.get(m, "")
-    for part in ("array", "adc", "accumulation", "buffer", "interconnect", "other"):
-        row[f"energy_{part}_J"] = t.get("energy_breakdown_J", {}).get(part, "")
-        row[f"area_{part}_mm2"] = t.get("area_breakdown_mm2", {}).get(part, "")
-    layers = result["layers"] if result else []
-    row["trace_one_bit_fraction"] = (
-        sum(r["trace"]["one_bit_fraction"] for r in layers) / len(layers) if layers else ""
-    )
-    return row
-
-
-def run_doe(
-    neurosim_dir: str,
-    out_csv: Path,
-    points: Sequence[Mapping[str, Any]],
-    keep: Sequence[Mapping[str, Any]] = (),
-) -> None:
-    """Run NeuroSim on every point and write the table (``keep``'s rows first, then one row per
-    point; rewritten after every point)."""
-    import torch
-
-    from cimsweep.ppa import estimate
-    from cimsweep.ppa.neurosim import NeuroSimBackend
-    from cimsweep.ppa.neurosim.model import model_traces
-
-    traces: dict[str, Any] = {}
-    rows: list[dict] = [_as_row(r) for r in keep]
-    for p in points:
-        net = str(p.get("network", "cnn"))
-        if net not in traces:
-            torch.manual_seed(1)
-            image = torch.rand(*IN_SHAPES[net])
-            traces[net] = model_traces(network(net), image, 8, 8)
-        try:
-            backend = NeuroSimBackend(neurosim_dir, traces[net])
-            result = estimate(_geometry(net), _hw(p), {}, backend=backend)
-            rows.append(_row(p, result, ""))
-        except Exception as exc:  # a failed point is a row carrying NeuroSim's message
-            rows.append(_row(p, None, f"{type(exc).__name__}: {exc}"[:300]))
-        write_table(out_csv, rows)
-        print(f"point {p['id']}: {rows[-1]['status']} {rows[-1]['error']}", flush=True)
-
-
-def _as_row(r: Mapping[str, Any]) -> dict[str, Any]:
-    """A read-back row in the written layout (``network`` after ``id``, ``sub_array`` as RxC)."""
-    row: dict[str, Any] = {"id": r["id"], "network": r.get("network") or "cnn"}
-    for k, v in r.items():
-        if k not in row:
-            row[k] = f"{v[0]}x{v[1]}" if isinstance(v, tuple) else v
-    return row
-
-
-def write_table(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Write rows as CSV atomically."""
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-
-
-def read_table(path: Path) -> list[dict[str, Any]]:
-    """Rows of a DOE table (numbers as float, ``sub_array`` as a tuple)."""
-    out = []
-    with open(path, newline="") as fh:
-        for row in csv.DictReader(fh):
-            r: dict[str, Any] = dict(row)
-            for k, v in row.items():
-                if k in ("network", "axis", "status", "error", "cell_type", "adc_type", "ppa_mode"):
-                    continue
-                if k == "sub_array":
-                    a, b = v.split("x")
-                    r[k] = (int(a), int(b))
-                elif v != "":
-                    f = float(v)
-                    r[k] = int(f) if f.is_integer() and k in BASE or k in ("id", "fold") else f
-            r.setdefault("network", "cnn")  # tables from before the network column
-            out.append(r)
-    return out
-
-
 def analytical(row: Mapping[str, Any], tech_dir: Path) -> dict[str, Any] | None:
     """The analytical estimate of a DOE point (None where no technology file exists)."""
     from cimsweep.ppa import estimate, load_tech
@@ -178,25 +94,13 @@ def analytical(row: Mapping[str, Any], tech_dir: Path) -> dict[str, Any] | None:
     path = tech_dir / f"{int(row['tech_node'])}nm.yaml"
     if not path.is_file():
         return None
-    geo = _geometry(str(row.get("network", "cnn")))
+    geo = network_geometry(str(row.get("network", "cnn")))
     tech = load_tech(path)
     tech["arch"].update(NEUROSIM_TECH["arch"])
     try:
-        return estimate(geo, _hw(row), tech)
+        return estimate(geo, hw_point(row), tech)
     except ValueError:
         return None
-
-
-_GEO: dict[str, list[dict]] = {}
-
-
-def _geometry(net: str = "cnn") -> list[dict]:
-    """Layer geometry of a DOE network (cached)."""
-    if net not in _GEO:
-        from cimsweep.nn.geometry import layer_geometry
-
-        _GEO[net] = [g.to_dict() for g in layer_geometry(network(net), IN_SHAPES[net])]
-    return _GEO[net]
 
 
 def _metric(total: Mapping[str, Any], m: str) -> float:
@@ -370,45 +274,6 @@ def _print_report(
     for axis, res in rep["trends"].items():
         print(f"  {axis:<20}" + " ".join(f"{m}={'yes' if ok else 'NO'}" for m, ok in res.items()))
     return rep
-
-
-def write_meta(path: Path, rows: Sequence[Mapping[str, Any]], version: str, commit: str) -> None:
-    """The facts a DOE table comes from: NeuroSim version and commit, and per network its
-    description, its traces and their statistics (mean one-bit fraction of the input traces)."""
-    from cimsweep.io import write_json
-
-    ok = [r for r in rows if r["status"] == "ok"]
-    nets: dict[str, Any] = {}
-    for net in NETWORKS:
-        sub = [r for r in rows if r["network"] == net]
-        sub_ok = [r for r in sub if r["status"] == "ok"]
-        if sub:
-            nets[net] = {
-                "description": NETWORK_FACTS[net],
-                "traces": TRACE_FACTS[net],
-                "points": len(sub),
-                "ok_points": len(sub_ok),
-                "held_out_points": sum(1 for r in sub if r["fold"] == 0),
-                "mean_input_one_bit_fraction": (
-                    sum(r["trace_one_bit_fraction"] for r in sub_ok) / len(sub_ok)
-                    if sub_ok
-                    else None
-                ),
-            }
-    write_json(
-        path,
-        {
-            "neurosim_version": version,
-            "neurosim_commit": commit,
-            "points": len(rows),
-            "ok_points": len(ok),
-            "networks": nets,
-            "weight_bits": 8,
-            "input_bits": 8,
-            "energy_convention": "energies as NeuroSim prints them (before its 1.22 post-layout "
-            "factor); tops_per_w as it prints it (including the factor)",
-        },
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
