@@ -55,6 +55,7 @@ __all__ = [
     "VGG8_AXES",
     "doe",
     "doe_network",
+    "hw_point",
     "network",
     "read_table",
     "run_doe",
