@@ -70,7 +70,7 @@ def neurosim_doe() -> dict:
             print(f"{key:<30} held-out mean |pp| {v['mean_abs']:6.1f}  max {v['max_abs']:6.1f}")
     print("one-axis trend in NeuroSim's direction:")
     for axis, res in out["trends"].items():
-        print(f"  {axis:<14}" + " ".join(f"{m}={'yes' if ok else 'NO'}" for m, ok in res.items()))
+        print(f"  {axis:<20}" + " ".join(f"{m}={'yes' if ok else 'NO'}" for m, ok in res.items()))
     out["cross_validation"] = cross_validation(rows)
     print("each fold held out in turn (fit on the other four; fold 0 is the committed one):")
     for k, res in out["cross_validation"].items():
@@ -84,7 +84,7 @@ def neurosim_doe() -> dict:
     out["moves"] = moves(rows)
     print("one-axis moves from the base point, NeuroSim x / cimsweep x:")
     for key, mv in out["moves"].items():
-        print(f"  {key:<24}" + " ".join(f"{m[:7]} {a:.3f}/{b:.3f}" for m, (a, b) in mv.items()))
+        print(f"  {key:<30}" + " ".join(f"{m[:7]} {a:.3f}/{b:.3f}" for m, (a, b) in mv.items()))
     return out
 
 
