@@ -6,9 +6,9 @@ NeuroSim manual's with their ratios, and VGG8 across every technology node.
 
 Then (issue 18) the agreement with NeuroSim V1.4's own C++ on the committed design of
 experiments (``tests/data/neurosim_v1.4_ppa.csv``, written by ``python -m cimsweep.ppa.fit``):
-the ratio table cimsweep / NeuroSim per metric on the held-out fifth and the training folds,
-uncalibrated and with the committed calibration factors, the share differences and the
-one-axis trends.
+the ratio table cimsweep / NeuroSim per metric on the held-out fifth and the training folds
+(all points, and per network: the small CNN and VGG8), uncalibrated and with the committed
+calibration factors, the share differences and the one-axis trends per network.
 
     python benchmarks/bench_ppa.py [--repeat 200]
 """
@@ -53,24 +53,24 @@ def neurosim_doe() -> dict:
         return {"missing": str(table)}
     rows = fit.read_table(table)
     factors = yaml.safe_load(calib_file.read_text())["factors"] if calib_file.is_file() else {}
-    out: dict = {"table": str(table.relative_to(REPO)), "points": len(rows)}
+    out: dict = {
+        "table": str(table.relative_to(REPO)),
+        "points": len(rows),
+        "points_by_network": {n: sum(r["network"] == n for r in rows) for n in fit.NETWORKS},
+    }
     for label, calib in (("uncalibrated", None), ("calibrated", factors)):
-        rs = fit.ratios(rows, TECH_DIR, calib)
-        held = [r for r in rs if r["fold"] == 0]
-        train = [r for r in rs if r["fold"] != 0]
-        out[label] = {"held_out": fit.summary(held), "train": fit.summary(train)}
-        print(f"--- cimsweep / NeuroSim V1.4, {label} ({len(held)} held-out, {len(train)} train)")
-        print(f"{'metric':<20}{'held geomean':>14}{'held worst':>12}{'train geomean':>15}")
-        for m in fit.METRICS:
-            h, t = out[label]["held_out"][m], out[label]["train"][m]
-            print(f"{m:<20}{h['geomean']:>14.3f}{h['worst']:>12.3f}{t['geomean']:>15.3f}")
+        rep = fit.report(rows, TECH_DIR, calib)
+        out[label] = {k: v for k, v in rep.items() if k != "trends"}
+        fit.print_ratio_table(rep, f"cimsweep / NeuroSim V1.4, {label}, all networks")
+        for net, res in rep["by_network"].items():
+            fit.print_ratio_table(res, f"cimsweep / NeuroSim V1.4, {label}, {net} only")
+        out["trends"] = rep["trends"]
     for key, v in out["uncalibrated"]["held_out"].items():
         if key.endswith("_pp"):
             print(f"{key:<30} held-out mean |pp| {v['mean_abs']:6.1f}  max {v['max_abs']:6.1f}")
-    out["trends"] = fit.trends(rows, TECH_DIR)
     print("one-axis trend in NeuroSim's direction:")
     for axis, res in out["trends"].items():
-        print(f"  {axis:<14}" + " ".join(f"{m}={'yes' if ok else 'NO'}" for m, ok in res.items()))
+        print(f"  {axis:<20}" + " ".join(f"{m}={'yes' if ok else 'NO'}" for m, ok in res.items()))
     out["cross_validation"] = cross_validation(rows)
     print("each fold held out in turn (fit on the other four; fold 0 is the committed one):")
     for k, res in out["cross_validation"].items():
@@ -84,13 +84,13 @@ def neurosim_doe() -> dict:
     out["moves"] = moves(rows)
     print("one-axis moves from the base point, NeuroSim x / cimsweep x:")
     for key, mv in out["moves"].items():
-        print(f"  {key:<24}" + " ".join(f"{m[:7]} {a:.3f}/{b:.3f}" for m, (a, b) in mv.items()))
+        print(f"  {key:<30}" + " ".join(f"{m[:7]} {a:.3f}/{b:.3f}" for m, (a, b) in mv.items()))
     return out
 
 
 def cross_validation(rows: list) -> dict[str, dict]:
     """Fit on four folds and report on the fifth, for each fold in turn: how much the
-    held-out figures depend on which seven points are held out."""
+    held-out figures depend on which points (CNN and VGG8) are held out."""
     from cimsweep.ppa import fit
 
     out: dict[str, dict] = {}
@@ -109,19 +109,21 @@ def cross_validation(rows: list) -> dict[str, dict]:
 
 
 def moves(rows: list) -> dict[str, dict[str, tuple[float, float]]]:
-    """Per one-axis DOE point: (NeuroSim point / base, cimsweep point / base) per metric."""
+    """Per one-axis DOE point: (NeuroSim point / base, cimsweep point / base) per metric, against
+    the base point of the point's network (keys ``axis=value``, ``vgg8/axis=value``)."""
     from cimsweep.ppa import fit
 
-    base = next(r for r in rows if r["axis"] == "base" and r["status"] == "ok")
-    ours_base = fit.analytical(base, TECH_DIR)
+    bases = {r["network"]: r for r in rows if r["axis"] == "base" and r["status"] == "ok"}
+    ours = {net: fit.analytical(b, TECH_DIR) for net, b in bases.items()}
     out: dict[str, dict[str, tuple[float, float]]] = {}
     for r in rows:
-        if r["axis"] not in fit.AXES or r["status"] != "ok" or ours_base is None:
+        base, ours_base = bases.get(r["network"]), ours.get(r["network"])
+        if r["axis"] not in fit.AXES or r["status"] != "ok" or base is None or ours_base is None:
             continue
         a = fit.analytical(r, TECH_DIR)
         if a is None:
             continue
-        out[f"{r['axis']}={r[r['axis']]}"] = {
+        out[f"{fit.trend_key(r['network'], r['axis'])}={r[r['axis']]}"] = {
             m: (float(r[m]) / float(base[m]), a["total"][m] / ours_base["total"][m])
             for m in fit.METRICS
         }

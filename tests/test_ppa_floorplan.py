@@ -26,7 +26,7 @@ TECH = REPO / "config" / "tech"
 
 @pytest.fixture(scope="module")
 def rows() -> dict[int, dict]:
-    return {r["id"]: r for r in fit.read_table(TABLE)}
+    return {r["id"]: r for r in fit.read_table(TABLE) if r["network"] == "cnn"}
 
 
 def test_rram_sensing_cycle_follows_neurosim_across_nodes(rows: dict[int, dict]) -> None:

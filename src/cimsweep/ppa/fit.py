@@ -1,50 +1,68 @@
 """Fit the analytical estimate to a NeuroSim build: ``python -m cimsweep.ppa.fit --neurosim DIR``.
 
-Runs the NeuroSim backend on a design of experiments (one-axis sweeps around a base point plus
-seeded random combinations) over a small CIFAR-like CNN (:func:`doe_network`), writes the table
-of NeuroSim outputs (with the trace statistics), and fits per-metric calibration factors of the
-analytical estimate (geometric-mean ratio NeuroSim / analytical on the training folds; every
-fifth point, seeded, is held out) into a YAML calibration file, and prints the held-out ratio
-table (geometric mean and worst case per metric) and the trend table per axis. NeuroSim's
-energies are compared post-layout (its printed values x 1.22, the factor its TOPS/W includes).
+Runs the NeuroSim backend on a design of experiments (:mod:`cimsweep.ppa.doe`: one-axis sweeps
+around a base point plus seeded random combinations over a small CIFAR-like CNN, and a one-axis
+subset over VGG8; ``--network``), writes the table of NeuroSim outputs with the trace statistics
+(``--append`` adds a network's rows to an existing table), fits per-metric calibration factors
+of the analytical estimate (geometric-mean ratio NeuroSim / analytical on the training folds;
+a seeded fifth of each network's points is held out) into a YAML calibration file, and prints
+the held-out ratio table (geometric mean and worst case per metric, all points and per network)
+and the trend table per network and axis. NeuroSim's energies are compared post-layout (its
+printed values x 1.22, the factor its TOPS/W includes).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
-import random
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from cimsweep.io import atomic_path
 from cimsweep.ppa.calibration import apply_calibration, cell_family
+from cimsweep.ppa.doe import (
+    AXES,
+    BASE,
+    HELD_OUT_EVERY,
+    IN_SHAPE,
+    METRICS,
+    NETWORKS,
+    SRAM_NODES,
+    VGG8_AXES,
+    doe,
+    doe_network,
+    network,
+)
+from cimsweep.ppa.doetable import (
+    hw_point,
+    network_geometry,
+    read_table,
+    run_doe,
+    write_meta,
+    write_table,
+)
 
-BASE: dict[str, Any] = {
-    "tech_node": 22,
-    "cell_type": "1T1R",
-    "adc_precision": 5,
-    "adc_type": "sar",
-    "sub_array": (128, 128),
-    "bitcell": 1,
-    "parallel_read": 0,
-    "ppa_mode": "layer",
-}
-AXES: dict[str, list[Any]] = {
-    "adc_precision": [3, 4, 6, 8],
-    "adc_type": ["flash"],
-    "sub_array": [(64, 64), (256, 256)],
-    "bitcell": [2, 4],
-    "parallel_read": [16, 32, 64],
-    "tech_node": [130, 65, 45, 32],
-    "ppa_mode": ["pipeline"],
-}
-# SRAM: NeuroSim V1.4 refuses RRAM below 22 nm, so the advanced nodes are SRAM points
-SRAM_NODES = [22, 14, 7, 5, 3, 2, 1]
-METRICS = ("area_mm2", "dynamic_energy_J", "leakage_power_W", "latency_s", "tops_per_w")
+__all__ = [
+    "AXES",
+    "BASE",
+    "HELD_OUT_EVERY",
+    "IN_SHAPE",
+    "METRICS",
+    "NETWORKS",
+    "SRAM_NODES",
+    "VGG8_AXES",
+    "doe",
+    "doe_network",
+    "hw_point",
+    "network",
+    "read_table",
+    "run_doe",
+    "write_meta",
+    "write_table",
+]
+
 FITTED = METRICS[:4]  # TOPS/W follows from energy and latency
 # NeuroSim prints energies before its post-layout factor and divides TOPS/W by it: its
 # energies are compared post-layout (x 1.22), like its TOPS/W and like the analytical model's
@@ -65,144 +83,9 @@ POST_LAYOUT = {"dynamic_energy_J": NEUROSIM_ZETA, "leakage_power_W": NEUROSIM_ZE
 SHARES = ("adc", "array", "accumulation")
 # NeuroSim books the array's read energy inside its "ADC (or S/As)" energy
 ENERGY_SHARES = {"adc_array": ("adc", "array"), "accumulation": ("accumulation",)}
-HELD_OUT_EVERY = 5
 # a move of less than 0.1 % on both sides counts as flat: the same trend (NeuroSim's pipelined
 # dynamic energy differs from its layer-by-layer one by 1e-5)
 FLAT = 1e-3
-
-
-def doe(n_random: int = 12, seed: int = 0) -> list[dict[str, Any]]:
-    """The design: base, one-axis variations, SRAM nodes and ``n_random`` seeded mixes; each
-    point has ``id``, ``axis`` (the varied one, ``base``, ``random``) and ``fold`` (0-4)."""
-    points: list[dict[str, Any]] = [{**BASE, "axis": "base"}]
-    for name, values in AXES.items():
-        points += [{**BASE, name: v, "axis": name} for v in values]
-    points += [
-        {**BASE, "cell_type": "SRAM6T", "tech_node": n, "axis": "sram_node"} for n in SRAM_NODES
-    ]
-    rng = random.Random(seed)
-    for _ in range(n_random):
-        p = {**BASE, "axis": "random"}
-        p["cell_type"] = rng.choice(["1T1R", "SRAM6T"])
-        p["tech_node"] = rng.choice(
-            [130, 65, 45, 22] + ([14, 7] if p["cell_type"] != "1T1R" else [])
-        )
-        p["adc_precision"] = rng.choice([3, 4, 5, 6, 7, 8])
-        p["adc_type"] = rng.choice(["sar", "flash"])
-        p["sub_array"] = rng.choice([(64, 64), (128, 128), (256, 256)])
-        p["bitcell"] = 1 if p["cell_type"] != "1T1R" else rng.choice([1, 2, 4])
-        p["parallel_read"] = rng.choice([0, 16, 32, 64, 128])
-        p["ppa_mode"] = rng.choice(["layer", "pipeline"])
-        points.append(p)
-    order = list(range(len(points)))
-    random.Random(seed + 1).shuffle(order)
-    for rank, i in enumerate(order):
-        points[i]["fold"] = rank % HELD_OUT_EVERY
-    for i, p in enumerate(points):
-        p["id"] = i
-    return points
-
-
-def doe_network() -> Any:
-    """The DOE's network (torch): conv 3-64-64 (pool) -128 (pool) and FC 2048-128-10 on
-    3x16x16 inputs, seeded weights; small enough for one NeuroSim run in ~15 s on one core."""
-    import torch
-    from torch import nn
-
-    torch.manual_seed(0)
-    return nn.Sequential(
-        nn.Conv2d(3, 64, 3, padding=1),
-        nn.ReLU(),
-        nn.Conv2d(64, 64, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(64, 128, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(128 * 4 * 4, 128),
-        nn.ReLU(),
-        nn.Linear(128, 10),
-    ).eval()
-
-
-IN_SHAPE = (3, 16, 16)
-
-
-def _hw(point: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: point[k] for k in BASE}
-
-
-def _row(point: Mapping[str, Any], result: Mapping[str, Any] | None, error: str) -> dict:
-    row: dict[str, Any] = {k: point[k] for k in ("id", "axis", "fold")}
-    row.update(
-        {k: (f"{v[0]}x{v[1]}" if isinstance(v, tuple) else v) for k, v in _hw(point).items()}
-    )
-    row["status"] = "failed" if result is None else "ok"
-    row["error"] = error
-    t = result["total"] if result else {}
-    for m in (*METRICS, "leakage_energy_J", "energy_J", "tops", "cycle_s"):
-        row[m] = t.get(m, "")
-    for part in ("array", "adc", "accumulation", "buffer", "interconnect", "other"):
-        row[f"energy_{part}_J"] = t.get("energy_breakdown_J", {}).get(part, "")
-        row[f"area_{part}_mm2"] = t.get("area_breakdown_mm2", {}).get(part, "")
-    layers = result["layers"] if result else []
-    row["trace_one_bit_fraction"] = (
-        sum(r["trace"]["one_bit_fraction"] for r in layers) / len(layers) if layers else ""
-    )
-    return row
-
-
-def run_doe(neurosim_dir: str, out_csv: Path, points: Sequence[Mapping[str, Any]]) -> None:
-    """Run NeuroSim on every point and write the table (rewritten after every point)."""
-    import torch
-
-    from cimsweep.nn.geometry import layer_geometry
-    from cimsweep.ppa import estimate
-    from cimsweep.ppa.neurosim import NeuroSimBackend
-    from cimsweep.ppa.neurosim.model import model_traces
-
-    model = doe_network()
-    geo = [g.to_dict() for g in layer_geometry(model, IN_SHAPE)]
-    torch.manual_seed(1)
-    image = torch.rand(*IN_SHAPE)
-    traces = model_traces(model, image, 8, 8)
-    rows: list[dict] = []
-    for p in points:
-        try:
-            result = estimate(geo, _hw(p), {}, backend=NeuroSimBackend(neurosim_dir, traces))
-            rows.append(_row(p, result, ""))
-        except Exception as exc:  # a failed point is a row carrying NeuroSim's message
-            rows.append(_row(p, None, f"{type(exc).__name__}: {exc}"[:300]))
-        write_table(out_csv, rows)
-        print(f"point {p['id']}: {rows[-1]['status']} {rows[-1]['error']}", flush=True)
-
-
-def write_table(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Write rows as CSV atomically."""
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-
-
-def read_table(path: Path) -> list[dict[str, Any]]:
-    """Rows of a DOE table (numbers as float, ``sub_array`` as a tuple)."""
-    out = []
-    with open(path, newline="") as fh:
-        for row in csv.DictReader(fh):
-            r: dict[str, Any] = dict(row)
-            for k, v in row.items():
-                if k in ("axis", "status", "error", "cell_type", "adc_type", "ppa_mode"):
-                    continue
-                if k == "sub_array":
-                    a, b = v.split("x")
-                    r[k] = (int(a), int(b))
-                elif v != "":
-                    f = float(v)
-                    r[k] = int(f) if f.is_integer() and k in BASE or k in ("id", "fold") else f
-            out.append(r)
-    return out
 
 
 def analytical(row: Mapping[str, Any], tech_dir: Path) -> dict[str, Any] | None:
@@ -212,24 +95,13 @@ def analytical(row: Mapping[str, Any], tech_dir: Path) -> dict[str, Any] | None:
     path = tech_dir / f"{int(row['tech_node'])}nm.yaml"
     if not path.is_file():
         return None
-    geo = _geometry()
+    geo = network_geometry(str(row.get("network", "cnn")))
     tech = load_tech(path)
     tech["arch"].update(NEUROSIM_TECH["arch"])
     try:
-        return estimate(geo, _hw(row), tech)
+        return estimate(geo, hw_point(row), tech)
     except ValueError:
         return None
-
-
-_GEO: list[dict] = []
-
-
-def _geometry() -> list[dict]:
-    if not _GEO:
-        from cimsweep.nn.geometry import layer_geometry
-
-        _GEO.extend(g.to_dict() for g in layer_geometry(doe_network(), IN_SHAPE))
-    return _GEO
 
 
 def _metric(total: Mapping[str, Any], m: str) -> float:
@@ -250,7 +122,12 @@ def ratios(
             continue
         raw = a["total"]  # shares: a uniform calibration does not move them
         t = (apply_calibration(a, calib) if calib else a)["total"]
-        rec: dict[str, Any] = {"id": r["id"], "fold": r["fold"], "axis": r["axis"]}
+        rec: dict[str, Any] = {
+            "id": r["id"],
+            "network": r.get("network", "cnn"),
+            "fold": r["fold"],
+            "axis": r["axis"],
+        }
         for m in METRICS:
             rec[m] = _metric(t, m) / (float(r[m]) * POST_LAYOUT.get(m, 1.0))
         for name, parts in ENERGY_SHARES.items():
@@ -305,80 +182,99 @@ def summary(rs: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
     return out
 
 
+def trend_key(net: str, axis: str) -> str:
+    """Key of a one-axis sweep in :func:`trends`: the axis for ``cnn``, ``net/axis`` else."""
+    return axis if net == "cnn" else f"{net}/{axis}"
+
+
 def trends(rows: Sequence[Mapping[str, Any]], tech_dir: Path) -> dict[str, dict[str, bool]]:
-    """Per one-axis sweep and metric: does the analytical estimate move the way NeuroSim does
-    from the base point to every swept value (both within :data:`FLAT` counts as the same)?"""
-    base = next(r for r in rows if r["axis"] == "base" and r["status"] == "ok")
-    a_base = analytical(base, tech_dir)
+    """Per network, one-axis sweep and metric (keys :func:`trend_key`): does the analytical
+    estimate move the way NeuroSim does from that network's base point to every swept value
+    (both within :data:`FLAT` counts as the same)?"""
     out: dict[str, dict[str, bool]] = {}
-    for axis in AXES:
-        pts = [r for r in rows if r["axis"] == axis and r["status"] == "ok"]
-        res: dict[str, bool] = {}
-        for m in METRICS:
-            same = []
-            for r in pts:
-                a = analytical(r, tech_dir)
-                if a is None or a_base is None:
-                    continue
-                d_ns = float(r[m]) / float(base[m]) - 1.0
-                d_ours = _metric(a["total"], m) / _metric(a_base["total"], m) - 1.0
-                flat = abs(d_ns) < FLAT and abs(d_ours) < FLAT
-                same.append(d_ns * d_ours > 0 or flat)
-            if same:
-                res[m] = all(same)
-        out[axis] = res
+    for net in NETWORKS:
+        base = next(
+            (
+                r
+                for r in rows
+                if r["network"] == net and r["axis"] == "base" and r["status"] == "ok"
+            ),
+            None,
+        )
+        a_base = analytical(base, tech_dir) if base else None
+        if base is None or a_base is None:
+            continue
+        for axis in AXES:
+            pts = [
+                r for r in rows if r["network"] == net and r["axis"] == axis and r["status"] == "ok"
+            ]
+            res: dict[str, bool] = {}
+            for m in METRICS:
+                same = []
+                for r in pts:
+                    a = analytical(r, tech_dir)
+                    if a is None:
+                        continue
+                    d_ns = float(r[m]) / float(base[m]) - 1.0
+                    d_ours = _metric(a["total"], m) / _metric(a_base["total"], m) - 1.0
+                    flat = abs(d_ns) < FLAT and abs(d_ours) < FLAT
+                    same.append(d_ns * d_ours > 0 or flat)
+                if same:
+                    res[m] = all(same)
+            if res:
+                out[trend_key(net, axis)] = res
     return out
+
+
+def report(
+    rows: Sequence[Mapping[str, Any]], tech_dir: Path, calib: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Held-out and training summaries (all points, and per network under ``by_network``) of
+    cimsweep / NeuroSim with ``calib`` applied, and the trend table."""
+    rs = ratios(rows, tech_dir, calib)
+    out: dict[str, Any] = {"by_network": {}}
+    for net in (None, *NETWORKS):
+        sub = [r for r in rs if net is None or r["network"] == net]
+        held = [r for r in sub if r["fold"] == 0]
+        train = [r for r in sub if r["fold"] != 0]
+        res = {
+            "held_out": summary(held) if held else {},
+            "train": summary(train) if train else {},
+            "held_out_points": len(held),
+            "train_points": len(train),
+        }
+        if net is None:
+            out.update(res)
+        elif sub:
+            out["by_network"][net] = res
+    out["trends"] = trends(rows, tech_dir)
+    return out
+
+
+def print_ratio_table(res: Mapping[str, Any], label: str) -> None:
+    """Print one held-out / training ratio table of :func:`report`."""
+    print(f"--- {label} ({res['held_out_points']} held-out, {res['train_points']} train)")
+    print(f"{'metric':<20}{'held geomean':>14}{'held worst':>12}{'train geomean':>15}")
+    for m in METRICS:
+        h, t = res["held_out"].get(m), res["train"].get(m)
+        held = f"{h['geomean']:>14.3f}{h['worst']:>12.3f}" if h else f"{'-':>14}{'-':>12}"
+        print(f"{m:<20}{held}{t['geomean'] if t else float('nan'):>15.3f}")
 
 
 def _print_report(
     rows: Sequence[Mapping[str, Any]], tech_dir: Path, calib: Mapping[str, Any]
 ) -> dict:
-    held = [r for r in ratios(rows, tech_dir, calib) if r["fold"] == 0]
-    train = [r for r in ratios(rows, tech_dir, calib) if r["fold"] != 0]
-    report: dict[str, Any] = {
-        "held_out": summary(held),
-        "train": summary(train),
-        "trends": trends(rows, tech_dir),
-    }
-    print(f"held-out points: {len(held)}, training points: {len(train)}")
-    print(f"{'metric':<22}{'held-out geomean':>18}{'held-out worst':>16}{'train geomean':>15}")
-    for m in METRICS:
-        h, t = report["held_out"][m], report["train"][m]
-        print(f"{m:<22}{h['geomean']:>18.3f}{h['worst']:>16.3f}{t['geomean']:>15.3f}")
-    for key, v in report["held_out"].items():
+    rep = report(rows, tech_dir, calib)
+    print_ratio_table(rep, "cimsweep / NeuroSim, all networks")
+    for net, res in rep["by_network"].items():
+        print_ratio_table(res, f"cimsweep / NeuroSim, {net}")
+    for key, v in rep["held_out"].items():
         if key.endswith("_pp"):
             print(f"{key:<32} mean |pp| {v['mean_abs']:6.1f}  max |pp| {v['max_abs']:6.1f}")
     print("trend (same direction as NeuroSim) per axis:")
-    for axis, res in report["trends"].items():
-        print(f"  {axis:<15}" + " ".join(f"{m}={'yes' if ok else 'NO'}" for m, ok in res.items()))
-    return report
-
-
-def write_meta(path: Path, rows: Sequence[Mapping[str, Any]], version: str, commit: str) -> None:
-    """The facts a DOE table comes from: NeuroSim version and commit, network, traces."""
-    from cimsweep.io import write_json
-
-    ok = [r for r in rows if r["status"] == "ok"]
-    write_json(
-        path,
-        {
-            "neurosim_version": version,
-            "neurosim_commit": commit,
-            "points": len(rows),
-            "ok_points": len(ok),
-            "network": "cimsweep.ppa.fit.doe_network(): conv3x3 3-64, 64-64 + pool, 64-128 + pool, "
-            "FC 2048-128, 128-10 on 3x16x16; torch.manual_seed(0) weights",
-            "traces": "one input image torch.rand(3, 16, 16) after torch.manual_seed(1); weights "
-            "and inputs scaled by their max magnitude to 8-bit two's-complement codes",
-            "weight_bits": 8,
-            "input_bits": 8,
-            "mean_input_one_bit_fraction": (
-                sum(r["trace_one_bit_fraction"] for r in ok) / len(ok) if ok else None
-            ),
-            "energy_convention": "energies as NeuroSim prints them (before its 1.22 post-layout "
-            "factor); tops_per_w as it prints it (including the factor)",
-        },
-    )
+    for axis, res in rep["trends"].items():
+        print(f"  {axis:<20}" + " ".join(f"{m}={'yes' if ok else 'NO'}" for m, ok in res.items()))
+    return rep
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -394,15 +290,28 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--version", default="1.4", help="NeuroSim version the fit is for")
     ap.add_argument("--random", type=int, default=12, help="random DOE points")
     ap.add_argument("--commit", default="", help="NeuroSim commit, recorded with the table")
+    ap.add_argument(
+        "--network",
+        action="append",
+        choices=NETWORKS,
+        help="network(s) to run the DOE on (repeatable; default: cnn)",
+    )
+    ap.add_argument(
+        "--append",
+        action="store_true",
+        help="keep --table's rows of the other networks and add the new points' rows",
+    )
     args = ap.parse_args(argv)
     table = Path(args.table)
     if args.neurosim:
-        run_doe(args.neurosim, table, doe(args.random))
+        nets = tuple(args.network or ["cnn"])
+        keep = [r for r in read_table(table) if r["network"] not in nets] if args.append else []
+        run_doe(args.neurosim, table, doe(args.random, networks=nets), keep)
     rows = read_table(table)
     if args.neurosim or args.commit:
         write_meta(table.with_suffix(".json"), rows, args.version, args.commit)
     calib = fit(rows, Path(args.tech_dir))
-    report = _print_report(rows, Path(args.tech_dir), calib)
+    rep = _print_report(rows, Path(args.tech_dir), calib)
     import yaml
 
     with atomic_path(args.out) as tmp:
@@ -414,7 +323,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                     "factors": calib,
                     # the technology settings the fit ran with (applied with the factors)
                     "tech": NEUROSIM_TECH,
-                    "held_out": report["held_out"],
+                    "held_out": rep["held_out"],
+                    "held_out_by_network": {
+                        net: res["held_out"] for net, res in rep["by_network"].items()
+                    },
                 },
                 sort_keys=False,
             )
