@@ -26,47 +26,92 @@ def map_view(v: Mapping[str, Any], d: Design) -> LayerMapping:
     )
 
 
+# NeuroSim V1.4 (SubArray.cpp) gives a resistive array write level shifters when the cell's
+# write voltage exceeds this (V)
+LEVEL_SHIFTER_ABOVE_V = 1.5
+
+
+def level_shifters(d: Design) -> tuple[int, int]:
+    """Write level shifters of one subarray beside its rows and under its columns: NeuroSim
+    V1.4 puts one on every word line and bit line (``wllevelshifter``, ``bllevelshifter``,
+    in the row periphery) and one on every source line (``sllevelshifter``, stacked with the
+    column periphery) of a resistive array written above :data:`LEVEL_SHIFTER_ABOVE_V`; none
+    for SRAM. They take area only (NeuroSim counts no read energy or leakage for them)."""
+    resistive = not d.cell_type.startswith("SRAM") and d.hw["mem_type"] == "resistive"
+    if not resistive or float(d.tech["cells"]["write_voltage_V"]) <= LEVEL_SHIFTER_ABOVE_V:
+        return 0, 0
+    return 2 * d.sr, d.sc
+
+
+def subarray_periphery(d: Design) -> tuple[float, float, float]:
+    """Row periphery, column periphery in "other" (mux, SL level shifters) and level-shifter
+    area of one subarray (m², wiring factor included)."""
+    logic = d.logic
+    ls_row, ls_col = level_shifters(d)
+    ls_f2 = float(logic["level_shifter_area_F2"])
+    row_f2 = d.sr * float(logic["wl_driver_area_F2"]) + ls_row * ls_f2
+    col_f2 = ls_col * ls_f2 + (d.sc * float(logic["mux_area_F2"]) if d.cm > 1 else 0.0)
+    ls_m2 = d.alpha * comp.f2(d.tech, (ls_row + ls_col) * ls_f2)
+    return d.alpha * comp.f2(d.tech, row_f2), d.alpha * comp.f2(d.tech, col_f2), ls_m2
+
+
+def sub_accumulation_area(d: Design, m: LayerMapping) -> float:
+    """Accumulation circuits of one subarray (m²): weight and input shift-adders per ADC, and a
+    read-group adder per ADC when a column is read in several groups (NeuroSim V1.4)."""
+    tech = d.tech
+    w_group = d.group_add_width(m.max_read_groups)
+    return d.alpha * d.n_adc * (
+        comp.adder_area(tech, d.w_ws, d.ws_register)
+        + comp.adder_area(tech, d.w_sa, d.sa_register)
+        + (comp.adder_area(tech, w_group) if w_group else 0.0)
+    )
+
+
 def layer_area(m: LayerMapping, d: Design) -> dict[str, float]:
     """Area breakdown (m²) of the tiles allocated to one layer."""
-    tech, logic = d.tech, d.logic
+    tech = d.tech
     w_ps = d.psum_width(m.row_tiles)
     a = zeros()
     na = m.allocated_arrays
-    a["array"] = na * d.sr * d.sc * comp.cell_area(tech, d.cell_type)
-    adc_one = comp.adc_area(tech, d.adc_bits, d.adc_type)
-    a["adc"] = na * d.n_adc * adc_one
-    periph_f2 = d.sr * float(logic["wl_driver_area_F2"])
-    if d.cm > 1:
-        periph_f2 += d.sc * float(logic["mux_area_F2"])
-    a["other"] = d.alpha * na * comp.f2(tech, periph_f2)
-    # read-group adder per ADC when a column is read in several groups (NeuroSim V1.4)
-    w_group = d.group_add_width(m.max_read_groups)
-    sub_accum = d.n_adc * (
-        comp.adder_area(tech, d.w_ws)
-        + comp.adder_area(tech, d.w_sa)
-        + (comp.adder_area(tech, w_group) if w_group else 0.0)
+    cell_m2 = d.sr * d.sc * comp.cell_area(tech, d.cell_type)
+    a["array"] = na * cell_m2
+    adc_m2 = d.n_adc * comp.adc_area(tech, d.adc_bits, d.adc_type)
+    a["adc"] = na * adc_m2
+    row_m2, col_other_m2, _ = subarray_periphery(d)
+    sub_accum = sub_accumulation_area(d, m)
+    a["accumulation"] = na * sub_accum + d.alpha * (
+        (m.pes * (d.spp - 1) + m.tiles * (d.ppt - 1)) * d.n_adc * comp.adder_area(tech, w_ps)
     )
-    a["accumulation"] = d.alpha * (
-        na * sub_accum
-        + (m.pes * (d.spp - 1) + m.tiles * (d.ppt - 1)) * d.n_adc * comp.adder_area(tech, w_ps)
-    )
-    a["other"] += na * layout_slack(d, a["array"] / na, d.n_adc * adc_one + d.alpha * sub_accum)
+    column_m2 = adc_m2 + sub_accum + col_other_m2
+    a["other"] = na * (row_m2 + col_other_m2 + layout_slack(row_m2, column_m2, cell_m2))
     a["buffer"] = m.tiles * comp.sram_area(tech, d.tile_buffer)
     tile_area = sum(a.values()) / m.tiles
     a["interconnect"] = m.tiles * comp.bus_area(tech, d.sc, comp.htree_length(tile_area))
     return a
 
 
-def layout_slack(d: Design, array_m2: float, column_periphery_m2: float) -> float:
+def idle_area(m: LayerMapping, d: Design) -> float:
+    """Area (m²) of one layer's tiles without leaking transistors: the write level shifters
+    (off during inference) and the empty corners of the subarrays' bounding boxes."""
+    row_m2, col_other_m2, ls_m2 = subarray_periphery(d)
+    cell_m2 = d.sr * d.sc * comp.cell_area(d.tech, d.cell_type)
+    column_m2 = (
+        d.n_adc * comp.adc_area(d.tech, d.adc_bits, d.adc_type)
+        + sub_accumulation_area(d, m)
+        + col_other_m2
+    )
+    return m.allocated_arrays * (ls_m2 + layout_slack(row_m2, column_m2, cell_m2))
+
+
+def layout_slack(row_m2: float, column_m2: float, array_m2: float) -> float:
     """Unused area of one subarray's bounding box (m²), NeuroSim's floorplan
     (``SubArray.cpp`` ``CalculateArea``: height = array + column periphery stacked under it,
     width = row periphery beside it + array): the row-periphery strip runs the full height,
     the column periphery the full width, so the corner ``w_row x h_col`` is empty:
     ``(A_row / h_array) (A_col / w_array) = A_row A_col / A_array``. Small cells (1T1R) with
-    a large periphery leave the most (NeuroSim V1.4 chip area minus its itemized parts: ~2/3
-    for 1T1R, ~4 % for SRAM on the DOE's base point)."""
-    row_m2 = d.alpha * comp.f2(d.tech, d.sr * float(d.logic["wl_driver_area_F2"]))
-    return row_m2 * column_periphery_m2 / array_m2
+    a large periphery (the write level shifters) leave the most (NeuroSim V1.4 chip area minus
+    its itemized parts: ~2/3 for 1T1R, ~4 % for SRAM on the DOE's base point)."""
+    return row_m2 * column_m2 / array_m2
 
 
 def chip_area(
