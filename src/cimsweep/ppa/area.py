@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -46,13 +47,15 @@ def level_shifters(d: Design) -> tuple[int, int]:
 def subarray_periphery(d: Design) -> tuple[float, float, float]:
     """Row periphery, column periphery in "other" (mux, SL level shifters) and level-shifter
     area of one subarray (m², wiring factor included)."""
-    logic = d.logic
+    logic, tech = d.logic, d.tech
     ls_row, ls_col = level_shifters(d)
-    ls_f2 = float(logic["level_shifter_area_F2"])
-    row_f2 = d.sr * float(logic["wl_driver_area_F2"]) + ls_row * ls_f2
-    col_f2 = ls_col * ls_f2 + (d.sc * float(logic["mux_area_F2"]) if d.cm > 1 else 0.0)
-    ls_m2 = d.alpha * comp.f2(d.tech, (ls_row + ls_col) * ls_f2)
-    return d.alpha * comp.f2(d.tech, row_f2), d.alpha * comp.f2(d.tech, col_f2), ls_m2
+    # the level shifters' latch and high-voltage pull-up are IO transistors (NeuroSim V1.4
+    # LevelShifter.cpp): drawn on the planar rule, without the FinFET / GAA logic scale
+    ls_one = d.alpha * comp.f2(tech, float(logic["level_shifter_area_F2"]))
+    mux_f2 = d.sc * float(logic["mux_area_F2"]) if d.cm > 1 else 0.0
+    row_m2 = d.alpha * comp.logic_area(tech, d.sr * float(logic["wl_driver_area_F2"]))
+    col_m2 = d.alpha * comp.logic_area(tech, mux_f2)
+    return row_m2 + ls_row * ls_one, col_m2 + ls_col * ls_one, (ls_row + ls_col) * ls_one
 
 
 def sub_accumulation_area(d: Design, m: LayerMapping) -> float:
@@ -67,6 +70,18 @@ def sub_accumulation_area(d: Design, m: LayerMapping) -> float:
     )
 
 
+def adder_trees(m: LayerMapping, d: Design) -> int:
+    """Adders of the PE and tile adder trees of one layer, NeuroSim V1.4's (``AdderTree.cpp``,
+    combinational, no register): a PE's ``r x r`` subarrays (``r = ceil(sqrt(spp))``) are
+    summed down each of its ``r`` subarray columns, ``r - 1`` adders per ADC column; a tile's
+    PEs are summed per ADC column of a PE, ``ppt - 1`` adders each
+    (``ProcessingUnit.cpp`` adderTree, ``Tile.cpp`` accumulation)."""
+    r = math.ceil(math.sqrt(d.spp))
+    per_pe = r * (r - 1) * d.n_adc
+    per_tile = (d.ppt - 1) * r * d.n_adc
+    return m.pes * per_pe + m.tiles * per_tile
+
+
 def layer_area(m: LayerMapping, d: Design) -> dict[str, float]:
     """Area breakdown (m²) of the tiles allocated to one layer."""
     tech = d.tech
@@ -79,8 +94,8 @@ def layer_area(m: LayerMapping, d: Design) -> dict[str, float]:
     a["adc"] = na * adc_m2
     row_m2, col_other_m2, _ = subarray_periphery(d)
     sub_accum = sub_accumulation_area(d, m)
-    a["accumulation"] = na * sub_accum + d.alpha * (
-        (m.pes * (d.spp - 1) + m.tiles * (d.ppt - 1)) * d.n_adc * comp.adder_area(tech, w_ps)
+    a["accumulation"] = na * sub_accum + d.alpha * adder_trees(m, d) * comp.adder_area(
+        tech, w_ps, 0
     )
     column_m2 = adc_m2 + sub_accum + col_other_m2
     a["other"] = na * (row_m2 + col_other_m2 + layout_slack(row_m2, column_m2, cell_m2))
@@ -90,9 +105,11 @@ def layer_area(m: LayerMapping, d: Design) -> dict[str, float]:
     return a
 
 
-def idle_area(m: LayerMapping, d: Design) -> float:
-    """Area (m²) of one layer's tiles without leaking transistors: the write level shifters
-    (off during inference) and the empty corners of the subarrays' bounding boxes."""
+def idle_area(m: LayerMapping, d: Design, a: Mapping[str, float]) -> float:
+    """Area (m²) of one layer's tiles (breakdown ``a``, :func:`layer_area`) that adds no
+    leaking transistor width: the write level shifters (off during inference), the empty
+    corners of the subarrays' bounding boxes, and the layout overhead of FinFET / GAA standard
+    cells (``1 - 1 / logic_area_scale`` of the ADC, accumulation and row / column logic)."""
     row_m2, col_other_m2, ls_m2 = subarray_periphery(d)
     cell_m2 = d.sr * d.sc * comp.cell_area(d.tech, d.cell_type)
     column_m2 = (
@@ -100,7 +117,10 @@ def idle_area(m: LayerMapping, d: Design) -> float:
         + sub_accumulation_area(d, m)
         + col_other_m2
     )
-    return m.allocated_arrays * (ls_m2 + layout_slack(row_m2, column_m2, cell_m2))
+    slack = m.allocated_arrays * layout_slack(row_m2, column_m2, cell_m2)
+    logic = a["adc"] + a["accumulation"] + a["other"] - slack - m.allocated_arrays * ls_m2
+    overhead = 1.0 - 1.0 / float(d.tech["device"]["logic_area_scale"])
+    return m.allocated_arrays * ls_m2 + slack + overhead * logic
 
 
 def layout_slack(row_m2: float, column_m2: float, array_m2: float) -> float:

@@ -47,6 +47,12 @@ def f2(tech: Tech, n: float) -> float:
     return n * feature_size(tech) ** 2
 
 
+def logic_area(tech: Tech, n: float) -> float:
+    """Area of ``n`` F^2 of standard-cell logic drawn on the planar rule (m^2): scaled by
+    ``device.logic_area_scale`` (FinFET / GAA cells take more F^2 for the same transistors)."""
+    return f2(tech, n) * float(tech["device"]["logic_area_scale"])
+
+
 # --- memory cells and the array ------------------------------------------------------------
 
 
@@ -169,7 +175,7 @@ def adc_area(tech: Tech, bits: int, adc_type: str) -> float:
         )
     else:
         n = float(adc["comparator_area_F2"]) + bits * float(adc["sar_area_per_bit_F2"])
-    return f2(tech, n)
+    return logic_area(tech, n)
 
 
 def comparator_time(tech: Tech) -> float:
@@ -339,7 +345,7 @@ def adder_area(tech: Tech, bits: float, register_bits: float | None = None) -> f
     """A ``bits``-wide adder with its register of ``register_bits`` (default ``bits``) (m^2)."""
     logic = tech["logic"]
     reg = bits if register_bits is None else register_bits
-    return f2(
+    return logic_area(
         tech, bits * float(logic["full_adder_area_F2"]) + reg * float(logic["dff_area_F2"])
     )
 

@@ -250,7 +250,9 @@ class AnalyticalBackend:
             {k: x * n for k, x in layer_area(m, d).items()}
             for m, n in zip(maps, extra, strict=True)
         ]
-        idle = [idle_area(m, d) * n for m, n in zip(maps, extra, strict=True)]
+        idle = [
+            idle_area(m, d, layer_area(m, d)) * n for m, n in zip(maps, extra, strict=True)
+        ]
         if plan is not None:
             # NeuroSim's global bus: the layers' tile ports, all tiles at once when pipelined
             tiles = [m.tiles * n for m, n in zip(maps, extra, strict=True)]

@@ -29,6 +29,7 @@ SCHEMA: dict[str, tuple[float | None, float | None]] = {
     "device.clock_Hz": _POS,
     "device.pn_ratio": _POS,
     "device.drive_res_factor": _POS,
+    "device.logic_area_scale": _POS,
     "wire.width_m": _POS,
     "wire.aspect_ratio": _POS,
     "wire.resistivity_ohm_m": _POS,
