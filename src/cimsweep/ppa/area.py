@@ -82,6 +82,13 @@ def adder_trees(m: LayerMapping, d: Design) -> int:
     return m.pes * per_pe + m.tiles * per_tile
 
 
+def tile_bus_bits(m: LayerMapping, d: Design) -> float:
+    """Width (bit) of a tile's H-tree: every column of its PEs (NeuroSim V1.4 ``Tile.cpp``
+    hTree busWidth = PEs per tile x PE side in cells)."""
+    pe_side = math.sqrt(m.allocated_arrays / m.pes) * d.sc
+    return m.pes / m.tiles * pe_side
+
+
 def layer_area(m: LayerMapping, d: Design) -> dict[str, float]:
     """Area breakdown (m²) of the tiles allocated to one layer."""
     tech = d.tech
@@ -101,7 +108,9 @@ def layer_area(m: LayerMapping, d: Design) -> dict[str, float]:
     a["other"] = na * (row_m2 + col_other_m2 + layout_slack(row_m2, column_m2, cell_m2))
     a["buffer"] = m.tiles * comp.sram_area(tech, d.tile_buffer)
     tile_area = sum(a.values()) / m.tiles
-    a["interconnect"] = m.tiles * comp.bus_area(tech, d.sc, comp.htree_length(tile_area))
+    a["interconnect"] = m.tiles * comp.tile_htree_area(
+        tech, tile_bus_bits(m, d), comp.htree_length(tile_area)
+    )
     return a
 
 
@@ -146,5 +155,5 @@ def chip_area(
             total[k] += a[k]
     total["buffer"] += comp.sram_area(d.tech, act_bytes)
     side = comp.htree_length(sum(total.values()))
-    total["interconnect"] += comp.bus_area(d.tech, d.bus_bits, 2 * side)
+    total["interconnect"] += comp.xy_bus_area(d.tech, d.bus_bits, side)
     return total

@@ -272,7 +272,8 @@ class AnalyticalBackend:
         layer_results: list[dict[str, Any]] = []
         for v, m, a, dup, n in zip(views, maps, areas, dups, extra, strict=True):
             ev = layer_events(v, m, d)
-            tile_side = comp.htree_length(sum(a.values()) / (m.tiles * n))
+            # the H-tree spans the tile without its own footprint
+            tile_side = comp.htree_length((sum(a.values()) - a["interconnect"]) / (m.tiles * n))
             bit_m = wire_bit_m(v, m, d, tile_side, l_chip)
             e = layer_energy(ev, bit_m, m, d, u)
             # each copy takes 1/dup of the vectors (the buffers and buses still move them all)

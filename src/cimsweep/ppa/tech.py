@@ -65,6 +65,7 @@ SCHEMA: dict[str, tuple[float | None, float | None]] = {
     "logic.wl_driver_gates": _POS,
     "logic.wl_driver_width_F": _POS,
     "logic.level_shifter_area_F2": _POS,
+    "logic.cell_height_F": _POS,
     "logic.mux_area_F2": _POS,
     "logic.mux_gates": _POS,
     "logic.mux_driver_sizing": _POS,
