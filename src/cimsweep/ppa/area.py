@@ -63,10 +63,14 @@ def sub_accumulation_area(d: Design, m: LayerMapping) -> float:
     read-group adder per ADC when a column is read in several groups (NeuroSim V1.4)."""
     tech = d.tech
     w_group = d.group_add_width(m.max_read_groups)
-    return d.alpha * d.n_adc * (
-        comp.adder_area(tech, d.w_ws, d.ws_register)
-        + comp.adder_area(tech, d.w_sa, d.sa_register)
-        + (comp.adder_area(tech, w_group) if w_group else 0.0)
+    return (
+        d.alpha
+        * d.n_adc
+        * (
+            comp.adder_area(tech, d.w_ws, d.ws_register)
+            + comp.adder_area(tech, d.w_sa, d.sa_register)
+            + (comp.adder_area(tech, w_group) if w_group else 0.0)
+        )
     )
 
 
@@ -108,7 +112,7 @@ def layer_area(m: LayerMapping, d: Design) -> dict[str, float]:
     a["other"] = na * (row_m2 + col_other_m2 + layout_slack(row_m2, column_m2, cell_m2))
     a["buffer"] = m.tiles * comp.sram_area(tech, d.tile_buffer)
     tile_area = sum(a.values()) / m.tiles
-    a["interconnect"] = m.tiles * comp.tile_htree_area(
+    a["interconnect"] = m.tiles * tile_htree_area(
         tech, tile_bus_bits(m, d), comp.htree_length(tile_area)
     )
     return a
@@ -143,6 +147,29 @@ def layout_slack(row_m2: float, column_m2: float, array_m2: float) -> float:
     return row_m2 * column_m2 / array_m2
 
 
+# NeuroSim V1.4 folds a tile's H-tree 16 times over (Tile.cpp hTree CalculateArea(.., 16))
+TILE_HTREE_FOLD = 16
+
+
+def tile_htree_area(tech: Mapping[str, Any], bits: float, side_m: float) -> float:
+    """Footprint of a tile's H-tree (m^2), NeuroSim V1.4's (``HTree.cpp`` ``CalculateArea``):
+    a repeated bus of ``bits`` takes a repeater inverter's height (``logic.cell_height_F``)
+    per bit, folded :data:`TILE_HTREE_FOLD` times, over its main run of half the tile side."""
+    track = float(tech["logic"]["cell_height_F"]) * comp.feature_size(tech)
+    return bits * track / TILE_HTREE_FOLD * side_m / 2
+
+
+def xy_bus_area(tech: Mapping[str, Any], bits: float, side_m: float) -> float:
+    """Footprint of the chip's global X-Y bus over a square of side ``side_m`` (m^2), NeuroSim
+    V1.4's (``XYBus.cpp``, folded ``treeFoldedRatio`` = 4 times, ``Param.cpp``): each repeated
+    bit takes a repeater inverter's width along the Y run and its height along the X run; the
+    inverter is ``2 CPP`` wide, CPP = ``logic_area_scale`` x 3.8 x 28 F / ``cell_height_F``
+    (formula.cpp, planar CPP 3.8 F)."""
+    h_f = float(tech["logic"]["cell_height_F"])
+    cpp_f = float(tech["device"]["logic_area_scale"]) * 3.8 * 28.0 / h_f
+    return bits * (2 * cpp_f + h_f) * comp.feature_size(tech) / 4 * side_m
+
+
 def chip_area(
     views: Sequence[Mapping[str, Any]], areas: Sequence[Mapping[str, float]], d: Design
 ) -> dict[str, float]:
@@ -155,5 +182,5 @@ def chip_area(
             total[k] += a[k]
     total["buffer"] += comp.sram_area(d.tech, act_bytes)
     side = comp.htree_length(sum(total.values()))
-    total["interconnect"] += comp.xy_bus_area(d.tech, d.bus_bits, side)
+    total["interconnect"] += xy_bus_area(d.tech, d.bus_bits, side)
     return total

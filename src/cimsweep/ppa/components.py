@@ -381,29 +381,6 @@ def bus_area(tech: Tech, bits: float, length_m: float) -> float:
     return bits * float(wire["pitch_factor"]) * float(wire["width_m"]) * length_m
 
 
-# NeuroSim V1.4 folds a tile's H-tree 16 times over (Tile.cpp hTree CalculateArea(.., 16))
-TILE_HTREE_FOLD = 16
-
-
-def tile_htree_area(tech: Tech, bits: float, side_m: float) -> float:
-    """Footprint of a tile's H-tree (m^2), NeuroSim V1.4's (``HTree.cpp`` ``CalculateArea``):
-    a repeated bus of ``bits`` takes a repeater inverter's height (``logic.cell_height_F``)
-    per bit, folded :data:`TILE_HTREE_FOLD` times, over its main run of half the tile side."""
-    track = float(tech["logic"]["cell_height_F"]) * feature_size(tech)
-    return bits * track / TILE_HTREE_FOLD * side_m / 2
-
-
-def xy_bus_area(tech: Tech, bits: float, side_m: float) -> float:
-    """Footprint of the chip's global X-Y bus over a square of side ``side_m`` (m^2), NeuroSim
-    V1.4's (``XYBus.cpp``, folded ``treeFoldedRatio`` = 4 times, ``Param.cpp``): each repeated
-    bit takes a repeater inverter's width along the Y run and its height along the X run; the
-    inverter is ``2 CPP`` wide, CPP = ``logic_area_scale`` x 3.8 x 28 F / ``cell_height_F``
-    (formula.cpp, planar CPP 3.8 F)."""
-    h_f = float(tech["logic"]["cell_height_F"])
-    cpp_f = float(tech["device"]["logic_area_scale"]) * 3.8 * 28.0 / h_f
-    return bits * (2 * cpp_f + h_f) * feature_size(tech) / 4 * side_m
-
-
 def htree_length(area_m2: float) -> float:
     """Root-to-leaf length of an H-tree spanning a square of ``area_m2`` (m): ~ its side."""
     return math.sqrt(max(area_m2, 0.0))

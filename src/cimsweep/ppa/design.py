@@ -26,7 +26,8 @@ class Design:
     adder widths (bit) as NeuroSim V1.4 sizes them (``SubArray.cpp``: the ADC output, and it
     plus the cells per weight): a shift-add only adds its input onto the unfinished high bits,
     the finished low bits shift into a register (:meth:`ws_register`, :meth:`sa_register`);
-    w_out: the finished output word (ADC + weight + input bits); alpha, zeta: wiring-area and energy fit factors; tile_buffer (bytes).
+    w_out: the finished output word (ADC + weight + input bits); alpha, zeta: wiring-area and
+    energy fit factors; tile_buffer (bytes).
     """
 
     hw: Mapping[str, Any]

@@ -250,9 +250,7 @@ class AnalyticalBackend:
             {k: x * n for k, x in layer_area(m, d).items()}
             for m, n in zip(maps, extra, strict=True)
         ]
-        idle = [
-            idle_area(m, d, layer_area(m, d)) * n for m, n in zip(maps, extra, strict=True)
-        ]
+        idle = [idle_area(m, d, layer_area(m, d)) * n for m, n in zip(maps, extra, strict=True)]
         if plan is not None:
             # NeuroSim's global bus: the layers' tile ports, all tiles at once when pipelined
             tiles = [m.tiles * n for m, n in zip(maps, extra, strict=True)]
@@ -300,9 +298,7 @@ class AnalyticalBackend:
         if hw["ppa_mode"] == "pipeline":
             latency = max(r["latency_s"] for r in layer_results)
             if tech["arch"].get("pipeline_leakage", "always") == "idle":
-                p_leak = idle_leakage(
-                    tech, chip_area, areas, maps, extra, layer_results, d, idle
-                )
+                p_leak = idle_leakage(tech, chip_area, areas, maps, extra, layer_results, d, idle)
         else:
             latency = sum_lat
         leak_e = p_leak * latency
