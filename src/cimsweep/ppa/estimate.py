@@ -173,18 +173,21 @@ def idle_leakage(
 ) -> float:
     """Pipeline leakage power (W) as NeuroSim V1.4 averages it (``main.cpp``, "average leakage
     power considering read latency"): a layer's periphery is charged while it waits for the
-    slowest layer, ``1 - t_i / T`` of the period, its SRAM cells while it computes, ``t_i / T``;
+    slowest layer, ``1 - t_i / T_i`` of the period (``T_i``: the slowest of layers 1..i, the
+    running maximum ``main.cpp`` divides by), its SRAM cells while it computes, ``t_i / T``;
     the chip-level buffer and bus leak all the time. Selected by the technology setting
     ``arch.pipeline_leakage: idle`` (a calibration to NeuroSim V1.4 carries it); the default,
     ``always``, charges every transistor for the whole period. ``idle``: each layer's area
     without leaking transistors (m², :func:`cimsweep.ppa.area.idle_area`)."""
-    period = max(r["latency_s"] for r in layers)
     layer_periph = [sum(a.values()) - a["array"] for a in areas]
     chip_periph = sum(chip_area.values()) - chip_area["array"] - sum(layer_periph)
     layer_periph = [p - x for p, x in zip(layer_periph, idle, strict=True)]
     power = comp.leakage_power(tech, max(chip_periph, 0.0))
     sram = d.cell_type.startswith("SRAM")
+    period = 0.0
     for periph, m, n, r in zip(layer_periph, maps, extra, layers, strict=True):
+        # NeuroSim takes the period as it goes: the slowest of the layers so far
+        period = max(period, r["latency_s"])
         busy = r["latency_s"] / period
         power += comp.leakage_power(tech, periph) * (1.0 - busy)
         if sram:
