@@ -93,16 +93,6 @@ def tile_bus_bits(m: LayerMapping, d: Design) -> float:
     return m.pes / m.tiles * pe_side
 
 
-def pe_buffer_bits(m: LayerMapping, d: Design) -> float:
-    """Register-file bits of one PE's input and output buffers, NeuroSim V1.4's
-    (``ProcessingUnit.cpp``, ``sync_data_transfer`` off, its default: input ``ip x subarray
-    rows``, output ``subarray columns / column_mux x (subarray output + adder-tree stages)``
-    bits, DFF cells)."""
-    r = math.sqrt(m.allocated_arrays / m.pes)
-    stages = math.ceil(math.log2(r)) if r > 1 else 0
-    return d.ip * d.sr + d.sc / d.cm * (d.w_out + stages)
-
-
 def layer_area(m: LayerMapping, d: Design) -> dict[str, float]:
     """Area breakdown (m²) of the tiles allocated to one layer."""
     tech = d.tech
@@ -120,11 +110,6 @@ def layer_area(m: LayerMapping, d: Design) -> dict[str, float]:
     )
     column_m2 = adc_m2 + sub_accum + col_other_m2
     a["other"] = na * (row_m2 + col_other_m2 + layout_slack(row_m2, column_m2, cell_m2))
-    a["other"] += (
-        m.pes
-        * d.alpha
-        * comp.logic_area(tech, pe_buffer_bits(m, d) * float(d.logic["dff_area_F2"]))
-    )
     a["buffer"] = m.tiles * comp.sram_area(tech, d.tile_buffer)
     tile_area = sum(a.values()) / m.tiles
     a["interconnect"] = m.tiles * tile_htree_area(
