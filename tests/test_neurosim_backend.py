@@ -43,6 +43,7 @@ ANALYTICAL_ONLY = {
     "buffer_bytes",
     "interconnect_bit_mm",
     "digital_macs",
+    "idle_area_mm2",
 }
 
 

@@ -89,7 +89,12 @@ def test_pipeline_idle_leakage_is_neurosims_average() -> None:
         - (always_1["layers"][0]["area_breakdown_mm2"]["array"])
     )
     chip_periph = always_1["total"]["area_mm2"] - always_1["total"]["area_breakdown_mm2"]["array"]
-    want = always_1["total"]["leakage_power_W"] * (chip_periph - layer_periph) / chip_periph
+    # the write level shifters and the empty floorplan corners never leak
+    idle_area = always_1["total"]["idle_area_mm2"]
+    assert idle_area == pytest.approx(always_1["layers"][0]["idle_area_mm2"], rel=1e-12)
+    assert 0 < idle_area < layer_periph
+    leaky = chip_periph - idle_area
+    want = always_1["total"]["leakage_power_W"] * (chip_periph - layer_periph) / leaky
     assert idle_1["total"]["leakage_power_W"] == pytest.approx(want, rel=1e-9)
     full_always = estimate(vgg8_geometry(), hw, tech)["total"]
     full_idle = estimate(vgg8_geometry(), hw, idle)["total"]

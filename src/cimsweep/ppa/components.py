@@ -47,6 +47,12 @@ def f2(tech: Tech, n: float) -> float:
     return n * feature_size(tech) ** 2
 
 
+def logic_area(tech: Tech, n: float) -> float:
+    """Area of ``n`` F^2 of standard-cell logic drawn on the planar rule (m^2): scaled by
+    ``device.logic_area_scale`` (FinFET / GAA cells take more F^2 for the same transistors)."""
+    return f2(tech, n) * float(tech["device"]["logic_area_scale"])
+
+
 # --- memory cells and the array ------------------------------------------------------------
 
 
@@ -169,7 +175,7 @@ def adc_area(tech: Tech, bits: int, adc_type: str) -> float:
         )
     else:
         n = float(adc["comparator_area_F2"]) + bits * float(adc["sar_area_per_bit_F2"])
-    return f2(tech, n)
+    return logic_area(tech, n)
 
 
 def comparator_time(tech: Tech) -> float:
@@ -327,16 +333,21 @@ def repeated_wire_delay(tech: Tech, length_m: float) -> float:
 # --- digital ---------------------------------------------------------------------------------
 
 
-def add_energy(tech: Tech, bits: float) -> float:
-    """One ``bits``-wide ripple add plus its result register (J)."""
+def add_energy(tech: Tech, bits: float, register_bits: float | None = None) -> float:
+    """One ``bits``-wide ripple add plus its result register of ``register_bits`` (default
+    ``bits``) clocked once (J)."""
     logic = tech["logic"]
-    return bits * (float(logic["adder_J_per_bit"]) + float(logic["register_J_per_bit"]))
+    reg = bits if register_bits is None else register_bits
+    return bits * float(logic["adder_J_per_bit"]) + reg * float(logic["register_J_per_bit"])
 
 
-def adder_area(tech: Tech, bits: float) -> float:
-    """A ``bits``-wide adder with its register (m^2)."""
+def adder_area(tech: Tech, bits: float, register_bits: float | None = None) -> float:
+    """A ``bits``-wide adder with its register of ``register_bits`` (default ``bits``) (m^2)."""
     logic = tech["logic"]
-    return f2(tech, bits * (float(logic["full_adder_area_F2"]) + float(logic["dff_area_F2"])))
+    reg = bits if register_bits is None else register_bits
+    return logic_area(
+        tech, bits * float(logic["full_adder_area_F2"]) + reg * float(logic["dff_area_F2"])
+    )
 
 
 def sram_energy(tech: Tech, nbytes: float) -> float:
@@ -353,10 +364,15 @@ def sram_area(tech: Tech, nbytes: float) -> float:
 # --- interconnect ---------------------------------------------------------------------------
 
 
-def wire_energy(tech: Tech, bit_m: float) -> float:
-    """Moving data over ``bit_m`` bit-metres of wire, activity * C_w * Vdd^2 per metre (J)."""
+def wire_energy(tech: Tech, input_bit_m: float, output_bit_m: float = 0.0) -> float:
+    """Moving input activations over ``input_bit_m`` and partial sums / outputs over
+    ``output_bit_m`` bit-metres of wire (J): each toggling bit costs C_w Vdd^2 / 2 per metre,
+    inputs toggle ``wire.input_toggle``, outputs ``wire.output_toggle`` of the time (NeuroSim
+    V1.4 ``HTree.cpp`` / ``Bus.cpp`` with ``Param.cpp`` inputtoggle / outputtoggle)."""
     wire = tech["wire"]
-    return bit_m * float(wire["activity"]) * float(wire["cap_F_per_m"]) * vdd(tech) ** 2
+    toggled = input_bit_m * float(wire["input_toggle"])
+    toggled += output_bit_m * float(wire["output_toggle"])
+    return toggled * 0.5 * float(wire["cap_F_per_m"]) * vdd(tech) ** 2
 
 
 def bus_area(tech: Tech, bits: float, length_m: float) -> float:

@@ -23,7 +23,11 @@ class Design:
 
     sr, sc: subarray rows/columns; cm: columns per ADC; slices: cells per weight; cycles: input
     slices per input; n_adc: ADCs per subarray; w_ws, w_sa: weight-slice and input shift-add
-    widths (bit); alpha, zeta: wiring-area and energy fit factors; tile_buffer (bytes).
+    adder widths (bit) as NeuroSim V1.4 sizes them (``SubArray.cpp``: the ADC output, and it
+    plus the cells per weight): a shift-add only adds its input onto the unfinished high bits,
+    the finished low bits shift into a register (:meth:`ws_register`, :meth:`sa_register`);
+    w_out: the finished output word (ADC + weight + input bits); alpha, zeta: wiring-area and
+    energy fit factors; tile_buffer (bytes).
     """
 
     hw: Mapping[str, Any]
@@ -43,6 +47,7 @@ class Design:
     n_adc: int
     w_ws: int
     w_sa: int
+    w_out: int
     alpha: float
     zeta: float
     tile_buffer: float
@@ -57,9 +62,20 @@ class Design:
         """Width (bit) of the adder summing ``read_groups`` ADC outputs of one column."""
         return self.adc_bits + math.ceil(math.log2(read_groups)) if read_groups > 1 else 0
 
+    @property
+    def ws_register(self) -> int:
+        """Register bits of a weight-slice shift-adder: its sum plus one shifted-out bit per
+        further slice (NeuroSim V1.4 ``ShiftAdd.cpp`` numDff = adder bits + 1 + pulses - 1)."""
+        return self.w_ws + self.slices
+
+    @property
+    def sa_register(self) -> int:
+        """Register bits of an input shift-adder (as :attr:`ws_register`, per input cycle)."""
+        return self.w_sa + self.cycles
+
     def psum_width(self, row_tiles: int) -> int:
         """Width (bit) of a row-tile partial sum."""
-        return self.w_sa + math.ceil(math.log2(row_tiles)) if row_tiles > 1 else self.w_sa
+        return self.w_out + math.ceil(math.log2(row_tiles)) if row_tiles > 1 else self.w_out
 
 
 def design(hw: Mapping[str, Any], tech: Mapping[str, Any]) -> Design:
@@ -86,8 +102,9 @@ def design(hw: Mapping[str, Any], tech: Mapping[str, Any]) -> Design:
         slices=n_weight_slices(wp, hw["bitcell"], hw["signed_mapping"]),
         cycles=n_input_slices(ip, hw["dac_precision"]),
         n_adc=math.ceil(sc / cm),
-        w_ws=adc_bits + wp,
-        w_sa=adc_bits + wp + ip,
+        w_ws=adc_bits,
+        w_sa=adc_bits + n_weight_slices(wp, hw["bitcell"], hw["signed_mapping"]),
+        w_out=adc_bits + wp + ip,
         alpha=float(arch["wiring_area_factor"]),
         zeta=float(arch["zeta"]),
         tile_buffer=float(tech["sram_buffer"]["tile_buffer_bytes"]),

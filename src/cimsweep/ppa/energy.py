@@ -69,20 +69,25 @@ def layer_events(v: Mapping[str, Any], m: LayerMapping, d: Design) -> dict[str, 
 
 def wire_bit_m(
     v: Mapping[str, Any], m: LayerMapping, d: Design, tile_side: float, l_chip: float
-) -> float:
-    """Bit-metres a layer moves: inputs broadcast once per row tile over the tile H-tree
-    (shared wire), partial sums from every row tile to the tile adder tree, unique inputs and
-    outputs over the chip H-tree."""
+) -> tuple[float, float]:
+    """Bit-metres a layer moves, (inputs, partial sums and outputs): inputs broadcast once per
+    row tile over the tile H-tree (shared wire), partial sums from every row tile to the tile
+    adder tree; unique inputs, and outputs, over the chip H-tree."""
     vec, rows, cols = v["vectors"], v["rows"], v["cols"]
-    bits_tile = vec * rows * d.ip + vec * cols * m.row_tiles * d.psum_width(m.row_tiles)
-    bits_chip = (unique_inputs(v) + vec * cols) * d.ip
-    return bits_tile * tile_side + bits_chip * l_chip
+    inputs = vec * rows * d.ip * tile_side + unique_inputs(v) * d.ip * l_chip
+    outputs = vec * cols * (m.row_tiles * d.psum_width(m.row_tiles) * tile_side + d.ip * l_chip)
+    return inputs, outputs
 
 
 def layer_energy(
-    ev: Mapping[str, float], bit_m: float, m: LayerMapping, d: Design, u: UnitEnergies
+    ev: Mapping[str, float],
+    bit_m: tuple[float, float],
+    m: LayerMapping,
+    d: Design,
+    u: UnitEnergies,
 ) -> dict[str, float]:
-    """Dynamic energy breakdown (J) of one layer from its event counts."""
+    """Dynamic energy breakdown (J) of one layer from its event counts and its wire
+    bit-metres (inputs, outputs: :func:`wire_bit_m`)."""
     tech, zeta = d.tech, d.zeta
     activity = float(tech["cells"]["input_activity"])
     conversions, row_act = ev["adc_conversions"], ev["row_activations"]
@@ -98,12 +103,12 @@ def layer_energy(
     e["adc"] = zeta * conversions * u.adc
     e["accumulation"] = zeta * (
         ev["group_adds"] * comp.add_energy(tech, d.group_add_width(m.max_read_groups))
-        + ev["weight_shift_adds"] * comp.add_energy(tech, d.w_ws)
-        + ev["input_shift_adds"] * comp.add_energy(tech, d.w_sa)
+        + ev["weight_shift_adds"] * comp.add_energy(tech, d.w_ws, d.ws_register)
+        + ev["input_shift_adds"] * comp.add_energy(tech, d.w_sa, d.sa_register)
         + ev["psum_adds"] * comp.add_energy(tech, d.psum_width(m.row_tiles))
     )
     e["buffer"] = zeta * comp.sram_energy(tech, ev["buffer_read_bytes"] + ev["buffer_write_bytes"])
-    e["interconnect"] = zeta * comp.wire_energy(tech, bit_m)
+    e["interconnect"] = zeta * comp.wire_energy(tech, *bit_m)
     control = float(d.logic["control_overhead"])
     e["other"] = zeta * (
         row_act * u.driver + conversions * u.mux + control * (e["adc"] + e["accumulation"]) / zeta

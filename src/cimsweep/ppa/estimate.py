@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 from cimsweep.layout import crossbar_columns, digital_names
 from cimsweep.ppa import components as comp
 from cimsweep.ppa.area import chip_area as chip_area_of
-from cimsweep.ppa.area import layer_area, map_view
+from cimsweep.ppa.area import idle_area, layer_area, map_view
 from cimsweep.ppa.design import (
     BREAKDOWN_KEYS,
     Design,
@@ -106,7 +106,7 @@ def _layer_record(
     m: LayerMapping,
     d: Design,
     ev: Mapping[str, float],
-    bit_m: float,
+    bit_m: tuple[float, float],
     e: dict[str, float],
     t: Mapping[str, float],
     a: Mapping[str, float],
@@ -145,7 +145,7 @@ def _layer_record(
         "buffer_read_bytes": read_bytes,
         "buffer_write_bytes": write_bytes,
         "buffer_bytes": read_bytes + write_bytes,
-        "interconnect_bit_mm": bit_m * 1e3,
+        "interconnect_bit_mm": sum(bit_m) * 1e3,
         "latency_s": latency,
         "latency_breakdown_s": {
             "compute": t["compute"],
@@ -169,19 +169,25 @@ def idle_leakage(
     extra: Sequence[int],
     layers: Sequence[Mapping[str, Any]],
     d: Design,
+    idle: Sequence[float],
 ) -> float:
     """Pipeline leakage power (W) as NeuroSim V1.4 averages it (``main.cpp``, "average leakage
     power considering read latency"): a layer's periphery is charged while it waits for the
-    slowest layer, ``1 - t_i / T`` of the period, its SRAM cells while it computes, ``t_i / T``;
+    slowest layer, ``1 - t_i / T_i`` of the period (``T_i``: the slowest of layers 1..i, the
+    running maximum ``main.cpp`` divides by), its SRAM cells while it computes, ``t_i / T``;
     the chip-level buffer and bus leak all the time. Selected by the technology setting
     ``arch.pipeline_leakage: idle`` (a calibration to NeuroSim V1.4 carries it); the default,
-    ``always``, charges every transistor for the whole period."""
-    period = max(r["latency_s"] for r in layers)
+    ``always``, charges every transistor for the whole period. ``idle``: each layer's area
+    without leaking transistors (m², :func:`cimsweep.ppa.area.idle_area`)."""
     layer_periph = [sum(a.values()) - a["array"] for a in areas]
     chip_periph = sum(chip_area.values()) - chip_area["array"] - sum(layer_periph)
+    layer_periph = [p - x for p, x in zip(layer_periph, idle, strict=True)]
     power = comp.leakage_power(tech, max(chip_periph, 0.0))
     sram = d.cell_type.startswith("SRAM")
+    period = 0.0
     for periph, m, n, r in zip(layer_periph, maps, extra, layers, strict=True):
+        # NeuroSim takes the period as it goes: the slowest of the layers so far
+        period = max(period, r["latency_s"])
         busy = r["latency_s"] / period
         power += comp.leakage_power(tech, periph) * (1.0 - busy)
         if sram:
@@ -247,6 +253,7 @@ class AnalyticalBackend:
             {k: x * n for k, x in layer_area(m, d).items()}
             for m, n in zip(maps, extra, strict=True)
         ]
+        idle = [idle_area(m, d, layer_area(m, d)) * n for m, n in zip(maps, extra, strict=True)]
         if plan is not None:
             # NeuroSim's global bus: the layers' tile ports, all tiles at once when pipelined
             tiles = [m.tiles * n for m, n in zip(maps, extra, strict=True)]
@@ -266,7 +273,8 @@ class AnalyticalBackend:
         layer_results: list[dict[str, Any]] = []
         for v, m, a, dup, n in zip(views, maps, areas, dups, extra, strict=True):
             ev = layer_events(v, m, d)
-            tile_side = comp.htree_length(sum(a.values()) / (m.tiles * n))
+            # the H-tree spans the tile without its own footprint
+            tile_side = comp.htree_length((sum(a.values()) - a["interconnect"]) / (m.tiles * n))
             bit_m = wire_bit_m(v, m, d, tile_side, l_chip)
             e = layer_energy(ev, bit_m, m, d, u)
             # each copy takes 1/dup of the vectors (the buffers and buses still move them all)
@@ -274,6 +282,8 @@ class AnalyticalBackend:
             layer_results.append(
                 {
                     **_layer_record(v, m, d, ev, bit_m, e, t, a),
+                    # area without leaking transistors (write level shifters, empty corners)
+                    "idle_area_mm2": idle[len(layer_results)] * 1e6,
                     "duplication": pipe[len(layer_results)],
                     "spare_copies": spare[len(layer_results)],
                     "copies": dup,
@@ -281,7 +291,8 @@ class AnalyticalBackend:
             )
 
         # ---- chip totals --------------------------------------------------------------------
-        periphery = total_area - chip_area["array"]
+        # the write level shifters and the empty floorplan corners take area but do not leak
+        periphery = total_area - chip_area["array"] - sum(idle)
         sram_cells = (
             sum(m.allocated_arrays for m in maps) * sr * sc if cell_type.startswith("SRAM") else 0
         )
@@ -290,7 +301,7 @@ class AnalyticalBackend:
         if hw["ppa_mode"] == "pipeline":
             latency = max(r["latency_s"] for r in layer_results)
             if tech["arch"].get("pipeline_leakage", "always") == "idle":
-                p_leak = idle_leakage(tech, chip_area, areas, maps, extra, layer_results, d)
+                p_leak = idle_leakage(tech, chip_area, areas, maps, extra, layer_results, d, idle)
         else:
             latency = sum_lat
         leak_e = p_leak * latency
@@ -351,6 +362,7 @@ class AnalyticalBackend:
             "interconnect_bit_mm": total_of("interconnect_bit_mm"),
             "energy_breakdown_J": energy_bd,
             "area_breakdown_mm2": {k: x * 1e6 for k, x in chip_area.items()},
+            "idle_area_mm2": sum(idle) * 1e6,
             # layers kept digital: not in any figure above (ops, energy, latency, area)
             "digital_layers": [v["name"] for v in all_views if v["name"] in digital],
             "digital_macs": sum(
