@@ -120,23 +120,7 @@ SHARE_KEYS = [f"energy_share_{k}_pp" for k in fit.ENERGY_SHARES] + [
 ]
 
 
-@pytest.mark.parametrize(
-    "key",
-    [
-        pytest.param(
-            k,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="issue 18: held-out ADC + array energy share up to 11.4 pp below "
-                "NeuroSim's (mean 6.6; 1T1R parallel_read 32 and VGG8 64 x 64: our "
-                "accumulation and interconnect energies are ~1.8-3x and ~1.2-2.5x its)",
-            ),
-        )
-        if k == "energy_share_adc_array_pp"
-        else k
-        for k in SHARE_KEYS
-    ],
-)
+@pytest.mark.parametrize("key", SHARE_KEYS)
 def test_held_out_shares_within_10_pp(held_out: dict, key: str) -> None:
     """Issue 18: the ADC, array and accumulation shares of energy and area on the held-out
     fifth within 10 percentage points of NeuroSim's (its categories: level shifters, switch

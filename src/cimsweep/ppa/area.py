@@ -136,6 +136,17 @@ def idle_area(m: LayerMapping, d: Design, a: Mapping[str, float]) -> float:
     return m.allocated_arrays * ls_m2 + slack + overhead * logic
 
 
+def leaking(tech: Mapping[str, Any], a: Mapping[str, float]) -> float:
+    """Area (m²) of an area breakdown ``a`` whose transistors leak, before the idle parts
+    (:func:`idle_area`): all but the array, the buffers and buses counted on
+    the planar rule: their FinFET / GAA layout overhead (``1 - 1 / logic_area_scale``: the
+    bigger SRAM cells of NeuroSim V1.4's cell sizes, the repeaters drawn with its contacted
+    poly pitch) adds no leaking width, as for the standard cells."""
+    scale = float(tech["device"]["logic_area_scale"])
+    overhead = (1.0 - 1.0 / scale) * (a["buffer"] + a["interconnect"])
+    return sum(a.values()) - a["array"] - overhead
+
+
 def layout_slack(row_m2: float, column_m2: float, array_m2: float) -> float:
     """Unused area of one subarray's bounding box (m²), NeuroSim's floorplan
     (``SubArray.cpp`` ``CalculateArea``: height = array + column periphery stacked under it,

@@ -392,9 +392,12 @@ def htree_length(area_m2: float) -> float:
 def leakage_power(tech: Tech, periphery_area_m2: float, sram_cells: float = 0.0) -> float:
     """Static power (W) of CMOS periphery of a given area plus ``sram_cells`` SRAM bit cells.
 
-    Transistor width is estimated as ``leak_width_per_area`` F per F^2 of periphery.
+    Transistor width is estimated as ``leak_width_per_area`` F per F^2 of periphery; at FinFET
+    / GAA nodes it leaks over ``device.leak_width_scale`` times its drawn width (NeuroSim V1.4
+    ``formula.cpp`` ``CalculateGateLeakage``: fins of its effective width per 2 F).
     """
     f = feature_size(tech)
     width = float(tech["arch"]["leak_width_per_area"]) * periphery_area_m2 / f
     width += sram_cells * float(tech["cells"]["sram_cell_leak_width_F"]) * f
+    width *= float(tech["device"]["leak_width_scale"])
     return width * float(tech["device"]["ioff_A_per_m"]) * vdd(tech)

@@ -56,9 +56,11 @@ def layer_events(v: Mapping[str, Any], m: LayerMapping, d: Design) -> dict[str, 
         "adc_conversions": conversions,
         # read groups of a row tile are summed at ADC width first (NeuroSim V1.4 SubArray.cpp
         # "add partial sums": an adder per ADC when numAdd > 1), then one weight-slice
-        # shift-add per column and row tile, one input shift-add per output word
+        # shift-add per further weight slice of a column group (s slices need s - 1 adds:
+        # SubArray.cpp shiftAddWeight, (cells per synapse - 1) per ADC group), one input
+        # shift-add per output word
         "group_adds": conversions - vec * d.cycles * m.row_tiles * m.cols,
-        "weight_shift_adds": vec * d.cycles * m.row_tiles * m.cols,
+        "weight_shift_adds": vec * d.cycles * m.row_tiles * m.cols * (d.slices - 1) / d.slices,
         "input_shift_adds": vec * d.cycles * m.row_tiles * cols,
         "psum_adds": vec * cols * m.row_tiles,  # (row_tiles - 1) merges + 1 subtraction
         "unique_inputs": uniq,

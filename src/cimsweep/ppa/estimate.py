@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 from cimsweep.layout import crossbar_columns, digital_names
 from cimsweep.ppa import components as comp
 from cimsweep.ppa.area import chip_area as chip_area_of
-from cimsweep.ppa.area import idle_area, layer_area, map_view
+from cimsweep.ppa.area import idle_area, layer_area, leaking, map_view
 from cimsweep.ppa.design import (
     BREAKDOWN_KEYS,
     Design,
@@ -179,8 +179,8 @@ def idle_leakage(
     ``arch.pipeline_leakage: idle`` (a calibration to NeuroSim V1.4 carries it); the default,
     ``always``, charges every transistor for the whole period. ``idle``: each layer's area
     without leaking transistors (m², :func:`cimsweep.ppa.area.idle_area`)."""
-    layer_periph = [sum(a.values()) - a["array"] for a in areas]
-    chip_periph = sum(chip_area.values()) - chip_area["array"] - sum(layer_periph)
+    layer_periph = [leaking(tech, a) for a in areas]
+    chip_periph = leaking(tech, chip_area) - sum(layer_periph)
     layer_periph = [p - x for p, x in zip(layer_periph, idle, strict=True)]
     power = comp.leakage_power(tech, max(chip_periph, 0.0))
     sram = d.cell_type.startswith("SRAM")
@@ -292,7 +292,7 @@ class AnalyticalBackend:
 
         # ---- chip totals --------------------------------------------------------------------
         # the write level shifters and the empty floorplan corners take area but do not leak
-        periphery = total_area - chip_area["array"] - sum(idle)
+        periphery = leaking(tech, chip_area) - sum(idle)
         sram_cells = (
             sum(m.allocated_arrays for m in maps) * sr * sc if cell_type.startswith("SRAM") else 0
         )

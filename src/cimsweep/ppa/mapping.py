@@ -12,8 +12,9 @@ class LayerMapping:
 
     rows, cols: crossbar matrix (rows = k*k*C_in, cols = logical columns).
     row_tiles, col_tiles: subarray grid; arrays = row_tiles * col_tiles (used).
-    read_groups: sum over row tiles of ceil(rows in tile / parallel_read) (reads per column).
-    max_read_groups: reads per column of the tallest row tile (sets latency).
+    read_groups: row tiles x ceil(sub_rows / parallel_read) (reads per column): a partly
+    filled subarray reads all its groups (NeuroSim V1.4 numAdd).
+    max_read_groups: reads per column of one subarray (sets latency).
     pes, tiles: processing elements and tiles allocated to the layer.
     allocated_arrays: subarrays in the allocated tiles (used or idle).
     """
@@ -63,9 +64,10 @@ def map_layer(
     pr = sr if parallel_read <= 0 or parallel_read > sr else int(parallel_read)
     row_tiles = math.ceil(rows / sr)
     col_tiles = math.ceil(cols / sc) if col_tiles is None else int(col_tiles)
-    full, last = divmod(rows, sr)
-    read_groups = full * math.ceil(sr / pr) + (math.ceil(last / pr) if last else 0)
-    max_read_groups = math.ceil(min(rows, sr) / pr)
+    # every mapped subarray reads all its parallel-read groups, filled or not (NeuroSim V1.4
+    # ProcessingUnit.cpp numAdd = ceil(numRowSubArray / numRowParallel))
+    max_read_groups = math.ceil(sr / pr)
+    read_groups = row_tiles * max_read_groups
     arrays = row_tiles * col_tiles
     pes = math.ceil(arrays / subarrays_per_pe)
     tiles = math.ceil(pes / pes_per_tile)

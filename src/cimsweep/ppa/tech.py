@@ -30,6 +30,7 @@ SCHEMA: dict[str, tuple[float | None, float | None]] = {
     "device.pn_ratio": _POS,
     "device.drive_res_factor": _POS,
     "device.logic_area_scale": _POS,
+    "device.leak_width_scale": _POS,
     "wire.width_m": _POS,
     "wire.aspect_ratio": _POS,
     "wire.resistivity_ohm_m": _POS,
