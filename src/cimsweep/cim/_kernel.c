@@ -299,24 +299,24 @@ static inline float adc_code(float v, float kmax, int32_t *clip)
     return code;
 }
 
-/* z[c] += cx * code(y[c] * s[c] + eps[c] * sd[c]); returns the clipped count. */
-static inline int32_t adc_noisy(const float *restrict y, const float *restrict eps,
-                                const float *restrict s, const float *restrict sd, float kmax,
-                                float cx, float *restrict z, int64_t n)
+/* z[c] += cx * code(y[c] * s + eps[c] * sd) (s, sd: one weight slice's); returns the clipped
+ * count. */
+static inline int32_t adc_noisy(const float *restrict y, const float *restrict eps, float s,
+                                float sd, float kmax, float cx, float *restrict z, int64_t n)
 {
     int32_t clip = 0;
     for (int64_t c = 0; c < n; c++)
-        z[c] += cx * adc_code(y[c] * s[c] + eps[c] * sd[c], kmax, &clip);
+        z[c] += cx * adc_code(y[c] * s + eps[c] * sd, kmax, &clip);
     return clip;
 }
 
-/* z[c] += cx * code(y[c] * s[c]); returns the clipped count. */
-static inline int32_t adc_exact(const float *restrict y, const float *restrict s, float kmax,
-                                float cx, float *restrict z, int64_t n)
+/* z[c] += cx * code(y[c] * s); returns the clipped count. */
+static inline int32_t adc_exact(const float *restrict y, float s, float kmax, float cx,
+                                float *restrict z, int64_t n)
 {
     int32_t clip = 0;
     for (int64_t c = 0; c < n; c++)
-        z[c] += cx * adc_code(y[c] * s[c], kmax, &clip);
+        z[c] += cx * adc_code(y[c] * s, kmax, &clip);
     return clip;
 }
 
@@ -508,7 +508,88 @@ batch_sums_avx2(const float *restrict wg, int64_t N, const int32_t *restrict nz,
                               y + r * N);
     }
 }
+
+/* Two-valued cells (binary reads): the cell weight of row k, column n is f1 where bit n % 16 of
+ * word bits[k * N16 + n / 16] is set, else f0; columns [16 * b0, 16 * (b0 + K)) of the partial
+ * sums (stored up to column n1), in K registers: the same float32 operations, in the same
+ * order, as the float path on those weights (a + w, or a + v * w with v * w rounded once). */
+__attribute__((target("avx512f"), always_inline)) static inline void
+bin_block(const uint16_t *restrict bits, int64_t N16, int64_t b0, int64_t n1,
+          const int32_t *restrict nz, const float *restrict val, int64_t cnt, int unit, float f0,
+          float f1, float *restrict y, const int K)
+{
+    __m512 a[8];
+    for (int k = 0; k < K; k++)
+        a[k] = _mm512_setzero_ps();
+    if (unit) {
+        const __m512 w0 = _mm512_set1_ps(f0), w1 = _mm512_set1_ps(f1);
+        for (int64_t t = 0; t < cnt; t++) {
+            const uint16_t *br = bits + (int64_t)nz[t] * N16 + b0;
+            for (int k = 0; k < K; k++)
+                a[k] = _mm512_add_ps(a[k], _mm512_mask_blend_ps(_load_mask16((__mmask16 *)(br + k)), w0, w1));
+        }
+    } else {
+        for (int64_t t = 0; t < cnt; t++) {
+            const uint16_t *br = bits + (int64_t)nz[t] * N16 + b0;
+            const __m512 p0 = _mm512_set1_ps(val[t] * f0), p1 = _mm512_set1_ps(val[t] * f1);
+            for (int k = 0; k < K; k++)
+                a[k] = _mm512_add_ps(a[k], _mm512_mask_blend_ps(_load_mask16((__mmask16 *)(br + k)), p0, p1));
+        }
+    }
+    for (int k = 0; k < K; k++) {
+        const int64_t c0 = 16 * (b0 + k), left = n1 - c0;
+        if (left >= 16)
+            _mm512_storeu_ps(y + c0, a[k]);
+        else if (left > 0)
+            _mm512_mask_storeu_ps(y + c0, (__mmask16)((1u << left) - 1u), a[k]);
+    }
+}
+
+#ifndef BIN_TILE
+#define BIN_TILE 1024 /* columns of a tile of binary reads (multiple of 128) */
 #endif
+/* Binary partial sums of nb reads of one read group (as batch_sums_avx2), tile by tile. */
+__attribute__((target("avx512f"))) static void
+batch_bin_512(const uint16_t *restrict bits, int64_t N, const int32_t *restrict nz,
+              const float *restrict val, const int64_t *restrict cnt, int64_t nb, int64_t stride,
+              int unit, float f0, float f1, float *restrict y)
+{
+    const int64_t N16 = (N + 15) / 16;
+    for (int64_t t0 = 0; t0 < N16; t0 += BIN_TILE / 16) {
+        const int64_t t1 = t0 + BIN_TILE / 16 < N16 ? t0 + BIN_TILE / 16 : N16;
+        for (int64_t r = 0; r < nb; r++) {
+            const int32_t *z = nz + r * stride;
+            const float *v = val + r * stride;
+            float *yr = y + r * N;
+            int64_t b = t0;
+            for (; b + 8 <= t1; b += 8)
+                bin_block(bits, N16, b, N, z, v, cnt[r], unit, f0, f1, yr, 8);
+            if (b + 4 <= t1) {
+                bin_block(bits, N16, b, N, z, v, cnt[r], unit, f0, f1, yr, 4);
+                b += 4;
+            }
+            for (; b < t1; b++)
+                bin_block(bits, N16, b, N, z, v, cnt[r], unit, f0, f1, yr, 1);
+        }
+    }
+}
+#endif
+
+/* Binary partial sums, portable: y[n] = sum over t (ascending) of the weight f0 / f1 of row
+ * nz[t], column n (times val[t] unless unit), from y = +0. */
+static void bin_sums_generic(const uint16_t *restrict bits, int64_t N, const int32_t *restrict nz,
+                             const float *restrict val, int64_t cnt, int unit, float f0,
+                             float f1, float *restrict y)
+{
+    const int64_t N16 = (N + 15) / 16;
+    memset(y, 0, (size_t)N * sizeof(float));
+    for (int64_t t = 0; t < cnt; t++) {
+        const uint16_t *restrict br = bits + (int64_t)nz[t] * N16;
+        const float p0 = unit ? f0 : val[t] * f0, p1 = unit ? f1 : val[t] * f1;
+        for (int64_t n = 0; n < N; n++)
+            y[n] += (br[n / 16] >> (n % 16) & 1u) ? p1 : p0;
+    }
+}
 
 /* o[j] = s[j * dw] for j < kw; constant-size copies for the usual odd contiguous kernels. */
 static inline void copy_run(float *restrict o, const float *restrict s, int64_t kw, int64_t dw)
@@ -564,6 +645,8 @@ struct read_job {
     int64_t u0, u1;     /* rows (g * M + m) of phase 0, rows m of phase 1 */
     int phase;          /* 0: reads into z; 1: shift-add z into out */
     int64_t clipped;    /* result; -1: out of memory */
+    const uint16_t *bits; /* binary reads: (G, P, ceil(N / 16)) cell bits, or NULL */
+    float f0, f1;         /* binary reads: the weights of clear and set bits */
 };
 
 #ifndef BATCH_FLOATS
@@ -580,8 +663,16 @@ CLONES static void sparse_sums(const struct read_job *j, int64_t g, int64_t m0, 
     const int64_t N = j->W * j->PC, P = j->P, stride = P + 8;
     const int32_t mask = (1 << j->dac) - 1;
     const int unit = j->dac == 1;
+    const uint16_t *bg = j->bits ? j->bits + g * P * ((N + 15) / 16) : NULL;
 #ifdef HAVE_X86
-    if (__builtin_cpu_supports("avx2")) {
+    if (bg && __builtin_cpu_supports("avx512f")) {
+        for (int64_t r = 0; r < nb; r++)
+            cnt[r] = slice_row_avx2(j->codes + g * j->sg + (m0 + r) * j->sm, P, shift, mask,
+                                    nz + r * stride, val + r * stride, sq + r);
+        batch_bin_512(bg, N, nz, val, cnt, nb, stride, unit, j->f0, j->f1, y);
+        return;
+    }
+    if (wg && __builtin_cpu_supports("avx2")) {
         for (int64_t r = 0; r < nb; r++)
             cnt[r] = slice_row_avx2(j->codes + g * j->sg + (m0 + r) * j->sm, P, shift, mask,
                                     nz + r * stride, val + r * stride, sq + r);
@@ -592,7 +683,10 @@ CLONES static void sparse_sums(const struct read_job *j, int64_t g, int64_t m0, 
     for (int64_t r = 0; r < nb; r++) {
         cnt[r] = slice_row_generic(j->codes + g * j->sg + (m0 + r) * j->sm, P, shift, mask, nz,
                                    val, sq + r);
-        partial_sums_generic(wg, N, nz, val, cnt[r], unit, y + r * N);
+        if (wg)
+            partial_sums_generic(wg, N, nz, val, cnt[r], unit, y + r * N);
+        else
+            bin_sums_generic(bg, N, nz, val, cnt[r], unit, j->f0, j->f1, y + r * N);
     }
 }
 
@@ -604,7 +698,7 @@ CLONES static void read_rows(struct read_job *j)
     const float kmax = j->kmax;
     int64_t B = BATCH_FLOATS / (N > 0 ? N : 1);
     B = j->ys ? 1 : B < 1 ? 1 : B > M ? M : B;
-    /* baseline row (N), s and sd per column (N each), noise block (NB), batch sums (B * N),
+    /* baseline row (N), sd per weight slice (2 N reserved), noise block (NB), batch sums (B * N),
      * slice values (B * (P + 8)) */
     float *buf = malloc((size_t)(3 * N + NB + B * N + B * (P + 8)) * sizeof(float));
     int32_t *nz = malloc((size_t)(B * (P + 8) + B) * sizeof(int32_t));
@@ -616,7 +710,7 @@ CLONES static void read_rows(struct read_job *j)
         j->clipped = -1;
         return;
     }
-    float *sc = buf + N, *sd = sc + N, *eps = sd + N, *ybat = eps + NB, *val = ybat + B * N;
+    float *sd = buf + N, *eps = sd + 2 * N, *ybat = eps + NB, *val = ybat + B * N;
     int32_t *sq = nz + B * (P + 8);
     uint32_t words[NW];
     int64_t clipped = 0, have = -1; /* have: the noise block in eps */
@@ -624,9 +718,7 @@ CLONES static void read_rows(struct read_job *j)
         const int64_t ma = j->u0 > g * M ? j->u0 - g * M : 0;
         const int64_t mb = j->u1 < (g + 1) * M ? j->u1 - g * M : M;
         const float *wg = j->wts ? j->wts + g * P * N : NULL;
-        for (int64_t w = 0; w < W; w++)
-            for (int64_t c = 0; c < PC; c++)
-                sc[w * PC + c] = j->inv[g * W + w];
+        const float *restrict sc = j->inv + g * W; /* 1 / ADC step of each weight slice */
         memset(j->z + (g * M + ma) * N, 0, (size_t)((mb - ma) * N) * sizeof(float));
         for (int64_t ix = 0; ix < NX; ix++) {
             const int shift = (int)ix * j->dac;
@@ -654,15 +746,12 @@ CLONES static void read_rows(struct read_job *j)
                     }
                     float *zr = j->z + (g * M + m) * N;
                     if (!j->noisy) {
-                        clipped += adc_exact(y, sc, kmax, cx, zr, N);
+                        for (int64_t w = 0; w < W; w++)
+                            clipped += adc_exact(y + w * PC, sc[w], kmax, cx, zr + w * PC, PC);
                         continue;
                     }
-                    for (int64_t w = 0; w < W; w++) {
-                        const float sw =
-                            __builtin_sqrtf((sx2 * j->inv2[g * W + w]) * j->rs2 + j->os2);
-                        for (int64_t c = 0; c < PC; c++)
-                            sd[w * PC + c] = sw;
-                    }
+                    for (int64_t w = 0; w < W; w++)
+                        sd[w] = __builtin_sqrtf((sx2 * j->inv2[g * W + w]) * j->rs2 + j->os2);
                     int64_t i = ((g * NX + ix) * M + m) * N; /* this read's first normal */
                     for (int64_t c = 0; c < N;) {
                         const int64_t block = i / NB, pos = i % NB;
@@ -670,9 +759,10 @@ CLONES static void read_rows(struct read_job *j)
                             normal_block(j->key, j->call, block, j->T, words, eps);
                             have = block;
                         }
-                        const int64_t len = N - c < NB - pos ? N - c : NB - pos;
-                        clipped +=
-                            adc_noisy(y + c, eps + pos, sc + c, sd + c, kmax, cx, zr + c, len);
+                        const int64_t w = c / PC, end = (w + 1) * PC; /* this weight slice */
+                        const int64_t len = end - c < NB - pos ? end - c : NB - pos;
+                        clipped += adc_noisy(y + c, eps + pos, sc[w], sd[w], kmax, cx, zr + c,
+                                             len);
                         i += len;
                         c += len;
                     }
@@ -785,7 +875,30 @@ int64_t cim_read(const float *restrict codes, int64_t G, int64_t M, int64_t P, i
 {
     struct read_job j = {codes, NULL, NULL, NULL, 0.0f, G, M, P, sg, sm, NX, W, PC, dac, noisy,
                          wts, inv, inv2, T, coef, d, rs2, os2, kmax, key, call, z, out,
-                         0, 0, 0, 0};
+                         0, 0, 0, 0, NULL, 0.0f, 0.0f};
+    return read_chunk(&j, nthreads);
+}
+
+/* cim_read of two-valued cells: bits (G, P, ceil(N / 16)) uint16 words, bit n % 16 of word
+ * (g, k, n / 16) set where cell (g, k, n) weighs f1, clear where it weighs f0 (unit products);
+ * wts (G, P, N) the same cells as floats, or NULL: used instead of bits where the CPU lacks
+ * AVX-512. The same numbers as cim_read on those cells (same float32 operations and order). */
+int64_t cim_read_binary(const float *restrict codes, int64_t G, int64_t M, int64_t P, int64_t sg,
+                        int64_t sm, int64_t NX, int dac, const float *restrict wts,
+                        const uint16_t *restrict bits, float f0, float f1, int64_t W, int64_t PC,
+                        const float *restrict inv, const float *restrict inv2, float rs2,
+                        float os2, int noisy, uint64_t key, uint64_t call,
+                        const float *restrict T, float kmax, const float *restrict coef,
+                        const float *restrict d, float *restrict z, float *restrict out,
+                        int nthreads)
+{
+    struct read_job j = {codes, NULL, NULL, NULL, 0.0f, G, M, P, sg, sm, NX, W, PC, dac, noisy,
+                         wts, inv, inv2, T, coef, d, rs2, os2, kmax, key, call, z, out,
+                         0, 0, 0, 0, bits, f0, f1};
+#ifdef HAVE_X86
+    if (wts && !__builtin_cpu_supports("avx512f"))
+        j.bits = NULL;
+#endif
     return read_chunk(&j, nthreads);
 }
 
@@ -804,7 +917,7 @@ int64_t cim_read_sums(const float *restrict ys, const float *restrict sx2,
 {
     struct read_job j = {NULL, ys, sx2, sx, base, G, M, 0, 0, 0, NX, W, PC, 1, noisy,
                          NULL, inv, inv2, T, coef, d, rs2, os2, kmax, key, call, z, out,
-                         0, 0, 0, 0};
+                         0, 0, 0, 0, NULL, 0.0f, 0.0f};
     return read_chunk(&j, nthreads);
 }
 

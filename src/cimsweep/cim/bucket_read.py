@@ -84,6 +84,7 @@ class BucketRead:
     fused: bool
     noise: NoiseStream | None
     out: torch.Tensor
+    binary: tuple[torch.Tensor, float, float] | None = None  # two-valued cells' bits
     _sums: torch.Tensor | None = field(default=None, init=False)  # dense reads' buffer
 
     def chunk(self, g0: int, m0: int, zbuf: torch.Tensor, call: int | None, threads: int) -> int:
@@ -104,7 +105,10 @@ class BucketRead:
                 return read_plan.read_dense(
                     cc, e.dac, self.n_x, self.levels[gs], *args, baseline=e.c, sums=self._sums
                 )
-            return kernel.read(cc, e.dac, self.n_x, w_c, *args, n_threads=threads or None)
+            bits = None if self.binary is None else (self.binary[0][gs], *self.binary[1:])
+            return kernel.read(
+                cc, e.dac, self.n_x, w_c, *args, n_threads=threads or None, binary=bits
+            )
         clipped = torch_read.read_torch(
             e, cc, w_c, inv_c, inv2_c, self.variances, self.noise, self.step[gs],
             self.coef_x, z, self.n_x,

@@ -150,6 +150,35 @@ def _planes(weights: torch.Tensor, levels: torch.Tensor, bits: int) -> torch.Ten
     return _cached(weights, ("planes", bits), lambda: kernel.pack_levels(levels, bits))
 
 
+def _binary(weights: torch.Tensor) -> tuple[torch.Tensor, float, float] | None:
+    """(bits, f0, f1) of cell weights (G, P, N) that take at most two float32 values, the
+    smaller ``f0`` and the larger ``f1`` (bitwise: same sign of zero), else None: ``bits``
+    (G, P, ceil(N / 16)) int16 words, bit ``n % 16`` of word ``n // 16`` set where the cell is
+    ``f1`` (:func:`.kernel.read`'s ``binary``)."""
+    if weights.numel() == 0 or weights.dtype != torch.float32:
+        return None
+    lo, hi = weights.min(), weights.max()
+    u, f0, f1 = weights.view(torch.int32), lo.view(torch.int32), hi.view(torch.int32)
+    ones = u == f1
+    if not bool((ones | (u == f0)).all()):
+        return None
+    g, p, n = weights.shape
+    pad = -n % 16
+    if pad:
+        ones = torch.nn.functional.pad(ones, (0, pad))
+    weight = 2 ** torch.arange(16, dtype=torch.int32)
+    words = (ones.view(g, p, -1, 16).to(torch.int32) * weight).sum(-1, dtype=torch.int32)
+    words = torch.where(words >= 2**15, words - 2**16, words).to(torch.int16).contiguous()
+    return words, float(lo), float(hi)
+
+
+def binary_cells(weights: torch.Tensor) -> tuple[torch.Tensor, float, float] | None:
+    """:func:`_binary` of a bucket's cell weights, once per weight tensor (and version): the
+    sparse kernel then reads two-valued cells (1-bit cells, integer levels plus or without
+    the off-state baseline) from their bits, with the same numbers."""
+    return _cached(weights, ("binary",), lambda: _binary(weights))
+
+
 @dataclass(frozen=True)
 class Dense:
     """A bucket's cells read by BLAS (:func:`plan`): ``matrix + baseline`` are the cells (G, P,
