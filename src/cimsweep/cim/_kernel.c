@@ -509,11 +509,79 @@ batch_sums_avx2(const float *restrict wg, int64_t N, const int32_t *restrict nz,
     }
 }
 
-/* Two-valued cells (binary reads): the cell weight of row k, column n is f1 where bit n % 16 of
- * word bits[k * N16 + n / 16] is set, else f0; columns [16 * b0, 16 * (b0 + K)) of the partial
- * sums (stored up to column n1), in K registers: the same float32 operations, in the same
- * order, as the float path on those weights (a + w, or a + v * w with v * w rounded once). */
+/* Columns [n0, n0 + 16K) of the partial sums in K AVX-512 registers (as sums_block). */
 __attribute__((target("avx512f"), always_inline)) static inline void
+sums_block_512(const float *restrict wg, int64_t N, int64_t n0, const int32_t *restrict nz,
+               const float *restrict val, int64_t cnt, int unit, float *restrict y, const int K)
+{
+    __m512 a[8];
+    for (int k = 0; k < K; k++)
+        a[k] = _mm512_setzero_ps();
+    if (unit) {
+        for (int64_t t = 0; t < cnt; t++) {
+            const float *wr = wg + (int64_t)nz[t] * N + n0;
+            for (int k = 0; k < K; k++)
+                a[k] = _mm512_add_ps(a[k], _mm512_loadu_ps(wr + 16 * k));
+        }
+    } else {
+        for (int64_t t = 0; t < cnt; t++) {
+            const float *wr = wg + (int64_t)nz[t] * N + n0;
+            const __m512 v = _mm512_set1_ps(val[t]);
+            for (int k = 0; k < K; k++)
+                a[k] = _mm512_add_ps(a[k], _mm512_mul_ps(v, _mm512_loadu_ps(wr + 16 * k)));
+        }
+    }
+    for (int k = 0; k < K; k++)
+        _mm512_storeu_ps(y + n0 + 16 * k, a[k]);
+}
+
+/* batch_sums_avx2 with 16-wide blocks of 128 columns (the rest as partial_sums_avx2). */
+__attribute__((target("avx512f"))) static void
+batch_sums_512(const float *restrict wg, int64_t N, const int32_t *restrict nz,
+               const float *restrict val, const int64_t *restrict cnt, int64_t nb,
+               int64_t stride, int unit, float *restrict y)
+{
+    for (int64_t n0 = 0; n0 < N; n0 += SUM_TILE) {
+        const int64_t n1 = n0 + SUM_TILE < N ? n0 + SUM_TILE : N;
+        for (int64_t r = 0; r < nb; r++) {
+            int64_t c = n0;
+            for (; c + 128 <= n1; c += 128)
+                sums_block_512(wg, N, c, nz + r * stride, val + r * stride, cnt[r], unit,
+                               y + r * N, 8);
+            if (c < n1)
+                partial_sums_avx2(wg, N, c, n1, nz + r * stride, val + r * stride, cnt[r], unit,
+                                  y + r * N);
+        }
+    }
+}
+
+/* Two-valued cells (binary reads): the cell weight of row k, column n is f1 where bit n % 16 of
+ * word bits[k * N16 + n / 16] is set, else f0. One row's words b0 .. b0 + K - 1 (K 1, or a
+ * multiple of 4: 64-bit mask loads) added to the K registers: a[k] += bit ? p1 : p0. */
+__attribute__((target("avx512f,avx512bw"), always_inline)) static inline void
+bin_row(__m512 *a, const uint16_t *restrict br, __m512 p0, __m512 p1, const int K)
+{
+    if (K % 4) {
+        for (int k = 0; k < K; k++) {
+            const __mmask16 mk = _load_mask16((__mmask16 *)(br + k));
+            a[k] = _mm512_add_ps(a[k], _mm512_mask_blend_ps(mk, p0, p1));
+        }
+        return;
+    }
+    for (int k = 0; k < K; k += 4) {
+        const __mmask64 m = _load_mask64((__mmask64 *)(br + k));
+        a[k] = _mm512_add_ps(a[k], _mm512_mask_blend_ps((__mmask16)m, p0, p1));
+        for (int q = 1; q < 4; q++) {
+            const __mmask16 mq = (__mmask16)_kshiftri_mask64(m, 16 * q);
+            a[k + q] = _mm512_add_ps(a[k + q], _mm512_mask_blend_ps(mq, p0, p1));
+        }
+    }
+}
+
+/* Columns [16 * b0, 16 * (b0 + K)) of the binary partial sums (stored up to column n1), in K
+ * registers: the same float32 operations, in the same order, as the float path on those
+ * weights (a + w, or a + v * w with v * w rounded once). */
+__attribute__((target("avx512f,avx512bw"), always_inline)) static inline void
 bin_block(const uint16_t *restrict bits, int64_t N16, int64_t b0, int64_t n1,
           const int32_t *restrict nz, const float *restrict val, int64_t cnt, int unit, float f0,
           float f1, float *restrict y, const int K)
@@ -523,18 +591,12 @@ bin_block(const uint16_t *restrict bits, int64_t N16, int64_t b0, int64_t n1,
         a[k] = _mm512_setzero_ps();
     if (unit) {
         const __m512 w0 = _mm512_set1_ps(f0), w1 = _mm512_set1_ps(f1);
-        for (int64_t t = 0; t < cnt; t++) {
-            const uint16_t *br = bits + (int64_t)nz[t] * N16 + b0;
-            for (int k = 0; k < K; k++)
-                a[k] = _mm512_add_ps(a[k], _mm512_mask_blend_ps(_load_mask16((__mmask16 *)(br + k)), w0, w1));
-        }
+        for (int64_t t = 0; t < cnt; t++)
+            bin_row(a, bits + (int64_t)nz[t] * N16 + b0, w0, w1, K);
     } else {
-        for (int64_t t = 0; t < cnt; t++) {
-            const uint16_t *br = bits + (int64_t)nz[t] * N16 + b0;
-            const __m512 p0 = _mm512_set1_ps(val[t] * f0), p1 = _mm512_set1_ps(val[t] * f1);
-            for (int k = 0; k < K; k++)
-                a[k] = _mm512_add_ps(a[k], _mm512_mask_blend_ps(_load_mask16((__mmask16 *)(br + k)), p0, p1));
-        }
+        for (int64_t t = 0; t < cnt; t++)
+            bin_row(a, bits + (int64_t)nz[t] * N16 + b0, _mm512_set1_ps(val[t] * f0),
+                    _mm512_set1_ps(val[t] * f1), K);
     }
     for (int k = 0; k < K; k++) {
         const int64_t c0 = 16 * (b0 + k), left = n1 - c0;
@@ -549,7 +611,7 @@ bin_block(const uint16_t *restrict bits, int64_t N16, int64_t b0, int64_t n1,
 #define BIN_TILE 1024 /* columns of a tile of binary reads (multiple of 128) */
 #endif
 /* Binary partial sums of nb reads of one read group (as batch_sums_avx2), tile by tile. */
-__attribute__((target("avx512f"))) static void
+__attribute__((target("avx512f,avx512bw"))) static void
 batch_bin_512(const uint16_t *restrict bits, int64_t N, const int32_t *restrict nz,
               const float *restrict val, const int64_t *restrict cnt, int64_t nb, int64_t stride,
               int unit, float f0, float f1, float *restrict y)
@@ -649,6 +711,9 @@ struct read_job {
     float f0, f1;         /* binary reads: the weights of clear and set bits */
 };
 
+#ifndef SUMS_512
+#define SUMS_512 1
+#endif
 #ifndef BATCH_FLOATS
 #define BATCH_FLOATS (1 << 16) /* partial sums of one batch of sparse reads (floats, 256 KB) */
 #endif
@@ -665,7 +730,7 @@ CLONES static void sparse_sums(const struct read_job *j, int64_t g, int64_t m0, 
     const int unit = j->dac == 1;
     const uint16_t *bg = j->bits ? j->bits + g * P * ((N + 15) / 16) : NULL;
 #ifdef HAVE_X86
-    if (bg && __builtin_cpu_supports("avx512f")) {
+    if (bg && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) {
         for (int64_t r = 0; r < nb; r++)
             cnt[r] = slice_row_avx2(j->codes + g * j->sg + (m0 + r) * j->sm, P, shift, mask,
                                     nz + r * stride, val + r * stride, sq + r);
@@ -676,7 +741,10 @@ CLONES static void sparse_sums(const struct read_job *j, int64_t g, int64_t m0, 
         for (int64_t r = 0; r < nb; r++)
             cnt[r] = slice_row_avx2(j->codes + g * j->sg + (m0 + r) * j->sm, P, shift, mask,
                                     nz + r * stride, val + r * stride, sq + r);
-        batch_sums_avx2(wg, N, nz, val, cnt, nb, stride, unit, y);
+        if (SUMS_512 && __builtin_cpu_supports("avx512f"))
+            batch_sums_512(wg, N, nz, val, cnt, nb, stride, unit, y);
+        else
+            batch_sums_avx2(wg, N, nz, val, cnt, nb, stride, unit, y);
         return;
     }
 #endif
@@ -882,7 +950,8 @@ int64_t cim_read(const float *restrict codes, int64_t G, int64_t M, int64_t P, i
 /* cim_read of two-valued cells: bits (G, P, ceil(N / 16)) uint16 words, bit n % 16 of word
  * (g, k, n / 16) set where cell (g, k, n) weighs f1, clear where it weighs f0 (unit products);
  * wts (G, P, N) the same cells as floats, or NULL: used instead of bits where the CPU lacks
- * AVX-512. The same numbers as cim_read on those cells (same float32 operations and order). */
+ * AVX-512 (F and BW). The same numbers as cim_read on those cells (same float32 operations,
+ * same order). */
 int64_t cim_read_binary(const float *restrict codes, int64_t G, int64_t M, int64_t P, int64_t sg,
                         int64_t sm, int64_t NX, int dac, const float *restrict wts,
                         const uint16_t *restrict bits, float f0, float f1, int64_t W, int64_t PC,
@@ -896,7 +965,7 @@ int64_t cim_read_binary(const float *restrict codes, int64_t G, int64_t M, int64
                          wts, inv, inv2, T, coef, d, rs2, os2, kmax, key, call, z, out,
                          0, 0, 0, 0, bits, f0, f1};
 #ifdef HAVE_X86
-    if (wts && !__builtin_cpu_supports("avx512f"))
+    if (wts && !(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")))
         j.bits = NULL;
 #endif
     return read_chunk(&j, nthreads);
