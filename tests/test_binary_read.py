@@ -71,6 +71,24 @@ def test_binary_read_equals_float_read_on_any_thread_count(dac, pc, noisy):
 
 
 @needs_kernel
+@pytest.mark.parametrize("binary", [False, True])
+def test_reads_of_parts_of_a_chunk_add_up_to_the_whole_chunk(binary):
+    """``rows``: each part of a chunk's vectors gets the numbers it has in the whole chunk
+    (noise indices included), so threads may split a bucket's vectors anywhere."""
+    args, (g, m, w, pc) = _chunk(1, True, 300)
+    bits = read_plan._binary(args[3]) if binary else None
+    z0, out0 = torch.empty(g, m, w, pc), torch.ones(m, pc)
+    clipped0 = kernel.read(*args, z0, out0, n_threads=1, binary=bits)
+    z, out, clipped = torch.full((g, m, w, pc), float("nan")), torch.ones(m, pc), 0
+    for part in ((0, 7), (7, 8), (8, m)):
+        clipped += kernel.read(*args, z, out, n_threads=2, binary=bits, rows=part)
+    assert clipped == clipped0
+    assert torch.equal(z, z0) and torch.equal(out, out0)
+    with pytest.raises(ValueError, match="rows"):
+        kernel.read(*args, z, out, rows=(5, 5))
+
+
+@needs_kernel
 def test_binary_read_of_the_portable_build_without_float_cells(tmp_path):
     """The portable C path (no AVX-512 / AVX2) sums the bits alone with the same numbers."""
     lib_path = tmp_path / "generic.so"
@@ -90,7 +108,7 @@ def test_binary_read_of_the_portable_build_without_float_cells(tmp_path):
             codes.data_ptr(), g, m, codes.shape[2], codes.stride(0), codes.stride(1), n_x, dac,
             None, bits.data_ptr(), f0, f1, w, pc, inv.data_ptr(), inv2.data_ptr(), rv, ov, 1,
             key, call, kernel.normal_table().data_ptr(), float(kmax), coef.data_ptr(),
-            d.data_ptr(), z.data_ptr(), out.data_ptr(), 2,
+            d.data_ptr(), z.data_ptr(), out.data_ptr(), 2, 0, m,
         )  # fmt: skip
         assert clipped == clipped0
         assert torch.equal(z, z0) and torch.equal(out, out0)

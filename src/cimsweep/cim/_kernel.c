@@ -709,6 +709,7 @@ struct read_job {
     int64_t clipped;    /* result; -1: out of memory */
     const uint16_t *bits; /* binary reads: (G, P, ceil(N / 16)) cell bits, or NULL */
     float f0, f1;         /* binary reads: the weights of clear and set bits */
+    int64_t m_lo, m_hi;   /* the rows m of the chunk read here (all: 0, M) */
 };
 
 #ifndef SUMS_512
@@ -783,8 +784,12 @@ CLONES static void read_rows(struct read_job *j)
     uint32_t words[NW];
     int64_t clipped = 0, have = -1; /* have: the noise block in eps */
     for (int64_t g = j->u0 / M; g < j->G && g * M < j->u1; g++) {
-        const int64_t ma = j->u0 > g * M ? j->u0 - g * M : 0;
-        const int64_t mb = j->u1 < (g + 1) * M ? j->u1 - g * M : M;
+        int64_t ma = j->u0 > g * M ? j->u0 - g * M : 0;
+        int64_t mb = j->u1 < (g + 1) * M ? j->u1 - g * M : M;
+        ma = ma > j->m_lo ? ma : j->m_lo;
+        mb = mb < j->m_hi ? mb : j->m_hi;
+        if (ma >= mb)
+            continue;
         const float *wg = j->wts ? j->wts + g * P * N : NULL;
         const float *restrict sc = j->inv + g * W; /* 1 / ADC step of each weight slice */
         memset(j->z + (g * M + ma) * N, 0, (size_t)((mb - ma) * N) * sizeof(float));
@@ -914,6 +919,18 @@ static int64_t run_phase(const struct read_job *base, int phase, int64_t n, int 
 
 static int64_t read_chunk(struct read_job *j, int nthreads)
 {
+    if (j->m_lo > 0 || j->m_hi < j->M) { /* part of the chunk's rows, on this thread */
+        j->u0 = 0;
+        j->u1 = j->G * j->M;
+        read_rows(j);
+        const int64_t clipped = j->clipped;
+        if (clipped < 0)
+            return -1;
+        j->u0 = j->m_lo;
+        j->u1 = j->m_hi;
+        shift_add_rows(j);
+        return j->clipped < 0 ? -1 : clipped;
+    }
     const int64_t clipped = run_phase(j, 0, j->G * j->M, nthreads);
     if (clipped < 0)
         return -1;
@@ -943,15 +960,17 @@ int64_t cim_read(const float *restrict codes, int64_t G, int64_t M, int64_t P, i
 {
     struct read_job j = {codes, NULL, NULL, NULL, 0.0f, G, M, P, sg, sm, NX, W, PC, dac, noisy,
                          wts, inv, inv2, T, coef, d, rs2, os2, kmax, key, call, z, out,
-                         0, 0, 0, 0, NULL, 0.0f, 0.0f};
+                         0, 0, 0, 0, NULL, 0.0f, 0.0f, 0, M};
     return read_chunk(&j, nthreads);
 }
 
 /* cim_read of two-valued cells: bits (G, P, ceil(N / 16)) uint16 words, bit n % 16 of word
  * (g, k, n / 16) set where cell (g, k, n) weighs f1, clear where it weighs f0 (unit products);
  * wts (G, P, N) the same cells as floats, or NULL: used instead of bits where the CPU lacks
- * AVX-512 (F and BW). The same numbers as cim_read on those cells (same float32 operations,
- * same order). */
+ * AVX-512 (F and BW); bits NULL: cim_read of wts. The same numbers as cim_read on those cells
+ * (same float32 operations, same order). Only rows m in [m_lo, m_hi) of the chunk are read
+ * and added to out (their z rows written, the rest untouched), on this thread when that is
+ * not all of them (0, M): each row's numbers as in the whole chunk. */
 int64_t cim_read_binary(const float *restrict codes, int64_t G, int64_t M, int64_t P, int64_t sg,
                         int64_t sm, int64_t NX, int dac, const float *restrict wts,
                         const uint16_t *restrict bits, float f0, float f1, int64_t W, int64_t PC,
@@ -959,11 +978,11 @@ int64_t cim_read_binary(const float *restrict codes, int64_t G, int64_t M, int64
                         float os2, int noisy, uint64_t key, uint64_t call,
                         const float *restrict T, float kmax, const float *restrict coef,
                         const float *restrict d, float *restrict z, float *restrict out,
-                        int nthreads)
+                        int nthreads, int64_t m_lo, int64_t m_hi)
 {
     struct read_job j = {codes, NULL, NULL, NULL, 0.0f, G, M, P, sg, sm, NX, W, PC, dac, noisy,
                          wts, inv, inv2, T, coef, d, rs2, os2, kmax, key, call, z, out,
-                         0, 0, 0, 0, bits, f0, f1};
+                         0, 0, 0, 0, bits, f0, f1, m_lo, m_hi};
 #ifdef HAVE_X86
     if (wts && !(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")))
         j.bits = NULL;
@@ -986,7 +1005,7 @@ int64_t cim_read_sums(const float *restrict ys, const float *restrict sx2,
 {
     struct read_job j = {NULL, ys, sx2, sx, base, G, M, 0, 0, 0, NX, W, PC, 1, noisy,
                          NULL, inv, inv2, T, coef, d, rs2, os2, kmax, key, call, z, out,
-                         0, 0, 0, 0, NULL, 0.0f, 0.0f};
+                         0, 0, 0, 0, NULL, 0.0f, 0.0f, 0, M};
     return read_chunk(&j, nthreads);
 }
 

@@ -209,6 +209,7 @@ def read(
     out: torch.Tensor,
     n_threads: int | None = None,
     binary: tuple[torch.Tensor, float, float] | None = None,
+    rows: tuple[int, int] | None = None,
 ) -> int:
     """Compiled read of one chunk on CPU tensors, accumulated into ``out``; returns the
     clipped-read count.
@@ -224,7 +225,9 @@ def read(
     changes the numbers. ``binary`` (bits, f0, f1): ``weights`` take only the float32 values
     ``f0`` and ``f1``, and ``bits`` (G, P, ceil(W * PC / 16)) int16 words mark the ``f1``
     cells (bit ``n % 16`` of word ``n // 16``; :func:`.read_plan.binary_cells`): the same
-    numbers, summed from the bits where the CPU has AVX-512.
+    numbers, summed from the bits where the CPU has AVX-512. ``rows`` (lo, hi): only vectors
+    ``lo..hi - 1`` of the chunk are read (on this thread; scratch and ``out`` rows of the
+    others untouched), each with the numbers it has in the whole chunk.
     """
     g, m, p = codes.shape
     w = inv.shape[1]
@@ -235,21 +238,23 @@ def read(
     pc = n // w
     _check_adc(g, m, w, pc, n_x, inv, inv2, coef, digital, scratch, out)
     key, call = noise if noise is not None else (0, 0)
-    cells: tuple = (weights.data_ptr(),)
+    bits_ptr, f0, f1 = None, 0.0, 0.0
     if binary is not None:
         bits, f0, f1 = binary
         if bits.dtype != torch.int16 or bits.shape != (g, p, -(-n // 16)):
             raise ValueError(f"read: bits {tuple(bits.shape)} must be int16 {(g, p, -(-n // 16))}")
         if not bits.is_contiguous():
             raise ValueError("read: bits must be contiguous")
-        cells = (weights.data_ptr(), bits.data_ptr(), f0, f1)
-    fn = loaded().cim_read if binary is None else loaded().cim_read_binary
-    clipped = fn(
+        bits_ptr = bits.data_ptr()
+    lo, hi = rows if rows is not None else (0, m)
+    if not 0 <= lo < hi <= m:
+        raise ValueError(f"read: rows {rows} must be within the chunk's {m} vectors")
+    clipped = loaded().cim_read_binary(
         codes.data_ptr(), g, m, p, codes.stride(0), codes.stride(1), n_x, dac,
-        *cells, w, pc, inv.data_ptr(), inv2.data_ptr(),
+        weights.data_ptr(), bits_ptr, f0, f1, w, pc, inv.data_ptr(), inv2.data_ptr(),
         read_var, out_var, noise is not None, key, call, normal_table().data_ptr(),
         float(kmax), coef.data_ptr(), digital.data_ptr(), scratch.data_ptr(), out.data_ptr(),
-        n_threads or threads(),
+        n_threads or threads(), lo, hi,
     )  # fmt: skip
     if clipped < 0:
         raise MemoryError("cim_read: out of memory for its row buffers")

@@ -15,9 +15,10 @@ def bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     lib.cim_im2col.argtypes = [ptr] + [i64] * 12 + [ptr]
     lib.cim_im2col.restype = None
     _bind_reads(lib)
-    # cim_read_binary: cim_read of two-valued cells (wts, bits, f0, f1 in place of wts)
+    # cim_read_binary: cim_read of two-valued cells (wts, bits, f0, f1 in place of wts), rows
     read = list(lib.cim_read.argtypes)
     lib.cim_read_binary.argtypes = [*read[:8], ptr, ptr, ctypes.c_float, ctypes.c_float, *read[9:]]
+    lib.cim_read_binary.argtypes += [i64, i64]  # the chunk's rows read: [m_lo, m_hi)
     lib.cim_read_binary.restype = i64
     # cim_cycle_read (cells perturbed per call / input cycle, read by cim_read): .cycle_read
     f32, cint = ctypes.c_float, ctypes.c_int
