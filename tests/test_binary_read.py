@@ -52,6 +52,11 @@ def test_binary_bits_mark_the_larger_value_and_reject_three_values():
     three[0, 0, 0] = 2.0
     assert read_plan._binary(three) is None
     assert read_plan._binary(levels + torch.rand(levels.shape, generator=gen) * 1e-3) is None
+    zeros = levels.clone()
+    zeros[zeros == 0] = -0.0
+    zeros[0, 0, :2] = torch.tensor([0.0, -0.0])  # both zeros: three values bitwise
+    assert read_plan._binary(zeros) is None
+    assert read_plan._binary(levels[:, :, 1:]) is None  # not contiguous: not read from bits
 
 
 @needs_kernel

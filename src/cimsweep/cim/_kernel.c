@@ -1081,6 +1081,33 @@ void cim_pack_levels(const float *restrict lv, int64_t G, int64_t P, int64_t N, 
         }
 }
 
+/* Bits of two-valued cells w (R, N) float32 (R rows of N cells): out (R, ceil(N / 16)) words,
+ * bit n % 16 of word (r, n / 16) set where cell (r, n) is bitwise f1 (padding bits clear).
+ * Returns 0, or 1 (out incomplete) at the first cell that is bitwise neither f0 nor f1. */
+int cim_pack_binary(const float *restrict w, int64_t R, int64_t N, float f0, float f1,
+                    uint16_t *restrict out)
+{
+    const uint32_t u0 = as_uint(f0), u1 = as_uint(f1);
+    const int64_t N16 = (N + 15) / 16;
+    for (int64_t r = 0; r < R; r++) {
+        const float *restrict row = w + r * N;
+        uint16_t *restrict o = out + r * N16;
+        for (int64_t b = 0; b < N16; b++) {
+            uint32_t word = 0, bad = 0;
+            const int64_t n0 = 16 * b, n1 = n0 + 16 < N ? n0 + 16 : N;
+            for (int64_t n = n0; n < n1; n++) {
+                const uint32_t u = as_uint(row[n]);
+                word |= (uint32_t)(u == u1) << (n - n0);
+                bad |= (u != u0) & (u != u1);
+            }
+            if (bad)
+                return 1;
+            o[b] = (uint16_t)word;
+        }
+    }
+    return 0;
+}
+
 struct bits_job {
     const float *codes;
     int64_t G, M, P, sg, sm, NX, N, KW;

@@ -19,6 +19,8 @@ def bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     read = list(lib.cim_read.argtypes)
     lib.cim_read_binary.argtypes = [*read[:8], ptr, ptr, ctypes.c_float, ctypes.c_float, *read[9:]]
     lib.cim_read_binary.argtypes += [i64, i64]  # the chunk's rows read: [m_lo, m_hi)
+    lib.cim_pack_binary.argtypes = [ptr, i64, i64, ctypes.c_float, ctypes.c_float, ptr]
+    lib.cim_pack_binary.restype = ctypes.c_int
     lib.cim_read_binary.restype = i64
     # cim_cycle_read (cells perturbed per call / input cycle, read by cim_read): .cycle_read
     f32, cint = ctypes.c_float, ctypes.c_int
