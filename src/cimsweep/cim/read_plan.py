@@ -162,6 +162,8 @@ def _binary(weights: torch.Tensor) -> tuple[torch.Tensor, float, float] | None:
     ok = weights.dtype == torch.float32 and weights.is_contiguous() and weights.dim() == 3
     if not ok or weights.numel() == 0 or not kernel.fused(weights.device):
         return None
+    if torch.unique(weights.view(-1)[:4096]).numel() > 2:  # cheap refusal: noisy cells
+        return None
     lo, hi = float(weights.min()), float(weights.max())  # float32 values, exactly
     g, p, n = weights.shape
     bits = torch.empty(g, p, -(-n // 16), dtype=torch.int16)
