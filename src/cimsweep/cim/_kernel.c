@@ -299,24 +299,24 @@ static inline float adc_code(float v, float kmax, int32_t *clip)
     return code;
 }
 
-/* z[c] += cx * code(y[c] * s[c] + eps[c] * sd[c]); returns the clipped count. */
-static inline int32_t adc_noisy(const float *restrict y, const float *restrict eps,
-                                const float *restrict s, const float *restrict sd, float kmax,
-                                float cx, float *restrict z, int64_t n)
+/* z[c] += cx * code(y[c] * s + eps[c] * sd) (s, sd: one weight slice's); returns the clipped
+ * count. */
+static inline int32_t adc_noisy(const float *restrict y, const float *restrict eps, float s,
+                                float sd, float kmax, float cx, float *restrict z, int64_t n)
 {
     int32_t clip = 0;
     for (int64_t c = 0; c < n; c++)
-        z[c] += cx * adc_code(y[c] * s[c] + eps[c] * sd[c], kmax, &clip);
+        z[c] += cx * adc_code(y[c] * s + eps[c] * sd, kmax, &clip);
     return clip;
 }
 
-/* z[c] += cx * code(y[c] * s[c]); returns the clipped count. */
-static inline int32_t adc_exact(const float *restrict y, const float *restrict s, float kmax,
-                                float cx, float *restrict z, int64_t n)
+/* z[c] += cx * code(y[c] * s); returns the clipped count. */
+static inline int32_t adc_exact(const float *restrict y, float s, float kmax, float cx,
+                                float *restrict z, int64_t n)
 {
     int32_t clip = 0;
     for (int64_t c = 0; c < n; c++)
-        z[c] += cx * adc_code(y[c] * s[c], kmax, &clip);
+        z[c] += cx * adc_code(y[c] * s, kmax, &clip);
     return clip;
 }
 
@@ -508,7 +508,150 @@ batch_sums_avx2(const float *restrict wg, int64_t N, const int32_t *restrict nz,
                               y + r * N);
     }
 }
+
+/* Columns [n0, n0 + 16K) of the partial sums in K AVX-512 registers (as sums_block). */
+__attribute__((target("avx512f"), always_inline)) static inline void
+sums_block_512(const float *restrict wg, int64_t N, int64_t n0, const int32_t *restrict nz,
+               const float *restrict val, int64_t cnt, int unit, float *restrict y, const int K)
+{
+    __m512 a[8];
+    for (int k = 0; k < K; k++)
+        a[k] = _mm512_setzero_ps();
+    if (unit) {
+        for (int64_t t = 0; t < cnt; t++) {
+            const float *wr = wg + (int64_t)nz[t] * N + n0;
+            for (int k = 0; k < K; k++)
+                a[k] = _mm512_add_ps(a[k], _mm512_loadu_ps(wr + 16 * k));
+        }
+    } else {
+        for (int64_t t = 0; t < cnt; t++) {
+            const float *wr = wg + (int64_t)nz[t] * N + n0;
+            const __m512 v = _mm512_set1_ps(val[t]);
+            for (int k = 0; k < K; k++)
+                a[k] = _mm512_add_ps(a[k], _mm512_mul_ps(v, _mm512_loadu_ps(wr + 16 * k)));
+        }
+    }
+    for (int k = 0; k < K; k++)
+        _mm512_storeu_ps(y + n0 + 16 * k, a[k]);
+}
+
+/* batch_sums_avx2 with 16-wide blocks of 128 columns (the rest as partial_sums_avx2). */
+__attribute__((target("avx512f"))) static void
+batch_sums_512(const float *restrict wg, int64_t N, const int32_t *restrict nz,
+               const float *restrict val, const int64_t *restrict cnt, int64_t nb,
+               int64_t stride, int unit, float *restrict y)
+{
+    for (int64_t n0 = 0; n0 < N; n0 += SUM_TILE) {
+        const int64_t n1 = n0 + SUM_TILE < N ? n0 + SUM_TILE : N;
+        for (int64_t r = 0; r < nb; r++) {
+            int64_t c = n0;
+            for (; c + 128 <= n1; c += 128)
+                sums_block_512(wg, N, c, nz + r * stride, val + r * stride, cnt[r], unit,
+                               y + r * N, 8);
+            if (c < n1)
+                partial_sums_avx2(wg, N, c, n1, nz + r * stride, val + r * stride, cnt[r], unit,
+                                  y + r * N);
+        }
+    }
+}
+
+/* Two-valued cells (binary reads): the cell weight of row k, column n is f1 where bit n % 16 of
+ * word bits[k * N16 + n / 16] is set, else f0. One row's words b0 .. b0 + K - 1 (K 1, or a
+ * multiple of 4: 64-bit mask loads) added to the K registers: a[k] += bit ? p1 : p0. */
+__attribute__((target("avx512f,avx512bw"), always_inline)) static inline void
+bin_row(__m512 *a, const uint16_t *restrict br, __m512 p0, __m512 p1, const int K)
+{
+    if (K % 4) {
+        for (int k = 0; k < K; k++) {
+            const __mmask16 mk = _load_mask16((__mmask16 *)(br + k));
+            a[k] = _mm512_add_ps(a[k], _mm512_mask_blend_ps(mk, p0, p1));
+        }
+        return;
+    }
+    for (int k = 0; k < K; k += 4) {
+        const __mmask64 m = _load_mask64((__mmask64 *)(br + k));
+        a[k] = _mm512_add_ps(a[k], _mm512_mask_blend_ps((__mmask16)m, p0, p1));
+        for (int q = 1; q < 4; q++) {
+            const __mmask16 mq = (__mmask16)_kshiftri_mask64(m, 16 * q);
+            a[k + q] = _mm512_add_ps(a[k + q], _mm512_mask_blend_ps(mq, p0, p1));
+        }
+    }
+}
+
+/* Columns [16 * b0, 16 * (b0 + K)) of the binary partial sums (stored up to column n1), in K
+ * registers: the same float32 operations, in the same order, as the float path on those
+ * weights (a + w, or a + v * w with v * w rounded once). */
+__attribute__((target("avx512f,avx512bw"), always_inline)) static inline void
+bin_block(const uint16_t *restrict bits, int64_t N16, int64_t b0, int64_t n1,
+          const int32_t *restrict nz, const float *restrict val, int64_t cnt, int unit, float f0,
+          float f1, float *restrict y, const int K)
+{
+    __m512 a[8];
+    for (int k = 0; k < K; k++)
+        a[k] = _mm512_setzero_ps();
+    if (unit) {
+        const __m512 w0 = _mm512_set1_ps(f0), w1 = _mm512_set1_ps(f1);
+        for (int64_t t = 0; t < cnt; t++)
+            bin_row(a, bits + (int64_t)nz[t] * N16 + b0, w0, w1, K);
+    } else {
+        for (int64_t t = 0; t < cnt; t++)
+            bin_row(a, bits + (int64_t)nz[t] * N16 + b0, _mm512_set1_ps(val[t] * f0),
+                    _mm512_set1_ps(val[t] * f1), K);
+    }
+    for (int k = 0; k < K; k++) {
+        const int64_t c0 = 16 * (b0 + k), left = n1 - c0;
+        if (left >= 16)
+            _mm512_storeu_ps(y + c0, a[k]);
+        else if (left > 0)
+            _mm512_mask_storeu_ps(y + c0, (__mmask16)((1u << left) - 1u), a[k]);
+    }
+}
+
+#ifndef BIN_TILE
+#define BIN_TILE 1024 /* columns of a tile of binary reads (multiple of 128) */
 #endif
+/* Binary partial sums of nb reads of one read group (as batch_sums_avx2), tile by tile. */
+__attribute__((target("avx512f,avx512bw"))) static void
+batch_bin_512(const uint16_t *restrict bits, int64_t N, const int32_t *restrict nz,
+              const float *restrict val, const int64_t *restrict cnt, int64_t nb, int64_t stride,
+              int unit, float f0, float f1, float *restrict y)
+{
+    const int64_t N16 = (N + 15) / 16;
+    for (int64_t t0 = 0; t0 < N16; t0 += BIN_TILE / 16) {
+        const int64_t t1 = t0 + BIN_TILE / 16 < N16 ? t0 + BIN_TILE / 16 : N16;
+        for (int64_t r = 0; r < nb; r++) {
+            const int32_t *z = nz + r * stride;
+            const float *v = val + r * stride;
+            float *yr = y + r * N;
+            int64_t b = t0;
+            for (; b + 8 <= t1; b += 8)
+                bin_block(bits, N16, b, N, z, v, cnt[r], unit, f0, f1, yr, 8);
+            if (b + 4 <= t1) {
+                bin_block(bits, N16, b, N, z, v, cnt[r], unit, f0, f1, yr, 4);
+                b += 4;
+            }
+            for (; b < t1; b++)
+                bin_block(bits, N16, b, N, z, v, cnt[r], unit, f0, f1, yr, 1);
+        }
+    }
+}
+#endif
+
+/* Binary partial sums, portable: y[n] = sum over t (ascending) of the weight f0 / f1 of row
+ * nz[t], column n (times val[t] unless unit), from y = +0. */
+static void bin_sums_generic(const uint16_t *restrict bits, int64_t N, const int32_t *restrict nz,
+                             const float *restrict val, int64_t cnt, int unit, float f0,
+                             float f1, float *restrict y)
+{
+    const int64_t N16 = (N + 15) / 16;
+    memset(y, 0, (size_t)N * sizeof(float));
+    for (int64_t t = 0; t < cnt; t++) {
+        const uint16_t *restrict br = bits + (int64_t)nz[t] * N16;
+        const float p0 = unit ? f0 : val[t] * f0, p1 = unit ? f1 : val[t] * f1;
+        for (int64_t n = 0; n < N; n++)
+            y[n] += (br[n / 16] >> (n % 16) & 1u) ? p1 : p0;
+    }
+}
 
 /* o[j] = s[j * dw] for j < kw; constant-size copies for the usual odd contiguous kernels. */
 static inline void copy_run(float *restrict o, const float *restrict s, int64_t kw, int64_t dw)
@@ -564,8 +707,14 @@ struct read_job {
     int64_t u0, u1;     /* rows (g * M + m) of phase 0, rows m of phase 1 */
     int phase;          /* 0: reads into z; 1: shift-add z into out */
     int64_t clipped;    /* result; -1: out of memory */
+    const uint16_t *bits; /* binary reads: (G, P, ceil(N / 16)) cell bits, or NULL */
+    float f0, f1;         /* binary reads: the weights of clear and set bits */
+    int64_t m_lo, m_hi;   /* the rows m of the chunk read here (all: 0, M) */
 };
 
+#ifndef SUMS_512
+#define SUMS_512 1
+#endif
 #ifndef BATCH_FLOATS
 #define BATCH_FLOATS (1 << 16) /* partial sums of one batch of sparse reads (floats, 256 KB) */
 #endif
@@ -580,19 +729,33 @@ CLONES static void sparse_sums(const struct read_job *j, int64_t g, int64_t m0, 
     const int64_t N = j->W * j->PC, P = j->P, stride = P + 8;
     const int32_t mask = (1 << j->dac) - 1;
     const int unit = j->dac == 1;
+    const uint16_t *bg = j->bits ? j->bits + g * P * ((N + 15) / 16) : NULL;
 #ifdef HAVE_X86
-    if (__builtin_cpu_supports("avx2")) {
+    if (bg && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) {
         for (int64_t r = 0; r < nb; r++)
             cnt[r] = slice_row_avx2(j->codes + g * j->sg + (m0 + r) * j->sm, P, shift, mask,
                                     nz + r * stride, val + r * stride, sq + r);
-        batch_sums_avx2(wg, N, nz, val, cnt, nb, stride, unit, y);
+        batch_bin_512(bg, N, nz, val, cnt, nb, stride, unit, j->f0, j->f1, y);
+        return;
+    }
+    if (wg && __builtin_cpu_supports("avx2")) {
+        for (int64_t r = 0; r < nb; r++)
+            cnt[r] = slice_row_avx2(j->codes + g * j->sg + (m0 + r) * j->sm, P, shift, mask,
+                                    nz + r * stride, val + r * stride, sq + r);
+        if (SUMS_512 && __builtin_cpu_supports("avx512f"))
+            batch_sums_512(wg, N, nz, val, cnt, nb, stride, unit, y);
+        else
+            batch_sums_avx2(wg, N, nz, val, cnt, nb, stride, unit, y);
         return;
     }
 #endif
     for (int64_t r = 0; r < nb; r++) {
         cnt[r] = slice_row_generic(j->codes + g * j->sg + (m0 + r) * j->sm, P, shift, mask, nz,
                                    val, sq + r);
-        partial_sums_generic(wg, N, nz, val, cnt[r], unit, y + r * N);
+        if (wg)
+            partial_sums_generic(wg, N, nz, val, cnt[r], unit, y + r * N);
+        else
+            bin_sums_generic(bg, N, nz, val, cnt[r], unit, j->f0, j->f1, y + r * N);
     }
 }
 
@@ -604,7 +767,7 @@ CLONES static void read_rows(struct read_job *j)
     const float kmax = j->kmax;
     int64_t B = BATCH_FLOATS / (N > 0 ? N : 1);
     B = j->ys ? 1 : B < 1 ? 1 : B > M ? M : B;
-    /* baseline row (N), s and sd per column (N each), noise block (NB), batch sums (B * N),
+    /* baseline row (N), sd per weight slice (2 N reserved), noise block (NB), batch sums (B * N),
      * slice values (B * (P + 8)) */
     float *buf = malloc((size_t)(3 * N + NB + B * N + B * (P + 8)) * sizeof(float));
     int32_t *nz = malloc((size_t)(B * (P + 8) + B) * sizeof(int32_t));
@@ -616,17 +779,19 @@ CLONES static void read_rows(struct read_job *j)
         j->clipped = -1;
         return;
     }
-    float *sc = buf + N, *sd = sc + N, *eps = sd + N, *ybat = eps + NB, *val = ybat + B * N;
+    float *sd = buf + N, *eps = sd + 2 * N, *ybat = eps + NB, *val = ybat + B * N;
     int32_t *sq = nz + B * (P + 8);
     uint32_t words[NW];
     int64_t clipped = 0, have = -1; /* have: the noise block in eps */
     for (int64_t g = j->u0 / M; g < j->G && g * M < j->u1; g++) {
-        const int64_t ma = j->u0 > g * M ? j->u0 - g * M : 0;
-        const int64_t mb = j->u1 < (g + 1) * M ? j->u1 - g * M : M;
+        int64_t ma = j->u0 > g * M ? j->u0 - g * M : 0;
+        int64_t mb = j->u1 < (g + 1) * M ? j->u1 - g * M : M;
+        ma = ma > j->m_lo ? ma : j->m_lo;
+        mb = mb < j->m_hi ? mb : j->m_hi;
+        if (ma >= mb)
+            continue;
         const float *wg = j->wts ? j->wts + g * P * N : NULL;
-        for (int64_t w = 0; w < W; w++)
-            for (int64_t c = 0; c < PC; c++)
-                sc[w * PC + c] = j->inv[g * W + w];
+        const float *restrict sc = j->inv + g * W; /* 1 / ADC step of each weight slice */
         memset(j->z + (g * M + ma) * N, 0, (size_t)((mb - ma) * N) * sizeof(float));
         for (int64_t ix = 0; ix < NX; ix++) {
             const int shift = (int)ix * j->dac;
@@ -654,15 +819,12 @@ CLONES static void read_rows(struct read_job *j)
                     }
                     float *zr = j->z + (g * M + m) * N;
                     if (!j->noisy) {
-                        clipped += adc_exact(y, sc, kmax, cx, zr, N);
+                        for (int64_t w = 0; w < W; w++)
+                            clipped += adc_exact(y + w * PC, sc[w], kmax, cx, zr + w * PC, PC);
                         continue;
                     }
-                    for (int64_t w = 0; w < W; w++) {
-                        const float sw =
-                            __builtin_sqrtf((sx2 * j->inv2[g * W + w]) * j->rs2 + j->os2);
-                        for (int64_t c = 0; c < PC; c++)
-                            sd[w * PC + c] = sw;
-                    }
+                    for (int64_t w = 0; w < W; w++)
+                        sd[w] = __builtin_sqrtf((sx2 * j->inv2[g * W + w]) * j->rs2 + j->os2);
                     int64_t i = ((g * NX + ix) * M + m) * N; /* this read's first normal */
                     for (int64_t c = 0; c < N;) {
                         const int64_t block = i / NB, pos = i % NB;
@@ -670,9 +832,10 @@ CLONES static void read_rows(struct read_job *j)
                             normal_block(j->key, j->call, block, j->T, words, eps);
                             have = block;
                         }
-                        const int64_t len = N - c < NB - pos ? N - c : NB - pos;
-                        clipped +=
-                            adc_noisy(y + c, eps + pos, sc + c, sd + c, kmax, cx, zr + c, len);
+                        const int64_t w = c / PC, end = (w + 1) * PC; /* this weight slice */
+                        const int64_t len = end - c < NB - pos ? end - c : NB - pos;
+                        clipped += adc_noisy(y + c, eps + pos, sc[w], sd[w], kmax, cx, zr + c,
+                                             len);
                         i += len;
                         c += len;
                     }
@@ -756,6 +919,18 @@ static int64_t run_phase(const struct read_job *base, int phase, int64_t n, int 
 
 static int64_t read_chunk(struct read_job *j, int nthreads)
 {
+    if (j->m_lo > 0 || j->m_hi < j->M) { /* part of the chunk's rows, on this thread */
+        j->u0 = 0;
+        j->u1 = j->G * j->M;
+        read_rows(j);
+        const int64_t clipped = j->clipped;
+        if (clipped < 0)
+            return -1;
+        j->u0 = j->m_lo;
+        j->u1 = j->m_hi;
+        shift_add_rows(j);
+        return j->clipped < 0 ? -1 : clipped;
+    }
     const int64_t clipped = run_phase(j, 0, j->G * j->M, nthreads);
     if (clipped < 0)
         return -1;
@@ -785,7 +960,33 @@ int64_t cim_read(const float *restrict codes, int64_t G, int64_t M, int64_t P, i
 {
     struct read_job j = {codes, NULL, NULL, NULL, 0.0f, G, M, P, sg, sm, NX, W, PC, dac, noisy,
                          wts, inv, inv2, T, coef, d, rs2, os2, kmax, key, call, z, out,
-                         0, 0, 0, 0};
+                         0, 0, 0, 0, NULL, 0.0f, 0.0f, 0, M};
+    return read_chunk(&j, nthreads);
+}
+
+/* cim_read of two-valued cells: bits (G, P, ceil(N / 16)) uint16 words, bit n % 16 of word
+ * (g, k, n / 16) set where cell (g, k, n) weighs f1, clear where it weighs f0 (unit products);
+ * wts (G, P, N) the same cells as floats, or NULL: used instead of bits where the CPU lacks
+ * AVX-512 (F and BW); bits NULL: cim_read of wts. The same numbers as cim_read on those cells
+ * (same float32 operations, same order). Only rows m in [m_lo, m_hi) of the chunk are read
+ * and added to out (their z rows written, the rest untouched), on this thread when that is
+ * not all of them (0, M): each row's numbers as in the whole chunk. */
+int64_t cim_read_binary(const float *restrict codes, int64_t G, int64_t M, int64_t P, int64_t sg,
+                        int64_t sm, int64_t NX, int dac, const float *restrict wts,
+                        const uint16_t *restrict bits, float f0, float f1, int64_t W, int64_t PC,
+                        const float *restrict inv, const float *restrict inv2, float rs2,
+                        float os2, int noisy, uint64_t key, uint64_t call,
+                        const float *restrict T, float kmax, const float *restrict coef,
+                        const float *restrict d, float *restrict z, float *restrict out,
+                        int nthreads, int64_t m_lo, int64_t m_hi)
+{
+    struct read_job j = {codes, NULL, NULL, NULL, 0.0f, G, M, P, sg, sm, NX, W, PC, dac, noisy,
+                         wts, inv, inv2, T, coef, d, rs2, os2, kmax, key, call, z, out,
+                         0, 0, 0, 0, bits, f0, f1, m_lo, m_hi};
+#ifdef HAVE_X86
+    if (wts && !(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")))
+        j.bits = NULL;
+#endif
     return read_chunk(&j, nthreads);
 }
 
@@ -804,7 +1005,7 @@ int64_t cim_read_sums(const float *restrict ys, const float *restrict sx2,
 {
     struct read_job j = {NULL, ys, sx2, sx, base, G, M, 0, 0, 0, NX, W, PC, 1, noisy,
                          NULL, inv, inv2, T, coef, d, rs2, os2, kmax, key, call, z, out,
-                         0, 0, 0, 0};
+                         0, 0, 0, 0, NULL, 0.0f, 0.0f, 0, M};
     return read_chunk(&j, nthreads);
 }
 
@@ -878,6 +1079,33 @@ void cim_pack_levels(const float *restrict lv, int64_t G, int64_t P, int64_t N, 
                     w[n] |= ((uint32_t)row[n] >> b & 1u) ? bit : 0;
             }
         }
+}
+
+/* Bits of two-valued cells w (R, N) float32 (R rows of N cells): out (R, ceil(N / 16)) words,
+ * bit n % 16 of word (r, n / 16) set where cell (r, n) is bitwise f1 (padding bits clear).
+ * Returns 0, or 1 (out incomplete) at the first cell that is bitwise neither f0 nor f1. */
+int cim_pack_binary(const float *restrict w, int64_t R, int64_t N, float f0, float f1,
+                    uint16_t *restrict out)
+{
+    const uint32_t u0 = as_uint(f0), u1 = as_uint(f1);
+    const int64_t N16 = (N + 15) / 16;
+    for (int64_t r = 0; r < R; r++) {
+        const float *restrict row = w + r * N;
+        uint16_t *restrict o = out + r * N16;
+        for (int64_t b = 0; b < N16; b++) {
+            uint32_t word = 0, bad = 0;
+            const int64_t n0 = 16 * b, n1 = n0 + 16 < N ? n0 + 16 : N;
+            for (int64_t n = n0; n < n1; n++) {
+                const uint32_t u = as_uint(row[n]);
+                word |= (uint32_t)(u == u1) << (n - n0);
+                bad |= (u != u0) & (u != u1);
+            }
+            if (bad)
+                return 1;
+            o[b] = (uint16_t)word;
+        }
+    }
+    return 0;
 }
 
 struct bits_job {

@@ -4,14 +4,15 @@ one thread or, for compiled sparse reads on CPU, on several at once.
 A chunk (read groups ``g0..`` x input vectors ``m0..``, :meth:`.engine.LayerEngine.chunks`)
 is one call of the noise stream: call indices follow the sequential order (groups outer,
 vectors inner). A compiled read (:func:`.kernel.read`, a ctypes call) releases the GIL, so with
-``threads > 1`` a few Python threads each take a contiguous run of vector chunks
-(:func:`runs`) and read every group of their own output rows in ascending order (group by
-group, so that the threads share each group's cell weights in cache), with each
-chunk's sequential call index and a scratch buffer of their own: the same numbers as one
-thread, with one synchronisation per bucket instead of the kernel's own two per chunk (which
-cost most for small chunks and on a busy machine, where one descheduled thread stalls every
-chunk). Where there are fewer vector chunks than threads (a few input vectors: the kernel
-splits each chunk's rows instead) or for dense / torch reads, chunks run one by one.
+``threads > 1`` a few Python threads each take a contiguous, equal run of the bucket's input
+vectors (:func:`runs`: the balance does not depend on how many chunks there are) and read
+every group of their own output rows in ascending order (group by group, so that the threads
+share each group's cell weights in cache): each chunk, or the part of it in their run (the
+kernel's ``rows``), with the chunk's sequential call index and a scratch buffer of their own:
+the same numbers as one thread, with one synchronisation per bucket instead of the kernel's
+own two per chunk (which cost most for small chunks and on a busy machine, where one
+descheduled thread stalls every chunk). With a single input vector (the kernel splits each
+chunk's rows instead) or for dense / torch reads, chunks run one by one.
 """
 
 from __future__ import annotations
@@ -84,11 +85,21 @@ class BucketRead:
     fused: bool
     noise: NoiseStream | None
     out: torch.Tensor
+    binary: tuple[torch.Tensor, float, float] | None = None  # two-valued cells' bits
     _sums: torch.Tensor | None = field(default=None, init=False)  # dense reads' buffer
 
-    def chunk(self, g0: int, m0: int, zbuf: torch.Tensor, call: int | None, threads: int) -> int:
+    def chunk(
+        self,
+        g0: int,
+        m0: int,
+        zbuf: torch.Tensor,
+        call: int | None,
+        threads: int,
+        rows: tuple[int, int] | None = None,
+    ) -> int:
         """Reads of groups ``g0..`` and vectors ``m0..`` (noise ``call``), added to ``out``
-        (``threads`` 0: the kernel's default); returns the clipped count."""
+        (``threads`` 0: the kernel's default; ``rows`` (lo, hi): only the chunk's vectors
+        ``lo..hi - 1``, compiled sparse reads only); returns the clipped count."""
         e, n_w, pc = self.engine, self.engine.map.n_w, self.engine.map.phys_cols
         gs = slice(g0, g0 + self.gc)
         w_c, inv_c, inv2_c, d4_c = self.weights[gs], self.inv[gs], self.inv2[gs], self.d4[gs]
@@ -104,7 +115,10 @@ class BucketRead:
                 return read_plan.read_dense(
                     cc, e.dac, self.n_x, self.levels[gs], *args, baseline=e.c, sums=self._sums
                 )
-            return kernel.read(cc, e.dac, self.n_x, w_c, *args, n_threads=threads or None)
+            bits = None if self.binary is None else (self.binary[0][gs], *self.binary[1:])
+            return kernel.read(
+                cc, e.dac, self.n_x, w_c, *args, n_threads=threads or None, binary=bits, rows=rows
+            )
         clipped = torch_read.read_torch(
             e, cc, w_c, inv_c, inv2_c, self.variances, self.noise, self.step[gs],
             self.coef_x, z, self.n_x,
@@ -125,7 +139,7 @@ class BucketRead:
         g_starts, m_starts = range(0, g_b, self.gc), range(0, m_total, self.mc_max)
         streams = self.fused and self.noise is not None  # torch reads draw their own calls
         sparse = self.fused and self.levels is None
-        workers = min(kernel.threads(), len(m_starts)) if sparse else 1
+        workers = min(kernel.threads(), m_total) if sparse else 1
         if workers <= 1:
             clipped = 0
             for g0 in g_starts:
@@ -138,12 +152,17 @@ class BucketRead:
         def run_rows(ms: range) -> int:
             own, clipped = (zbuf if ms.start == 0 else torch.empty(size)), 0
             for gi, g0 in enumerate(g_starts):  # groups in turn: their weights stay cached
-                for mi in ms:  # each row still adds its groups in ascending order
+                for mi, m0 in enumerate(m_starts):  # each row adds its groups in order
+                    lo, hi = max(ms.start, m0), min(ms.stop, m0 + self.mc_max)
+                    if lo >= hi:
+                        continue
                     call = base + gi * len(m_starts) + mi if streams else None
-                    clipped += self.chunk(g0, m_starts[mi], own, call, 1)
+                    part = None if (lo, hi) == (m0, min(m_total, m0 + self.mc_max)) else (lo, hi)
+                    rel = None if part is None else (lo - m0, hi - m0)
+                    clipped += self.chunk(g0, m0, own, call, 1, rel)
             return clipped
 
-        clipped = sum(map_runs(run_rows, runs(len(m_starts), workers)))
+        clipped = sum(map_runs(run_rows, runs(m_total, workers)))
         if streams and self.noise:
             self.noise.calls = base + len(g_starts) * len(m_starts)
         return clipped

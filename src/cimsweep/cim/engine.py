@@ -366,9 +366,10 @@ class LayerEngine:
                 read_plan.plan(p_b, self.dac, w_b, self.c, self.read_strategy) if fused else None
             )
             cb = self._bucket_codes(codes, rows, first)  # (G_b, M, p_b)
+            binary = read_plan.binary_cells(w_b) if fused and levels is None else None
             clipped += bucket_read.BucketRead(
                 self, cb, w_b, levels, inv, inv2, d4, step[idx], gc, mc_max, n_x, coef_x,
-                (read_var, out_var), fused, noise if noisy else None, out,
+                (read_var, out_var), fused, noise if noisy else None, out, binary,
             ).run()  # fmt: skip
         if stats is not None:
             stats.reads += m_total * n_x * len(self.map.groups) * n_w * pc

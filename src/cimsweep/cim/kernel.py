@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 
 from cimsweep.cim.converters import dac_slices as dac_slices_torch
+from cimsweep.cim.kernel_abi import bind as bind
 from cimsweep.cim.streams import BLOCK as BLOCK
 from cimsweep.cim.streams import COARSE as COARSE
 from cimsweep.cim.streams import LANES as LANES
@@ -128,46 +129,6 @@ def loaded() -> ctypes.CDLL:
     return lib
 
 
-def bind(lib: ctypes.CDLL) -> ctypes.CDLL:
-    """Declare the argument and result types of the kernel's entry points on ``lib``."""
-    ptr, i64, u64 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_uint64
-    lib.cim_normals.argtypes = [u64, u64, i64, ptr, ptr]
-    lib.cim_normals.restype = None
-    lib.cim_slices.argtypes = [ptr, i64, i64, i64, i64, i64, i64, ctypes.c_int, ptr, ptr]
-    lib.cim_slices.restype = None
-    lib.cim_im2col.argtypes = [ptr] + [i64] * 12 + [ptr]
-    lib.cim_im2col.restype = None
-    _bind_reads(lib)
-    # cim_cycle_read (cells perturbed per call / input cycle, read by cim_read): .cycle_read
-    f32, cint = ctypes.c_float, ctypes.c_int
-    lib.cim_cycle_read.argtypes = [ptr, i64, i64, i64, i64, i64, i64, cint, cint, ptr, ptr]
-    lib.cim_cycle_read.argtypes += [i64, i64, i64, f32, f32, f32, cint, f32, ptr, ptr, f32]
-    lib.cim_cycle_read.argtypes += [ptr, ptr, f32, f32, cint, u64, u64, ptr, f32, ptr, ptr]
-    lib.cim_cycle_read.argtypes += [ptr, ptr, ptr, cint]
-    lib.cim_cycle_read.restype = i64
-    return lib
-
-
-def _bind_reads(lib: ctypes.CDLL) -> None:
-    """Threaded read chunks: ``cim_read`` (sparse partial sums) and ``cim_read_sums``, and the
-    slice statistics of dense reads (``cim_slice_stats``)."""
-    ptr, i64, u64 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_uint64
-    f32, c_int = ctypes.c_float, ctypes.c_int
-    noise: list[type] = [ptr, ptr, f32, f32, c_int, u64, u64, ptr, f32, ptr, ptr, ptr, ptr, c_int]
-    lib.cim_read.argtypes = [ptr, i64, i64, i64, i64, i64, i64, c_int, ptr, i64, i64, *noise]
-    lib.cim_read.restype = i64
-    lib.cim_read_sums.argtypes = [ptr, ptr, ptr, f32, i64, i64, i64, i64, i64, *noise]
-    lib.cim_read_sums.restype = i64
-    lib.cim_slice_stats.argtypes = [ptr, i64, i64, i64, i64, i64, i64, c_int, ptr, ptr, ptr]
-    lib.cim_slice_stats.restype = None
-    lib.cim_read_sums.restype = i64
-    lib.cim_pack_levels.argtypes = [ptr, i64, i64, i64, c_int, ptr]
-    lib.cim_pack_levels.restype = None
-    lib.cim_bit_sums.argtypes = [ptr, i64, i64, i64, i64, i64, i64, ptr, i64, c_int]
-    lib.cim_bit_sums.argtypes += [ptr, ptr, ptr, c_int]
-    lib.cim_bit_sums.restype = c_int
-
-
 def fused(device: torch.device) -> bool:
     """Whether reads on ``device`` go through the compiled kernel."""
     return device.type == "cpu" and library() is not None
@@ -247,6 +208,8 @@ def read(
     scratch: torch.Tensor,
     out: torch.Tensor,
     n_threads: int | None = None,
+    binary: tuple[torch.Tensor, float, float] | None = None,
+    rows: tuple[int, int] | None = None,
 ) -> int:
     """Compiled read of one chunk on CPU tensors, accumulated into ``out``; returns the
     clipped-read count.
@@ -259,7 +222,12 @@ def read(
     codes; scratch: (G, M, W, PC), overwritten with ``z = sum_ix coef[ix] * clamp(round(y *
     inv + normal * sd), 0, kmax)``; out: (M, PC) rows, ``+= sum_g sum_w z[g, :, w] *
     digital[g, w]`` (g, then w ascending). ``n_threads`` (default :func:`threads`) never
-    changes the numbers.
+    changes the numbers. ``binary`` (bits, f0, f1): ``weights`` take only the float32 values
+    ``f0`` and ``f1``, and ``bits`` (G, P, ceil(W * PC / 16)) int16 words mark the ``f1``
+    cells (bit ``n % 16`` of word ``n // 16``; :func:`.read_plan.binary_cells`): the same
+    numbers, summed from the bits where the CPU has AVX-512. ``rows`` (lo, hi): only vectors
+    ``lo..hi - 1`` of the chunk are read (on this thread; scratch and ``out`` rows of the
+    others untouched), each with the numbers it has in the whole chunk.
     """
     g, m, p = codes.shape
     w = inv.shape[1]
@@ -270,12 +238,23 @@ def read(
     pc = n // w
     _check_adc(g, m, w, pc, n_x, inv, inv2, coef, digital, scratch, out)
     key, call = noise if noise is not None else (0, 0)
-    clipped = loaded().cim_read(
+    bits_ptr, f0, f1 = None, 0.0, 0.0
+    if binary is not None:
+        bits, f0, f1 = binary
+        if bits.dtype != torch.int16 or bits.shape != (g, p, -(-n // 16)):
+            raise ValueError(f"read: bits {tuple(bits.shape)} must be int16 {(g, p, -(-n // 16))}")
+        if not bits.is_contiguous():
+            raise ValueError("read: bits must be contiguous")
+        bits_ptr = bits.data_ptr()
+    lo, hi = rows if rows is not None else (0, m)
+    if not 0 <= lo < hi <= m:
+        raise ValueError(f"read: rows {rows} must be within the chunk's {m} vectors")
+    clipped = loaded().cim_read_binary(
         codes.data_ptr(), g, m, p, codes.stride(0), codes.stride(1), n_x, dac,
-        weights.data_ptr(), w, pc, inv.data_ptr(), inv2.data_ptr(),
+        weights.data_ptr(), bits_ptr, f0, f1, w, pc, inv.data_ptr(), inv2.data_ptr(),
         read_var, out_var, noise is not None, key, call, normal_table().data_ptr(),
         float(kmax), coef.data_ptr(), digital.data_ptr(), scratch.data_ptr(), out.data_ptr(),
-        n_threads or threads(),
+        n_threads or threads(), lo, hi,
     )  # fmt: skip
     if clipped < 0:
         raise MemoryError("cim_read: out of memory for its row buffers")

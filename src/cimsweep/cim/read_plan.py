@@ -63,7 +63,10 @@ DENSE_MIN_ROWS = ((8, 512),)  # (bits, rows), widest slices first; narrower slic
 # with ``bench_read_matrix.py --cells levels --dacs 1 --reps 3`` (cols 64; ``--cols 512
 # --quick``; load average 4-5 on 2 cores, bits forced): median sparse / bits time 1.49 (cols
 # 64) and 3.30 (cols 512) for 1-bit cells and 512-row reads, 0.87 at 256 rows, 0.36-0.83 for
-# shorter reads; 2-7-bit cells 0.28-0.98 (the sparse kernel's unit adds win).
+# shorter reads; 2-7-bit cells 0.28-0.98 (the sparse kernel's unit adds win). Those sparse
+# times are the float cells' path: since 2026-12-02 (branch h21vgg) the sparse kernel reads
+# two-valued cells (1-bit cells, with or without the baseline: :func:`binary_cells`) from
+# their bits, 1.2-1.5x faster on VGG8's 128-row reads (not remeasured against popcount here).
 BITS_MIN_ROWS = ((1, 512),)
 FLOAT_DENSE_MIN = (
     (8, ((512, 0), (256, 512), (128, 896))),
@@ -148,6 +151,32 @@ def _levels(weights: torch.Tensor, dac: int, baseline: float) -> torch.Tensor | 
 def _planes(weights: torch.Tensor, levels: torch.Tensor, bits: int) -> torch.Tensor:
     """Bit-planes of the exact ``levels`` of ``weights`` (:func:`.kernel.pack_levels`), once."""
     return _cached(weights, ("planes", bits), lambda: kernel.pack_levels(levels, bits))
+
+
+def _binary(weights: torch.Tensor) -> tuple[torch.Tensor, float, float] | None:
+    """(bits, f0, f1) of float32 CPU cell weights (G, P, N) that take at most two float32
+    values, the smaller ``f0`` and the larger ``f1`` (bitwise: same sign of zero), else None
+    (also without the compiled kernel): ``bits`` (G, P, ceil(N / 16)) int16 words, bit
+    ``n % 16`` of word ``n // 16`` set where the cell is ``f1`` (:func:`.kernel.read`'s
+    ``binary``; packed by ``cim_pack_binary``)."""
+    ok = weights.dtype == torch.float32 and weights.is_contiguous() and weights.dim() == 3
+    if not ok or weights.numel() == 0 or not kernel.fused(weights.device):
+        return None
+    if torch.unique(weights.view(-1)[:4096]).numel() > 2:  # cheap refusal: noisy cells
+        return None
+    lo, hi = float(weights.min()), float(weights.max())  # float32 values, exactly
+    g, p, n = weights.shape
+    bits = torch.empty(g, p, -(-n // 16), dtype=torch.int16)
+    if kernel.loaded().cim_pack_binary(weights.data_ptr(), g * p, n, lo, hi, bits.data_ptr()):
+        return None
+    return bits, lo, hi
+
+
+def binary_cells(weights: torch.Tensor) -> tuple[torch.Tensor, float, float] | None:
+    """:func:`_binary` of a bucket's cell weights, once per weight tensor (and version): the
+    sparse kernel then reads two-valued cells (1-bit cells, integer levels plus or without
+    the off-state baseline) from their bits, with the same numbers."""
+    return _cached(weights, ("binary",), lambda: _binary(weights))
 
 
 @dataclass(frozen=True)
