@@ -42,6 +42,15 @@ def gate_energy(tech: Tech) -> float:
     return min_gate_cap(tech) * vdd(tech) ** 2
 
 
+def effective_width(tech: Tech, width_F: float) -> float:
+    """Electrical width (m) of a transistor drawn ``width_F`` F wide: the drawn width on a
+    planar node, its fins' (sheets') effective width on a FinFET / GAA node (NeuroSim V1.4
+    ``formula.cpp`` ``CalculateGateCap`` / ``CalculateOnResistance`` / ``CalculateGateLeakage``:
+    ceil(W / 2F) fins of ``Technology.cpp`` ``effective_width``), ``device.leak_width_scale``
+    per drawn F (exact for widths in whole fins, 2F each)."""
+    return width_F * feature_size(tech) * float(tech["device"]["leak_width_scale"])
+
+
 def f2(tech: Tech, n: float) -> float:
     """Area of ``n`` F^2 (m^2)."""
     return n * feature_size(tech) ** 2
@@ -74,15 +83,20 @@ def cell_conductance(
     """Mean conductance of one active cell in a read (S; capacitive: mean capacitance, F).
 
     Resistive 1T1R: the mean programmed level between ``off_state`` and ``on_state``.
-    SRAM: a stored 1 conducts through its access and pull-down NMOS in series, a 0 does not
-    (NeuroSim V1.4 ``SubArray.cpp`` ``resCellAccess + resPullDown``, widths
-    ``cells.sram_read_width_F``); ``mean_level`` of the cells hold a 1.
+    SRAM: every active row conducts through its access NMOS whatever the stored bit
+    (NeuroSim V1.4 ``ProcessingUnit.cpp`` ``GetColumnResistance``: ``1 / (resCellAccess +
+    wireResistanceCol)`` per input 1; ``SubArray.cpp`` ``resCellAccess`` =
+    ``CalculateOnResistance`` of ``cells.sram_read_width_F``), over its effective width
+    (:func:`effective_width`) and with the large-load switching resistance
+    ``device.drive_res_factor`` x Vdd / (Ion W) of ``formula.cpp``.
     """
     cells = tech["cells"]
-    level = float(cells["mean_level"])
     if cell_type.startswith("SRAM") and mem_type == "resistive":
-        r = 2.0 * on_resistance(tech, float(cells["sram_read_width_F"]))
-        return level / r
+        w = effective_width(tech, float(cells["sram_read_width_F"]))
+        dev = tech["device"]
+        r = float(dev["drive_res_factor"]) * vdd(tech) / (float(dev["ion_A_per_m"]) * w)
+        return 1.0 / r
+    level = float(cells["mean_level"])
     return off_state + level * (on_state - off_state)
 
 
@@ -114,11 +128,24 @@ def bitline_energy(tech: Tech, rows: int, cell_type: str) -> float:
 
 
 def wordline_energy(tech: Tech, cols: int, cell_type: str) -> float:
-    """Charging one word line across ``cols`` cells (wire + access gates) to Vdd (J)."""
+    """Charging one word line across ``cols`` cells (wire + access gates) to Vdd (J).
+
+    SRAM: the access NMOS is ``cells.sram_read_width_F`` wide (NeuroSim V1.4 ``SubArray.cpp``
+    ``capRow1``: ``widthAccessCMOS`` x 2 at <= 14 nm) and loads the line over its effective
+    width (``formula.cpp`` ``CalculateGateCap``: fins of effective width at FinFET / GAA
+    nodes, :func:`effective_width`). 1T1R: ``cells.access_gate_width_F`` of drawn width.
+    """
     _, w = cell_dims(tech, cell_type)
     c_wire = cols * w * float(tech["wire"]["cap_F_per_m"])
-    gates = cols * _WL_GATES_PER_CELL[cell_type] * float(tech["cells"]["access_gate_width_F"])
-    return (c_wire + gates * min_gate_cap(tech)) * vdd(tech) ** 2
+    cells = tech["cells"]
+    if cell_type.startswith("SRAM"):
+        gate_w = effective_width(tech, float(cells["sram_read_width_F"]))
+    else:
+        gate_w = float(cells["access_gate_width_F"]) * feature_size(tech)
+    c_gates = (
+        cols * _WL_GATES_PER_CELL[cell_type] * gate_w * float(tech["device"]["gate_cap_F_per_m"])
+    )
+    return (c_wire + c_gates) * vdd(tech) ** 2
 
 
 def driver_energy(tech: Tech, dac_bits: int) -> float:
