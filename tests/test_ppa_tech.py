@@ -94,7 +94,10 @@ def test_pipeline_idle_leakage_is_neurosims_average() -> None:
     assert idle_area == pytest.approx(always_1["layers"][0]["idle_area_mm2"], rel=1e-12)
     assert 0 < idle_area < layer_periph
     leaky = chip_periph - idle_area
-    want = always_1["total"]["leakage_power_W"] * (chip_periph - layer_periph) / leaky
+    # the tile H-tree's repeaters leak by their count, beside the area rule (layer periphery)
+    htree = always_1["layers"][0]["htree_leakage_W"]
+    assert htree >= 0
+    want = (always_1["total"]["leakage_power_W"] - htree) * (chip_periph - layer_periph) / leaky
     assert idle_1["total"]["leakage_power_W"] == pytest.approx(want, rel=1e-9)
     full_always = estimate(vgg8_geometry(), hw, tech)["total"]
     full_idle = estimate(vgg8_geometry(), hw, idle)["total"]
@@ -124,3 +127,16 @@ def test_access_transistor_is_sized_from_the_on_resistance() -> None:
         for h in (hw6, hw12)
     )
     assert e12 < e6
+
+
+def test_tile_htree_length_is_neurosims() -> None:
+    """NeuroSim V1.4 HTree.cpp totalWireLength over square PEs: 2 x 2 PEs the main bus of one
+    PE side, 3 x 3 (a kernel-split tile, laid out on 4 x 4) one vertical and one horizontal
+    stage plus the main bus of two sides, 8 x 8 ten sides; one PE has no tree."""
+    from cimsweep.ppa.area import tile_htree_length
+
+    assert tile_htree_length(1, 1e-3) == 0.0
+    assert tile_htree_length(4, 1e-3) == pytest.approx(1e-3)
+    assert tile_htree_length(9, 1e-3) == pytest.approx(4e-3)
+    assert tile_htree_length(16, 1e-3) == pytest.approx(4e-3)
+    assert tile_htree_length(64, 1e-3) == pytest.approx(10e-3)

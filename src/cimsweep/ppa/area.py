@@ -122,7 +122,8 @@ def idle_area(m: LayerMapping, d: Design, a: Mapping[str, float]) -> float:
     """Area (m²) of one layer's tiles (breakdown ``a``, :func:`layer_area`) that adds no
     leaking transistor width: the write level shifters (off during inference), the empty
     corners of the subarrays' bounding boxes, and the layout overhead of FinFET / GAA standard
-    cells (``1 - 1 / logic_area_scale`` of the ADC, accumulation and row / column logic)."""
+    cells (``1 - 1 / logic_area_scale`` of the ADC, accumulation and row / column logic), and
+    the tile H-tree (its repeaters: :func:`tile_htree_leakage`)."""
     row_m2, col_other_m2, ls_m2 = subarray_periphery(d)
     cell_m2 = d.sr * d.sc * comp.cell_area(d.tech, d.cell_type)
     column_m2 = (
@@ -132,8 +133,11 @@ def idle_area(m: LayerMapping, d: Design, a: Mapping[str, float]) -> float:
     )
     slack = m.allocated_arrays * layout_slack(row_m2, column_m2, cell_m2)
     logic = a["adc"] + a["accumulation"] + a["other"] - slack - m.allocated_arrays * ls_m2
-    overhead = 1.0 - 1.0 / float(d.tech["device"]["logic_area_scale"])
-    return m.allocated_arrays * ls_m2 + slack + overhead * logic
+    scale = float(d.tech["device"]["logic_area_scale"])
+    # the tile H-tree's repeaters leak by their count (tile_htree_leakage), not by its area
+    # (the planar part that leaking() keeps of it)
+    htree = a["interconnect"] / scale
+    return m.allocated_arrays * ls_m2 + slack + (1.0 - 1.0 / scale) * logic + htree
 
 
 def leaking(tech: Mapping[str, Any], a: Mapping[str, float]) -> float:
@@ -168,6 +172,33 @@ def tile_htree_area(tech: Mapping[str, Any], bits: float, side_m: float) -> floa
     per bit, folded :data:`TILE_HTREE_FOLD` times, over its main run of half the tile side."""
     track = float(tech["logic"]["cell_height_F"]) * comp.feature_size(tech)
     return bits * track / TILE_HTREE_FOLD * side_m / 2
+
+
+def tile_htree_length(pes_per_tile: float, pe_side_m: float) -> float:
+    """Repeated wire length (m) of a tile's H-tree over ``pes_per_tile`` PEs of side
+    ``pe_side_m``, NeuroSim V1.4's (``HTree.cpp`` ``CalculateArea`` ``totalWireLength``): the
+    PEs span ``N = 2^ceil(log2 ceil(sqrt(PEs)))`` on a side; from the centre each stage
+    halves a vertical and a horizontal run (``N / 4``, ``N / 8``, ... PE sides, the last stage
+    left out) and the main bus runs ``N / 2`` PE sides: ``(3 N / 2 - 2)`` PE sides (one PE: no
+    tree)."""
+    side = math.ceil(math.sqrt(max(pes_per_tile, 1.0)) - 1e-9)
+    n = 2 ** math.ceil(math.log2(side)) if side > 1 else 1
+    return max(0.0, 1.5 * n - 2.0) * pe_side_m
+
+
+def tile_htree_leakage(m: LayerMapping, d: Design, a: Mapping[str, float]) -> float:
+    """Static power (W) of the repeaters of one layer's tile H-trees (breakdown ``a``,
+    :func:`layer_area`), NeuroSim V1.4's (``HTree.cpp`` ``CalculatePower``: leakage =
+    unitLengthLeakage x totalWireLength x busWidth, a repeater every ``minDist`` on every bit
+    of the unfolded tree; ``wire.repeater_leak_W_per_m`` is its unitLengthLeakage per node).
+    The H-tree's footprint is folded 16 times (:func:`tile_htree_area`), so its area says
+    little of its repeaters; it is left out of the area-rule leakage (:func:`idle_area`)."""
+    if m.tiles <= 0:
+        return 0.0
+    ppt = m.pes / m.tiles
+    pe_side = comp.htree_length((sum(a.values()) - a["interconnect"]) / m.pes)
+    per_m = float(d.tech["wire"]["repeater_leak_W_per_m"])
+    return m.tiles * per_m * tile_bus_bits(m, d) * tile_htree_length(ppt, pe_side)
 
 
 def xy_bus_area(tech: Mapping[str, Any], bits: float, side_m: float) -> float:

@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 from cimsweep.layout import crossbar_columns, digital_names
 from cimsweep.ppa import components as comp
 from cimsweep.ppa.area import chip_area as chip_area_of
-from cimsweep.ppa.area import idle_area, layer_area, leaking, map_view
+from cimsweep.ppa.area import idle_area, layer_area, leaking, map_view, tile_htree_leakage
 from cimsweep.ppa.design import (
     BREAKDOWN_KEYS,
     Design,
@@ -30,6 +30,7 @@ from cimsweep.ppa.design import (
 from cimsweep.ppa.energy import layer_energy, layer_events, unit_energies, wire_bit_m
 from cimsweep.ppa.floorplan import global_bus_bits, network_floorplan, novel_maps
 from cimsweep.ppa.latency import clock, layer_latency
+from cimsweep.ppa.leakage import idle_leakage
 from cimsweep.ppa.mapping import LayerMapping
 from cimsweep.workflow.params import PARAMS, canonical, stage_params
 
@@ -161,40 +162,6 @@ def _layer_record(
     }
 
 
-def idle_leakage(
-    tech: Mapping[str, Any],
-    chip_area: Mapping[str, float],
-    areas: Sequence[Mapping[str, float]],
-    maps: Sequence[LayerMapping],
-    extra: Sequence[int],
-    layers: Sequence[Mapping[str, Any]],
-    d: Design,
-    idle: Sequence[float],
-) -> float:
-    """Pipeline leakage power (W) as NeuroSim V1.4 averages it (``main.cpp``, "average leakage
-    power considering read latency"): a layer's periphery is charged while it waits for the
-    slowest layer, ``1 - t_i / T_i`` of the period (``T_i``: the slowest of layers 1..i, the
-    running maximum ``main.cpp`` divides by), its SRAM cells while it computes, ``t_i / T``;
-    the chip-level buffer and bus leak all the time. Selected by the technology setting
-    ``arch.pipeline_leakage: idle`` (a calibration to NeuroSim V1.4 carries it); the default,
-    ``always``, charges every transistor for the whole period. ``idle``: each layer's area
-    without leaking transistors (m², :func:`cimsweep.ppa.area.idle_area`)."""
-    layer_periph = [leaking(tech, a) for a in areas]
-    chip_periph = leaking(tech, chip_area) - sum(layer_periph)
-    layer_periph = [p - x for p, x in zip(layer_periph, idle, strict=True)]
-    power = comp.leakage_power(tech, max(chip_periph, 0.0))
-    sram = d.cell_type.startswith("SRAM")
-    period = 0.0
-    for periph, m, n, r in zip(layer_periph, maps, extra, layers, strict=True):
-        # NeuroSim takes the period as it goes: the slowest of the layers so far
-        period = max(period, r["latency_s"])
-        busy = r["latency_s"] / period
-        power += comp.leakage_power(tech, periph) * (1.0 - busy)
-        if sram:
-            power += comp.leakage_power(tech, 0.0, m.allocated_arrays * n * d.sr * d.sc) * busy
-    return power
-
-
 class AnalyticalBackend:
     """The built-in analytical model (NeuroSim-style hierarchy, closed-form counts)."""
 
@@ -254,6 +221,9 @@ class AnalyticalBackend:
             for m, n in zip(maps, extra, strict=True)
         ]
         idle = [idle_area(m, d, layer_area(m, d)) * n for m, n in zip(maps, extra, strict=True)]
+        htree_leak = [
+            tile_htree_leakage(m, d, layer_area(m, d)) * n for m, n in zip(maps, extra, strict=True)
+        ]
         if plan is not None:
             # NeuroSim's global bus: the layers' tile ports, all tiles at once when pipelined
             tiles = [m.tiles * n for m, n in zip(maps, extra, strict=True)]
@@ -284,6 +254,8 @@ class AnalyticalBackend:
                     **_layer_record(v, m, d, ev, bit_m, e, t, a),
                     # area without leaking transistors (write level shifters, empty corners)
                     "idle_area_mm2": idle[len(layer_results)] * 1e6,
+                    # the tile H-trees' repeaters (NeuroSim HTree.cpp), not in the area rule
+                    "htree_leakage_W": htree_leak[len(layer_results)],
                     "duplication": pipe[len(layer_results)],
                     "spare_copies": spare[len(layer_results)],
                     "copies": dup,
@@ -296,12 +268,14 @@ class AnalyticalBackend:
         sram_cells = (
             sum(m.allocated_arrays for m in maps) * sr * sc if cell_type.startswith("SRAM") else 0
         )
-        p_leak = comp.leakage_power(tech, periphery, sram_cells)
+        p_leak = comp.leakage_power(tech, periphery, sram_cells) + sum(htree_leak)
         sum_lat = sum(r["latency_s"] for r in layer_results)
         if hw["ppa_mode"] == "pipeline":
             latency = max(r["latency_s"] for r in layer_results)
             if tech["arch"].get("pipeline_leakage", "always") == "idle":
-                p_leak = idle_leakage(tech, chip_area, areas, maps, extra, layer_results, d, idle)
+                p_leak = idle_leakage(
+                    tech, chip_area, areas, maps, extra, layer_results, d, idle, htree_leak
+                )
         else:
             latency = sum_lat
         leak_e = p_leak * latency

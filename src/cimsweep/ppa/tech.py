@@ -39,6 +39,7 @@ SCHEMA: dict[str, tuple[float | None, float | None]] = {
     "wire.output_toggle": _FRAC,
     "wire.bus_bits": _POS,
     "wire.pitch_factor": _POS,
+    "wire.repeater_leak_W_per_m": _POS,
     "cells.sram_cell_leak_width_F": _POS,
     "cells.sram_read_width_F": _POS,
     "cells.access_gate_width_F": _POS,
