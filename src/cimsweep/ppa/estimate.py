@@ -216,14 +216,11 @@ class AnalyticalBackend:
         # (NeuroSim OverallEachLayer: spare * ceil(speedup / spare))
         extra = [math.ceil(p / s) for p, s in zip(pipe, spare, strict=True)]
         dups = [s * x for s, x in zip(spare, extra, strict=True)]
-        areas = [
-            {k: x * n for k, x in layer_area(m, d).items()}
-            for m, n in zip(maps, extra, strict=True)
-        ]
-        idle = [idle_area(m, d, layer_area(m, d)) * n for m, n in zip(maps, extra, strict=True)]
-        htree_leak = [
-            tile_htree_leakage(m, d, layer_area(m, d)) * n for m, n in zip(maps, extra, strict=True)
-        ]
+        per_copy = [layer_area(m, d) for m in maps]  # one copy of each layer (m²)
+        copies = list(zip(maps, per_copy, extra, strict=True))
+        areas = [{k: x * n for k, x in a.items()} for _, a, n in copies]
+        idle = [idle_area(m, d, a) * n for m, a, n in copies]
+        htree_leak = [tile_htree_leakage(m, d, a) * n for m, a, n in copies]
         if plan is not None:
             # NeuroSim's global bus: the layers' tile ports, all tiles at once when pipelined
             tiles = [m.tiles * n for m, n in zip(maps, extra, strict=True)]
