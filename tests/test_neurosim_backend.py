@@ -185,6 +185,78 @@ def check_filled_schema(ns: dict, ours: dict) -> None:
     assert layer_sum == pytest.approx(t["dynamic_energy_J"], rel=0.05)
 
 
+def _neurosim_tiles(stdout: str) -> tuple[int, int, int, int]:
+    """(conventional tile, its PE, kernel positions, kernel-split PE) sides NeuroSim printed."""
+    import re
+
+    t, p = (
+        int(re.search(rf"Conventional {k} Storage Size: (\d+)x", stdout)[1])
+        for k in ("Mapped Tile", "PE")
+    )
+    k, pe = re.search(r"Novel Mapped Tile Storage Size: (\d+)x(\d+)x", stdout).groups()
+    return t, p, int(k), int(pe)
+
+
+def test_dataflow_cycles_match_neurosims_layers(neurosim_run: tuple) -> None:
+    """Our buffer and bus cycle counts (``cimsweep.ppa.dataflow``), given NeuroSim's own
+    structure (its printed tile and PE sizes, its network lines: unpadded vectors, 8 cells
+    per weight), land within 10 % of the buffer and interconnect latency NeuroSim V1.4 prints
+    for every layer of the run (what is left: its PE-level DFF buffers, not modelled)."""
+    import dataclasses
+    import math
+
+    import torch
+
+    from cimsweep.nn.models import build_model
+    from cimsweep.ppa import load_tech
+    from cimsweep.ppa.dataflow import ChipBus, TileShape, chip_cycles, tile_cycles
+    from cimsweep.ppa.design import design
+    from cimsweep.ppa.mapping import map_layer
+    from cimsweep.ppa.neurosim.model import model_traces
+
+    ns, _, stdout = neurosim_run
+    tile, pe, positions, pe_nm = _neurosim_tiles(stdout)
+    per_weight = 8  # NeuroSim's numColPerSynapse: 8-bit weights, 1 bit per cell
+    d = design(normalize_hw({"sub_array": (32, 32)}), load_tech(REPO / "config/tech/22nm.yaml"))
+    d = dataclasses.replace(d, slices=per_weight)
+    torch.manual_seed(0)
+    model = build_model("cnn", (1, 8, 8), 10).eval()
+    nets = [t.net for t in model_traces(model, torch.rand(1, 8, 8), 8, 8)]
+    rows = [n.c_in * n.k_h * n.k_w for n in nets]
+    split = [n.k_h * n.k_w == positions and r >= d.sr for n, r in zip(nets, rows, strict=True)]
+    shapes = []
+    for n, r, s in zip(nets, rows, split, strict=True):
+        side, grid_rows = (pe_nm, n.c_in) if s else (tile, r)
+        grid = (math.ceil(grid_rows / side), math.ceil(n.c_out * per_weight / side))
+        if s:
+            shapes.append(
+                TileShape(
+                    positions, pe_nm, (pe_nm // d.sr) ** 2, pe_nm * positions, pe_nm, grid, True
+                )
+            )
+        else:
+            shapes.append(TileShape(tile // pe, pe, (pe // d.sr) ** 2, tile, tile, grid, False))
+    # the global bus: every layer's tile port, halved to 2048 bits (NeuroSim ChipInitialize)
+    bus = sum(pe_nm * math.isqrt(positions) if s else tile for s in split) * (1 + 1 / d.cm)
+    while bus > 2048:
+        bus /= 2
+    held = max(n.ifm_h * n.ifm_w * n.c_in for n in nets) * d.ip
+    tiles = sum(s.grid[0] * s.grid[1] for s in shapes)
+    grid_rows = math.ceil(math.sqrt(tiles))
+    chip = ChipBus(int(bus), math.ceil(held / 128**2), (grid_rows, math.ceil(tiles / grid_rows)), 1)
+    cycle = ns["total"]["cycle_s"]
+    assert len(ns["layers"]) == len(nets) == 3
+    for n, r, shape, layer in zip(nets, rows, shapes, ns["layers"], strict=True):
+        vectors = (n.ifm_h - n.k_h + 1) // n.stride * ((n.ifm_w - n.k_w + 1) // n.stride)
+        m = map_layer(r, n.c_out * per_weight, (d.sr, d.sc), 0, d.spp, d.ppt)
+        t_buf, t_bus = tile_cycles(vectors, m, 1 / per_weight, shape, d, 1)
+        in_bits = r * d.ip * vectors / (n.k_h if shape.split else 1)
+        out_bits = n.c_out * d.ip * vectors / (4 if n.pool else 1)
+        g_buf, g_bus = chip_cycles(in_bits, out_bits, shape.grid, chip)
+        assert t_buf + g_buf == pytest.approx(layer["buffer_latency_s"] / cycle, rel=0.1)
+        assert t_bus + g_bus == pytest.approx(layer["interconnect_latency_s"] / cycle, rel=0.1)
+
+
 def test_build_is_cached_per_patched_source(neurosim_run: tuple) -> None:
     hw = normalize_hw({"sub_array": (32, 32)})
     first = build(V14, hw)

@@ -18,6 +18,7 @@ from cimsweep.layout import crossbar_columns, digital_names
 from cimsweep.ppa import components as comp
 from cimsweep.ppa.area import chip_area as chip_area_of
 from cimsweep.ppa.area import idle_area, layer_area, leaking, map_view, tile_htree_leakage
+from cimsweep.ppa.dataflow import chip_bus, tile_shape
 from cimsweep.ppa.design import (
     BREAKDOWN_KEYS,
     Design,
@@ -25,11 +26,12 @@ from cimsweep.ppa.design import (
     pipeline_duplication,
     size_access_transistor,
     spare_duplication,
+    unique_inputs,
     zeros,
 )
 from cimsweep.ppa.energy import layer_energy, layer_events, unit_energies, wire_bit_m
-from cimsweep.ppa.floorplan import global_bus_bits, network_floorplan, novel_maps
-from cimsweep.ppa.latency import clock, layer_latency
+from cimsweep.ppa.floorplan import Floorplan, global_bus_bits, network_floorplan, novel_maps
+from cimsweep.ppa.latency import Clock, LayerFlow, clock, layer_latency
 from cimsweep.ppa.leakage import idle_leakage
 from cimsweep.ppa.mapping import LayerMapping
 from cimsweep.workflow.params import PARAMS, canonical, stage_params
@@ -162,6 +164,31 @@ def _layer_record(
     }
 
 
+def layer_flows(
+    views: Sequence[Mapping[str, Any]],
+    maps: Sequence[LayerMapping],
+    extra: Sequence[int],
+    d: Design,
+    plan: Floorplan | None,
+    clk: Clock,
+    pipeline: bool,
+) -> list[LayerFlow]:
+    """Each layer's :class:`~cimsweep.ppa.latency.LayerFlow`: its tile (kernel-split where
+    the floorplan says so), the chip bus over all layers' tiles (``extra`` copies each), and
+    the share of its outputs the next layer reads (pooling)."""
+    novel = plan.novel if plan is not None else (None,) * len(maps)
+    shapes = [tile_shape(m, d, nm) for m, nm in zip(maps, novel, strict=True)]
+    tiles = sum(s.grid[0] * s.grid[1] * n for s, n in zip(shapes, extra, strict=True))
+    wire = max(1, math.ceil(clk.t_chip_wire / clk.t_clk))
+    chip = chip_bus([unique_inputs(v) for v in views], tiles, d, pipeline, wire)
+    out = []
+    for i, (v, s) in enumerate(zip(views, shapes, strict=True)):
+        produced = v["vectors"] * v["cols"]
+        nxt = unique_inputs(views[i + 1]) if i + 1 < len(views) else produced
+        out.append(LayerFlow(s, chip, min(1.0, nxt / produced)))
+    return out
+
+
 class AnalyticalBackend:
     """The built-in analytical model (NeuroSim-style hierarchy, closed-form counts)."""
 
@@ -237,15 +264,16 @@ class AnalyticalBackend:
         u = unit_energies(d)
         clk = clock(d, l_chip)
         t_clk, t_read = clk.t_clk, clk.t_read
+        flows = layer_flows(views, maps, extra, d, plan, clk, hw["ppa_mode"] == "pipeline")
         layer_results: list[dict[str, Any]] = []
-        for v, m, a, dup, n in zip(views, maps, areas, dups, extra, strict=True):
+        for v, m, a, dup, n, flow in zip(views, maps, areas, dups, extra, flows, strict=True):
             ev = layer_events(v, m, d)
             # the H-tree spans the tile without its own footprint
             tile_side = comp.htree_length((sum(a.values()) - a["interconnect"]) / (m.tiles * n))
             bit_m = wire_bit_m(v, m, d, tile_side, l_chip)
             e = layer_energy(ev, bit_m, m, d, u)
             # each copy takes 1/dup of the vectors (the buffers and buses still move them all)
-            t = layer_latency(v, m, d, clk, tile_side, dup)
+            t = layer_latency(v, m, d, clk, tile_side, flow, dup)
             layer_results.append(
                 {
                     **_layer_record(v, m, d, ev, bit_m, e, t, a),

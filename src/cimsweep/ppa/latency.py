@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cimsweep.ppa import components as comp
-from cimsweep.ppa.design import Design, unique_inputs
+from cimsweep.ppa.dataflow import ChipBus, TileShape, chip_cycles, tile_cycles
+from cimsweep.ppa.design import Design
 from cimsweep.ppa.mapping import LayerMapping
 from cimsweep.signed_mapping import signed_mapping
 
@@ -22,6 +23,17 @@ class Clock:
     t_clk: float
     passes: int
     t_chip_wire: float
+
+
+@dataclass(frozen=True)
+class LayerFlow:
+    """How a layer's data moves: shape: its tile; chip: the chip's bus and global buffer;
+    kept: the share of its outputs that goes back to the global buffer (1, or 1/4 after a
+    2 x 2 pooling: the next layer's distinct inputs / this layer's outputs)."""
+
+    shape: TileShape
+    chip: ChipBus
+    kept: float = 1.0
 
 
 def clock(d: Design, l_chip: float) -> Clock:
@@ -61,17 +73,19 @@ def layer_latency(
     d: Design,
     c: Clock,
     tile_side: float,
+    flow: LayerFlow,
     copies: int = 1,
 ) -> dict[str, float]:
     """Latency parts (s) of one layer: compute, accumulation, buffer, interconnect.
 
     ``copies`` of the weights split the vectors of the arrays and their adder trees; the
     tile buffers and buses still move every vector (NeuroSim V1.4 ``Tile.cpp``: "no matter
-    speedup or not, the total number of data transferred is fixed")."""
+    speedup or not, the total number of data transferred is fixed"). ``tile_side``: a tile's
+    side (m); ``flow``: its tile, the chip's bus and how much of its output goes on
+    (:mod:`cimsweep.ppa.dataflow`)."""
     vec, rows, cols = v["vectors"], v["rows"], v["cols"]
     vec_pe = math.ceil(vec / max(1, copies))
-    t_clk, sc = c.t_clk, d.sc
-    w_ps = d.psum_width(m.row_tiles)
+    t_clk = c.t_clk
     # per input bit: `reads` sensing cycles (read groups x mux); the partial-sum adders and
     # shift-adds are pipelined behind the ADC when they are faster than the sensing cycle
     # (NeuroSim V1.4 SubArray.cpp synchronous mode: readLatencyADC = numColMuxed * numAdd)
@@ -80,21 +94,13 @@ def layer_latency(
     # row-tile partial sums: `passes` words through a pipelined adder tree, plus the signed
     # (offset) subtraction / output register
     n_accum = vec_pe * (c.passes + math.ceil(math.log2(m.row_tiles)) + 1)
-    # tile buffer (SRAM, sub_cols-bit port): write unique inputs, read im2col vectors for this
-    # tile's row tiles, write outputs; the tile H-tree (sub_cols bits) moves the same vectors to
-    # the arrays and partial sums to the adder tree
-    uniq = unique_inputs(v)
-    rows_tile = min(rows, math.ceil(m.row_tiles / m.tiles) * d.sr)
-    cols_tile = math.ceil(cols / max(1, m.tiles // m.row_tiles))
-    in_bits = vec * rows_tile * d.ip
-    uniq_bits = uniq * d.ip * rows_tile / rows
-    out_bits = vec * cols_tile * d.ip
-    n_tile_buf = math.ceil((uniq_bits + in_bits + out_bits) / sc)
-    tile_wire = comp.repeated_wire_delay(d.tech, tile_side)
-    n_tile_bus = math.ceil((in_bits + vec * cols_tile * w_ps) / sc) + math.ceil(tile_wire / t_clk)
-    # global buffer (bus_bits port) and chip H-tree: unique inputs in, outputs out
-    n_glb = math.ceil((uniq + vec * cols) * d.ip / d.bus_bits)
-    n_chip_bus = n_glb + math.ceil(c.t_chip_wire / t_clk)
+    tile_wire = max(1, math.ceil(comp.repeated_wire_delay(d.tech, tile_side) / t_clk))
+    n_tile_buf, n_tile_bus = tile_cycles(vec, m, cols / m.cols, flow.shape, d, tile_wire)
+    # the chip's global buffer sends the im2col inputs (a kernel-split tile gets each input
+    # row once per kernel row) and takes back the (pooled) outputs
+    in_bits = rows * d.ip * vec / (v["kernel"][0] if flow.shape.split else 1)
+    out_bits = cols * d.ip * vec * flow.kept
+    n_glb, n_chip_bus = chip_cycles(in_bits, out_bits, flow.shape.grid, flow.chip)
     return {
         "compute": n_compute * t_clk,
         "accumulation": n_accum * t_clk,
