@@ -174,11 +174,17 @@ def layer_flows(
     pipeline: bool,
 ) -> list[LayerFlow]:
     """Each layer's :class:`~cimsweep.ppa.latency.LayerFlow`: its tile (kernel-split where
-    the floorplan says so), the chip bus over all layers' tiles (``extra`` copies each), and
+    the floorplan says so; ``extra`` copies of its tiles stacked along its rows), the chip bus
+    over all layers' tiles, and
     the share of its outputs the next layer reads (pooling)."""
     novel = plan.novel if plan is not None else (None,) * len(maps)
     shapes = [tile_shape(m, d, nm) for m, nm in zip(maps, novel, strict=True)]
-    tiles = sum(s.grid[0] * s.grid[1] * n for s, n in zip(shapes, extra, strict=True))
+    # a layer's extra copies stack along its tile rows (NeuroSim V1.4 OverallEachLayer)
+    shapes = [
+        dataclasses.replace(s, grid=(s.grid[0] * n, s.grid[1]))
+        for s, n in zip(shapes, extra, strict=True)
+    ]
+    tiles = sum(s.grid[0] * s.grid[1] for s in shapes)
     wire = max(1, math.ceil(clk.t_chip_wire / clk.t_clk))
     chip = chip_bus([unique_inputs(v) for v in views], tiles, d, pipeline, wire)
     out = []
