@@ -39,9 +39,10 @@ def d128():  # noqa: ANN201 - a Design
 def test_pe_output_word_is_the_column_sum_plus_the_pe_tree(d128) -> None:  # noqa: ANN001
     shape = TileShape(2, 512, 16, 1024, 1024, (1, 1), False)
     # ADC 5 + ceil(log2 1 read group) 0 + inputs 8 + 7 further slices + sign 1, + sqrt(16)
-    assert pe_output_bits(d128, shape) == 5 + 0 + 8 + 7 + 1 + 4
-    grouped = dataclasses.replace(d128, hw={**d128.hw, "parallel_read": 32})
-    assert pe_output_bits(grouped, shape) == 25 + 2  # 4 read groups: 2 more bits
+    assert pe_output_bits(d128, shape, 1) == 5 + 0 + 8 + 7 + 1 + 4
+    assert pe_output_bits(d128, shape, 4) == 25 + 2  # 4 read groups: 2 more bits
+    grouped = map_layer(27, 512, (128, 128), 32, 16, 4)  # parallel_read 32 of 128 rows
+    assert grouped.max_read_groups == 4
 
 
 def test_conventional_tile_closed_form(d128) -> None:  # noqa: ANN001

@@ -78,22 +78,22 @@ def tile_shape(m: LayerMapping, d: Design, novel: tuple[int, int] | None = None)
     )
 
 
-def pe_output_bits(d: Design, shape: TileShape) -> int:
+def pe_output_bits(d: Design, shape: TileShape, read_groups: int) -> int:
     """Width (bit) of one PE output word: the subarray's column sum of every input bit and
-    weight slice (ADC bits, read groups, input bits, slices, sign) plus one bit per level of
-    the PE's subarray adder tree (NeuroSim V1.4 ``numBitSubarrayOutput``, ``numBitPEOutput``)."""
-    pr = d.hw["parallel_read"]
-    groups = math.ceil(d.sr / pr) if 0 < pr < d.sr else 1
+    weight slice (ADC bits, its ``read_groups`` per column, input bits, slices, sign) plus one
+    bit per level of the PE's subarray adder tree (NeuroSim V1.4 ``numBitSubarrayOutput``,
+    ``numBitPEOutput``)."""
     bitcell = int(d.hw["bitcell"])
-    subarray = d.adc_bits + math.ceil(math.log2(groups)) + d.ip + (d.slices - 1) * bitcell + 1
+    groups = math.ceil(math.log2(read_groups)) if read_groups > 1 else 0
+    subarray = d.adc_bits + groups + d.ip + (d.slices - 1) * bitcell + 1
     return subarray + math.ceil(math.sqrt(shape.pe_subarrays))
 
 
-def _buffer_cycles(bits: float, width: float, bus: int) -> float:
-    """Cycles to write and read ``bits`` through a tile buffer whose natural port is
-    ``width`` bits: one port line per cycle, or 32-bit lines on parallel 1 kbit cores."""
+def _buffer_cycles(bits: float, width: float, port: float, bus: int) -> float:
+    """Cycles to write and read ``bits`` through a tile buffer ``width`` bits wide: one
+    ``port``-bit line per cycle below 1 kbit, else 32-bit lines on parallel 1 kbit cores."""
     if width < TILE_BUFFER_CORE_BITS:
-        return bits / width
+        return bits / port
     cores = math.ceil(width / TILE_BUFFER_CORE_BITS)
     return bits / TILE_BUFFER_LINE_BITS / min(cores, math.ceil(bus / TILE_BUFFER_LINE_BITS))
 
@@ -107,17 +107,15 @@ def tile_cycles(
     transfer takes (the wire delay across the tile in whole clock cycles, >= 1)."""
     rows = min(shape.rows, m.rows)
     words = math.ceil(min(shape.cols, m.cols) * words_per_col)
-    pe_bits = pe_output_bits(d, shape)
+    pe_bits = pe_output_bits(d, shape, m.max_read_groups)
     stages = math.ceil(math.log2(shape.pes)) if shape.pes > 1 else 0
     # a kernel-split tile broadcasts each input row to its kernel positions' PEs in groups
     in_bits = rows * vectors * d.ip / (math.sqrt(shape.pes) if shape.split else 1.0)
     out_bits = words * (stages + pe_bits) * vectors
     bus = shape.bus_bits
-    in_width = shape.pes * d.ip * d.sr
-    in_port = in_width if in_width >= TILE_BUFFER_CORE_BITS else shape.pes * d.sr
-    out_width = (pe_bits + stages) * shape.pes * d.sc / d.cm
-    out_port = out_width if out_width >= TILE_BUFFER_CORE_BITS else (pe_bits + stages) * shape.pes
-    buffer = _buffer_cycles(in_bits, in_port, bus) + _buffer_cycles(out_bits, out_port, bus)
+    word = (pe_bits + stages) * shape.pes
+    buffer = _buffer_cycles(in_bits, shape.pes * d.ip * d.sr, shape.pes * d.sr, bus)
+    buffer += _buffer_cycles(out_bits, word * d.sc / d.cm, word, bus)
     return buffer, wire * (in_bits + out_bits) / bus
 
 

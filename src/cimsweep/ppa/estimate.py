@@ -175,8 +175,7 @@ def layer_flows(
 ) -> list[LayerFlow]:
     """Each layer's :class:`~cimsweep.ppa.latency.LayerFlow`: its tile (kernel-split where
     the floorplan says so; ``extra`` copies of its tiles stacked along its rows), the chip bus
-    over all layers' tiles, and
-    the share of its outputs the next layer reads (pooling)."""
+    over all layers' tiles, and the share of its outputs the next layer reads (pooling)."""
     novel = plan.novel if plan is not None else (None,) * len(maps)
     shapes = [tile_shape(m, d, nm) for m, nm in zip(maps, novel, strict=True)]
     # a layer's extra copies stack along its tile rows (NeuroSim V1.4 OverallEachLayer)
