@@ -52,6 +52,12 @@ def test_builtin_layout_facts_in_closed_form() -> None:
     assert diff.column_tiles(3, 4, 4) == (1, 6)  # a pair spans 2 * 4 / 4 subarrays
     assert tile.column_tiles(100, 64, 4) == (15, 7)  # 16 weight groups, one is reference
     assert (tile.reference_columns(7), layer.reference_columns(7)) == (7, 1)
+    # one dummy group per layer: whole subarrays of weights, the dummy after the last weight
+    assert layer.column_tiles(100, 64, 4) == (16, 7)  # 101 groups of 16
+    assert layer.column_tiles(32, 64, 4) == (16, 3)  # the dummy spills into a third tile
+    assert layer.column_tiles(31, 64, 4) == (16, 2)
+    with pytest.raises(ValueError, match="offset_reference = layer needs sub_array cols >= "):
+        layer.column_tiles(4, 2, 4)
     assert (tile.phys_cols(100, 7), layer.phys_cols(100, 7), diff.phys_cols(100, 13)) == (
         107,
         101,
@@ -152,3 +158,20 @@ def test_a_new_signed_mapping_runs_in_the_engine_and_the_ppa_model(column_offset
     cmap = CrossbarMap(150, 7, 64, 64, 0, int(hw["bitcell"]), 6, column_offset)
     assert got["crossbar_cols"] == cmap.n_w * cmap.phys_cols
     assert got["arrays"] == cmap.subarrays
+
+
+def test_ppa_places_the_layer_reference_as_the_simulator_does() -> None:
+    from pathlib import Path
+
+    from cimsweep.ppa import estimate, load_tech
+
+    tech = load_tech(Path(__file__).resolve().parents[1] / "config" / "tech" / "22nm.yaml")
+    layer = [{"name": "fc", "kind": "linear", "rows": 128, "cols": 255, "vectors": 1}]
+    hw = {"signed_mapping": "offset", "sub_array": (128, 128), "bitcell": 1}
+    per_tile = estimate(layer, {**hw, "offset_reference": "tile"}, tech)["layers"][0]
+    per_layer = estimate(layer, {**hw, "offset_reference": "layer"}, tech)["layers"][0]
+    sim = CrossbarMap(128, 255, 128, 128, 0, 1, 8, "offset", "layer")
+    # 16 weights of 8 cells per subarray and one dummy group: 256 groups; tile: 15 + reference
+    assert (per_layer["col_tiles"], per_tile["col_tiles"]) == (sim.col_tiles, 17) == (16, 17)
+    assert per_layer["crossbar_cols"] == sim.phys_cols * sim.n_w == 256 * 8
+    assert per_tile["crossbar_cols"] == (255 + 17) * 8

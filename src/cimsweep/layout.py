@@ -23,22 +23,28 @@ def n_weight_slices(weight_precision: int, bitcell: int, signed_mapping: str) ->
     return lookup(signed_mapping).n_weight_slices(weight_precision, bitcell)
 
 
-def column_tiles(cols: int, sub_cols: int, n_w: int, signed_mapping: str) -> tuple[int, int]:
+def column_tiles(
+    cols: int, sub_cols: int, n_w: int, signed_mapping: str, offset_reference: str = "tile"
+) -> tuple[int, int]:
     """(outputs per subarray, subarrays across the columns) of a layer with ``cols`` outputs.
 
     Weights are placed whole (:meth:`.SignedMapping.column_tiles`): a subarray row holds
     ``sub_cols // (2 * n_w)`` differential pairs (positive and negative cells side by side)
-    or ``sub_cols // n_w`` offset-mapped weights, one of which is the tile's reference column
-    group (so offset mapping needs ``sub_cols >= 2 * n_w``). A differential pair wider than a
-    subarray spans ``2 * n_w / sub_cols`` subarrays.
+    or ``sub_cols // n_w`` offset-mapped weights; with ``offset_reference = tile`` one of
+    them is the tile's reference column group (so it needs ``sub_cols >= 2 * n_w``), with
+    ``layer`` the layer's one dummy group follows its last weight. A differential pair wider
+    than a subarray spans ``2 * n_w / sub_cols`` subarrays.
     """
-    return lookup(signed_mapping).column_tiles(cols, sub_cols, n_w)
+    return lookup(signed_mapping, offset_reference).column_tiles(cols, sub_cols, n_w)
 
 
-def crossbar_columns(cols: int, sub_cols: int, n_w: int, signed_mapping: str) -> int:
-    """Physical crossbar columns of a layer: ``2 * cols * n_w`` (differential) or
-    ``(cols + column tiles) * n_w`` (offset: one reference column group per tile)."""
-    return lookup(signed_mapping).crossbar_columns(cols, sub_cols, n_w)
+def crossbar_columns(
+    cols: int, sub_cols: int, n_w: int, signed_mapping: str, offset_reference: str = "tile"
+) -> int:
+    """Physical crossbar columns of a layer: ``2 * cols * n_w`` (differential),
+    ``(cols + column tiles) * n_w`` (offset, a reference group per tile) or ``(cols + 1) * n_w``
+    (offset, one dummy group per layer)."""
+    return lookup(signed_mapping, offset_reference).crossbar_columns(cols, sub_cols, n_w)
 
 
 CHIP_PEAK_FACTOR = 2.6  # programming peak / programmed chip (VGG8, bench_infer: 1.6 / 0.7 GB

@@ -132,8 +132,10 @@ class Offset(SignedMapping):
 
     ``reference = tile``: ``s = 2**(weight_precision - 1)``, one reference column group per
     subarray (it takes one weight's place, so ``sub_cols >= 2 * n_w``). ``layer`` (NeuroSim
-    V1.5): ``s = max(0, -min(q))`` of the layer, one dummy column per layer (the last
-    physical column).
+    V1.5): ``s = max(0, -min(q))`` of the layer, one dummy column group per layer after its
+    last weight: ``sub_cols // n_w`` weights fill a subarray, as in NeuroSim's C++
+    (``numColPerSynapse`` columns per weight, no reference in the array), and the dummy group
+    takes a further column tile only where the last one is full.
     """
 
     name = "offset"
@@ -142,6 +144,14 @@ class Offset(SignedMapping):
         return weight_precision
 
     def column_tiles(self, cols: int, sub_cols: int, n_w: int) -> tuple[int, int]:
+        if self.layer_reference:
+            per = sub_cols // n_w
+            if per < 1:
+                raise ValueError(
+                    "offset mapping with offset_reference = layer needs sub_array cols >= "
+                    f"weight slices = {n_w}, got {sub_cols}"
+                )
+            return per, math.ceil((cols + 1) / per)  # the dummy group after the last weight
         per = sub_cols // n_w - 1
         if per < 1:
             raise ValueError(

@@ -13,17 +13,20 @@ from cimsweep.ppa.mapping import LayerMapping, map_layer
 
 
 def map_view(v: Mapping[str, Any], d: Design) -> LayerMapping:
-    """Place one layer: whole weights per subarray, one reference group per tile (offset), as
-    the simulator places them (:func:`cimsweep.layout.column_tiles`)."""
+    """Place one layer: whole weights per subarray, offset reference groups per tile or one
+    per layer (``offset_reference``), as the simulator places them
+    (:func:`cimsweep.layout.column_tiles`)."""
     hw = d.hw
     return map_layer(
         v["rows"],
-        crossbar_columns(v["cols"], d.sc, d.slices, hw["signed_mapping"]),
+        crossbar_columns(v["cols"], d.sc, d.slices, hw["signed_mapping"], hw["offset_reference"]),
         (d.sr, d.sc),
         hw["parallel_read"],
         d.spp,
         d.ppt,
-        col_tiles=column_tiles(v["cols"], d.sc, d.slices, hw["signed_mapping"])[1],
+        col_tiles=column_tiles(
+            v["cols"], d.sc, d.slices, hw["signed_mapping"], hw["offset_reference"]
+        )[1],
     )
 
 

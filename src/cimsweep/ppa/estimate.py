@@ -226,7 +226,12 @@ class AnalyticalBackend:
         if tech["arch"].get("tile_sizing", "fixed") == "network":
             plan = network_floorplan(
                 [
-                    (v["rows"], crossbar_columns(v["cols"], d.sc, d.slices, hw["signed_mapping"]))
+                    (
+                        v["rows"],
+                        crossbar_columns(
+                            v["cols"], d.sc, d.slices, hw["signed_mapping"], hw["offset_reference"]
+                        ),
+                    )
                     for v in views
                 ],
                 [tuple(v["kernel"]) for v in views],

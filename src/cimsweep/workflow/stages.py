@@ -568,6 +568,14 @@ class PpaValues(StageValues):
     differential, offset. Training reads it in modes: noise_aware.
     """
 
+    offset_reference: str = "tile"
+    """signed_mapping = offset: tile, codes shifted by 2**(weight_precision - 1) with a reference
+    column of that value in every subarray; layer (NeuroSim V1.5), codes shifted by the layer's
+    -min(q_w) (0 when no code is negative) with one dummy column of that value per layer, read
+    through the ADC like the others. One of: tile, layer. Training reads it in modes:
+    noise_aware.
+    """
+
     mem_type: str = "resistive"
     """Cell kind: resistive (conductance, S) or capacitive (capacitance, F). One of: resistive,
     capacitive. Training reads it in modes: noise_aware.

@@ -70,7 +70,7 @@ PARAMS: list[Param] = [
         "offset_reference",
         "str",
         "tile",
-        SIM,
+        HW,
         "signed_mapping = offset: tile, codes shifted by 2**(weight_precision - 1) with a "
         "reference column of that value in every subarray; layer (NeuroSim V1.5), codes "
         "shifted by the layer's -min(q_w) (0 when no code is negative) with one dummy column "
