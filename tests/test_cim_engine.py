@@ -20,11 +20,13 @@ def _ranges(wmax=1.0, lo=-2.0, hi=2.0):
 
 
 @pytest.mark.parametrize(
-    "mapping,bitcell,wp", list(itertools.product(("differential", "offset"), (1, 2, 3), (2, 5, 8)))
+    "mapping,bitcell,wp",
+    list(itertools.product(("differential", "offset", "offset/digital"), (1, 2, 3), (2, 5, 8))),
 )
 def test_encode_round_trips_to_signed_weights(mapping, bitcell, wp):
     q = torch.arange(-(2 ** (wp - 1) - 1), 2 ** (wp - 1)).float().view(-1, 1).repeat(1, 3)
-    m = CrossbarMap(q.shape[0], 3, 64, 64, 0, bitcell, wp, mapping)
+    name, _, reference = mapping.partition("/")
+    m = CrossbarMap(q.shape[0], 3, 64, 64, 0, bitcell, wp, name, reference or "tile")
     levels = m.encode(q)
     assert levels.shape == (m.n_w, q.shape[0], m.phys_cols)
     assert levels.min() >= 0 and levels.max() <= 2**bitcell - 1
@@ -61,6 +63,18 @@ EXACT_CASES = [
     dict(signed_mapping="offset"),
     dict(bitcell=2, dac_precision=2),
     dict(bitcell=3, dac_precision=3, signed_mapping="offset"),
+    # a digitally removed offset is exact where no off-state baseline reaches the ADC
+    dict(signed_mapping="offset", offset_reference="digital", off_state=0.0),
+    dict(
+        bitcell=2,
+        dac_precision=2,
+        signed_mapping="offset",
+        offset_reference="digital",
+        off_current="subtract",
+    ),
+    dict(
+        signed_mapping="offset", offset_reference="digital", input_offset="dummy_row", off_state=0.0
+    ),
     dict(parallel_read=16, sub_array=(32, 64)),
     dict(input_precision=5, weight_precision=6, dac_precision=4, sub_array=(40, 40)),
     dict(off_state=0.0),
@@ -106,6 +120,22 @@ def test_linear_path_with_stuck_cells_matches_analog_path():
     slow = eng.mvm(codes, eng.program(torch.Generator().manual_seed(3)))
     assert torch.equal(fast, slow)
     assert not torch.equal(fast, eng.reference(codes))  # faults do change the result
+
+
+def test_digital_offset_leaves_only_the_baselines_rounding():
+    """offset_reference = digital with the off-state baseline in the ADC range: no reference
+    column rounds the same baseline, so each read's ADC rounding of c * sum(x) stays, at most
+    half a unit product per read (shift-add weighted), and the rest is removed exactly."""
+    sim = sim_config(adc_precision=14, signed_mapping="offset", offset_reference="digital")
+    eng = LayerEngine("l", _layer("linear"), _ranges(wmax=0.2), sim)
+    assert eng.lossless and eng.c > 0 and eng.map.phys_cols == 7  # no reference column
+    codes, _ = eng.input_codes(_input("linear"))
+    eng.allow_linear_path = False
+    err = eng.mvm(codes, eng.program(None)) - eng.reference(codes)
+    reads = len(eng.map.groups) * float(eng.map.slice_weights().sum()) * (2**8 - 1)
+    assert 0 < float(err.abs().max()) <= 0.5 * reads
+    # one baseline per read, so every output of an input vector errs alike
+    assert torch.allclose(err, err[:, :1].expand_as(err), atol=0.5)
 
 
 def test_lossy_adc_error_bounded_by_half_step():

@@ -109,11 +109,21 @@ def test_rounded_noise_power_closed_form():
     assert float(power[0]) < 1e-30 and abs(float(power[-1]) - (25 + 1 / 12)) < 0.01
 
 
+DIGITAL_OFFSET = dict(signed_mapping="offset", offset_reference="digital", off_current="subtract")
+
+
 @pytest.mark.parametrize(
-    ("read_noise", "adc", "rows", "sparse"),
-    [(0.1, 8, 64, False), (0.0, 4, 64, False), (0.05, 5, 128, False), (0.1, 8, 64, True)],
+    ("read_noise", "adc", "rows", "sparse", "mapping"),
+    [
+        (0.1, 8, 64, False, {}),
+        (0.0, 4, 64, False, {}),
+        (0.05, 5, 128, False, {}),
+        (0.1, 8, 64, True, {}),
+        (0.1, 8, 64, False, DIGITAL_OFFSET),  # one column read per output, not two
+        (0.0, 4, 64, False, DIGITAL_OFFSET),
+    ],
 )
-def test_noise_aware_error_power_matches_the_simulator(read_noise, adc, rows, sparse):
+def test_noise_aware_error_power_matches_the_simulator(read_noise, adc, rows, sparse, mapping):
     """The injected noise has the power of the simulator's error (read noise + ADC) vs the
     digital reference, within 15 %, for fine (unit-step) and coarse ADCs (8-bit weights and
     inputs; sparse inputs only with the fine ADC: a coarse ADC rounds sparse small partial
@@ -133,6 +143,7 @@ def test_noise_aware_error_power_matches_the_simulator(read_noise, adc, rows, sp
         adc_precision=adc,
         weight_precision=8,
         input_precision=8,
+        **mapping,
     )
     layer.sim = sim_config(**{**layer.sim, "sub_array": (rows, 64)})
     predicted = layer.noise_var(x, rng)

@@ -96,6 +96,13 @@ SETTINGS = [
     dict(bitcell=4, dac_precision=4, sub_array=256, parallel_read=0),
     dict(bitcell=7, dac_precision=8, sub_array=64, parallel_read=32),
     dict(bitcell=1, dac_precision=8, sub_array=256, parallel_read=0, signed_mapping="offset"),
+    dict(
+        bitcell=2,
+        dac_precision=4,
+        sub_array=128,
+        signed_mapping="offset",
+        offset_reference="digital",
+    ),
 ]
 
 

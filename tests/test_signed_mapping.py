@@ -36,7 +36,7 @@ def test_builtin_mappings_are_registered_and_are_the_catalog_choices() -> None:
     assert SignedMapping.lookup("differential") is Differential
     assert SignedMapping.lookup("offset") is Offset
     assert PARAMS["signed_mapping"].choices == SignedMapping.names() == ("differential", "offset")
-    assert PARAMS["offset_reference"].choices == REFERENCES == ("tile", "layer")
+    assert PARAMS["offset_reference"].choices == REFERENCES == ("tile", "layer", "digital")
     with pytest.raises(ValueError, match="unknown signed_mapping 'twos'; known: differential"):
         CrossbarMap(8, 2, 8, 8, 0, 1, 4, "twos")
     with pytest.raises(ValueError, match="unknown offset_reference 'row'"):
@@ -64,6 +64,18 @@ def test_builtin_layout_facts_in_closed_form() -> None:
         200,
     )
     assert layer.layer_reference and not tile.layer_reference and not diff.layer_reference
+    # digital (NeuroSim V1.4's C++ layout): 8 cells a weight, no reference column at all
+    digital = Offset("digital")
+    assert digital.column_tiles(100, 64, 4) == (16, 7) and digital.column_tiles(32, 64, 4) == (
+        16,
+        2,
+    )
+    assert digital.reference_columns(7) == 0 and digital.phys_cols(100, 7) == 100
+    assert digital.crossbar_columns(255, 128, 8) == 255 * 8  # NeuroSim: C_out x numColPerSynapse
+    assert [m.digital_offset(8) for m in (diff, tile, layer, digital)] == [0, 0, 0, 128]
+    assert [m.read_columns_per_output for m in (diff, tile, layer, digital)] == [2, 2, 2, 1]
+    with pytest.raises(ValueError, match="offset_reference = digital needs sub_array cols >= "):
+        digital.column_tiles(4, 2, 4)
 
 
 def test_registry_and_layout_do_not_import_torch() -> None:
@@ -175,3 +187,7 @@ def test_ppa_places_the_layer_reference_as_the_simulator_does() -> None:
     assert (per_layer["col_tiles"], per_tile["col_tiles"]) == (sim.col_tiles, 17) == (16, 17)
     assert per_layer["crossbar_cols"] == sim.phys_cols * sim.n_w == 256 * 8
     assert per_tile["crossbar_cols"] == (255 + 17) * 8
+    digital = estimate(layer, {**hw, "offset_reference": "digital"}, tech)["layers"][0]
+    sim = CrossbarMap(128, 255, 128, 128, 0, 1, 8, "offset", "digital")
+    assert digital["col_tiles"] == sim.col_tiles == 16  # 255 weights, no dummy group
+    assert digital["crossbar_cols"] == sim.phys_cols * sim.n_w == 255 * 8

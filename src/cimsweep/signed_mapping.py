@@ -25,7 +25,7 @@ from cimsweep.registry import Registered
 if TYPE_CHECKING:
     import torch
 
-REFERENCES = ("tile", "layer")  # the offset_reference choices (mappings with a reference column)
+REFERENCES = ("tile", "layer", "digital")  # the offset_reference choices of the offset mapping
 
 
 class SignedMapping(Registered):
@@ -84,6 +84,21 @@ class SignedMapping(Registered):
         """Whether the layer has one reference column in all (NeuroSim V1.5's dummy column)."""
         return False
 
+    @property
+    def digital_reference(self) -> bool:
+        """Whether the stored offset is removed digitally (no reference column is read)."""
+        return False
+
+    @property
+    def read_columns_per_output(self) -> int:
+        """Columns read through an ADC per logical output and weight slice (the output's own
+        and its negative or reference column: 2; a digitally removed offset: 1)."""
+        return 2
+
+    def digital_offset(self, weight_precision: int) -> int:
+        """The code subtracted digitally per unit input (0 unless :attr:`digital_reference`)."""
+        return 0
+
     # --- cell mapping (torch tensors) ------------------------------------------------------
 
     def codes(self, q: torch.Tensor, weight_precision: int) -> tuple[torch.Tensor, int]:
@@ -135,7 +150,11 @@ class Offset(SignedMapping):
     V1.5): ``s = max(0, -min(q))`` of the layer, one dummy column group per layer after its
     last weight: ``sub_cols // n_w`` weights fill a subarray, as in NeuroSim's C++
     (``numColPerSynapse`` columns per weight, no reference in the array), and the dummy group
-    takes a further column tile only where the last one is full.
+    takes a further column tile only where the last one is full. ``digital`` (ISAAC's bias,
+    Shafiee et al. ISCA 2016): ``s = 2**(weight_precision - 1)`` and no reference column; the
+    engine subtracts ``s`` times the input sum (and the cells' nominal off-state baseline)
+    after the ADC, so ``sub_cols // n_w`` weights fill a subarray: NeuroSim V1.4's C++ layout.
+    Unlike a reference column, the digital offset neither drifts nor picks up read noise.
     """
 
     name = "offset"
@@ -144,13 +163,15 @@ class Offset(SignedMapping):
         return weight_precision
 
     def column_tiles(self, cols: int, sub_cols: int, n_w: int) -> tuple[int, int]:
-        if self.layer_reference:
+        if self.reference != "tile":
             per = sub_cols // n_w
             if per < 1:
                 raise ValueError(
-                    "offset mapping with offset_reference = layer needs sub_array cols >= "
-                    f"weight slices = {n_w}, got {sub_cols}"
+                    f"offset mapping with offset_reference = {self.reference} needs sub_array "
+                    f"cols >= weight slices = {n_w}, got {sub_cols}"
                 )
+            if self.digital_reference:
+                return per, math.ceil(cols / per)
             return per, math.ceil((cols + 1) / per)  # the dummy group after the last weight
         per = sub_cols // n_w - 1
         if per < 1:
@@ -161,11 +182,24 @@ class Offset(SignedMapping):
         return per, math.ceil(cols / per)
 
     def reference_columns(self, col_tiles: int) -> int:
+        if self.digital_reference:
+            return 0
         return 1 if self.layer_reference else col_tiles
 
     @property
     def layer_reference(self) -> bool:
         return self.reference == "layer"
+
+    @property
+    def digital_reference(self) -> bool:
+        return self.reference == "digital"
+
+    @property
+    def read_columns_per_output(self) -> int:
+        return 1 if self.digital_reference else 2
+
+    def digital_offset(self, weight_precision: int) -> int:
+        return 2 ** (weight_precision - 1) if self.digital_reference else 0
 
     def codes(self, q: torch.Tensor, weight_precision: int) -> tuple[torch.Tensor, int]:
         if self.layer_reference:  # shift >= 0: an all-positive layer is stored as it is
@@ -176,6 +210,8 @@ class Offset(SignedMapping):
 
     def combine(self, phys: torch.Tensor, cols: int, cols_per_tile: int) -> torch.Tensor:
         main = phys[..., :cols]
+        if self.digital_reference:  # the caller subtracts digital_offset x the input sum
+            return main
         if self.layer_reference:
             return main - phys[..., cols:]
         import torch

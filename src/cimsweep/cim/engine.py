@@ -288,6 +288,8 @@ class LayerEngine:
         else:
             phys = self._analog(codes, chip, noise, stats)
         out = self.map.combine(phys)
+        if self.map.digital_offset:  # the stored offset, removed after the ADC
+            out.sub_(codes.sum(1, keepdim=True), alpha=self.map.digital_offset_units(self.c))
         if self.dummy_row:
             return out[:-1].sub_(out[-1])
         return out.sub_(self.colsum, alpha=self.zero_point)

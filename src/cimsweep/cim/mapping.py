@@ -9,10 +9,10 @@ Weights (signed integer codes, ``weight_precision`` bits with sign) become cell 
 ``bitcell`` bits, least significant slice first, by the registered signed mapping
 (:mod:`cimsweep.signed_mapping`: ``differential``, a positive and a negative cell column per
 weight; ``offset``, one unsigned column per weight and reference columns, per subarray or, with
-``offset_reference = layer`` as in NeuroSim V1.5, one per layer). The mapping owns the layout
-facts (weight slices, physical columns, weights per subarray, shared with the PPA model through
-:mod:`cimsweep.layout`) and the cell codes; this module slices codes into cell levels and
-places them in read groups.
+``offset_reference = layer`` as in NeuroSim V1.5, one per layer, or none with ``digital``).
+The mapping owns the layout facts (weight slices, physical columns, weights per subarray,
+shared with the PPA model through :mod:`cimsweep.layout`) and the cell codes; this module
+slices codes into cell levels and places them in read groups.
 """
 
 from __future__ import annotations
@@ -100,6 +100,19 @@ class CrossbarMap:
         """One dummy reference column per layer (offset mapping, NeuroSim V1.5)."""
         return self.mapping.layer_reference
 
+    @property
+    def digital_offset(self) -> int:
+        """Weight code offset removed digitally, times each input's code (0: none)."""
+        return self.mapping.digital_offset(self.weight_precision)
+
+    def digital_offset_units(self, baseline: float) -> float:
+        """What one unit of input adds to every digitally offset output's shift-added column
+        sum besides its weight (unit products): the offset code plus the cells' off-state
+        ``baseline`` (unit levels) in each of the ``n_w`` slices, ``sum_k levels**k``."""
+        if not self.digital_offset:
+            return 0.0
+        return self.digital_offset + baseline * float(self.slice_weights().sum())
+
     @cached_property
     def groups(self) -> list[tuple[int, int]]:
         """(first row, rows) of every read group, tile by tile."""
@@ -152,7 +165,7 @@ class CrossbarMap:
         """Effective integer weights (rows, cols) of cell levels (n_w, rows, phys_cols)."""
         levels = levels if levels.is_floating_point() else levels.float()
         sw = self.slice_weights().to(levels.device, levels.dtype)
-        return self.combine(torch.einsum("k,krp->rp", sw, levels))
+        return self.combine(torch.einsum("k,krp->rp", sw, levels)) - self.digital_offset
 
 
 def weight_matrix(module: nn.Module) -> torch.Tensor:

@@ -251,7 +251,9 @@ class HardwareAwareLayer(nn.Module):
             self._step2 = engine.step.square().float()  # (G, n_w)
             self._fine_w = engine.step <= 1  # (G, n_w)
         self._out_var = engine.out_sigma**2  # per conversion, ADC steps**2
-        pair = 2.0  # both columns of the differential pair (or column and reference)
+        # both columns of the differential pair (or column and reference); one column where
+        # the offset is removed digitally
+        pair = float(engine.map.mapping.read_columns_per_output)
         w2 = pair * engine.map.slice_weights().square()[None, :]  # (1, n_w)
         step = engine.step.double()  # (G, n_w), unit products
         fine = (step <= 1).double()

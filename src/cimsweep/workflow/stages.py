@@ -187,7 +187,9 @@ class TrainValues(DataValues):
     """signed_mapping = offset: tile, codes shifted by 2**(weight_precision - 1) with a reference
     column of that value in every subarray; layer (NeuroSim V1.5), codes shifted by the layer's
     -min(q_w) (0 when no code is negative) with one dummy column of that value per layer, read
-    through the ADC like the others. One of: tile, layer. Training reads it in modes:
+    through the ADC like the others; digital (ISAAC's bias; NeuroSim V1.4's C++ layout), codes
+    shifted by 2**(weight_precision - 1), no reference column, the shift times the input sum
+    subtracted after the ADC. One of: tile, layer, digital. Training reads it in modes:
     noise_aware.
     """
 
@@ -348,7 +350,9 @@ class InferValues(CalibValues):
     """signed_mapping = offset: tile, codes shifted by 2**(weight_precision - 1) with a reference
     column of that value in every subarray; layer (NeuroSim V1.5), codes shifted by the layer's
     -min(q_w) (0 when no code is negative) with one dummy column of that value per layer, read
-    through the ADC like the others. One of: tile, layer. Training reads it in modes:
+    through the ADC like the others; digital (ISAAC's bias; NeuroSim V1.4's C++ layout), codes
+    shifted by 2**(weight_precision - 1), no reference column, the shift times the input sum
+    subtracted after the ADC. One of: tile, layer, digital. Training reads it in modes:
     noise_aware.
     """
 
@@ -572,7 +576,9 @@ class PpaValues(StageValues):
     """signed_mapping = offset: tile, codes shifted by 2**(weight_precision - 1) with a reference
     column of that value in every subarray; layer (NeuroSim V1.5), codes shifted by the layer's
     -min(q_w) (0 when no code is negative) with one dummy column of that value per layer, read
-    through the ADC like the others. One of: tile, layer. Training reads it in modes:
+    through the ADC like the others; digital (ISAAC's bias; NeuroSim V1.4's C++ layout), codes
+    shifted by 2**(weight_precision - 1), no reference column, the shift times the input sum
+    subtracted after the ADC. One of: tile, layer, digital. Training reads it in modes:
     noise_aware.
     """
 
