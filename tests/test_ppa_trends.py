@@ -66,10 +66,18 @@ def test_subarray_size(moves: dict, size: str) -> None:
     _check(moves[("sub_array", size)], ("area_mm2", "latency_s"))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18: 256x256 energy/leakage move the wrong way")
-def test_subarray_size_energy_and_leakage(moves: dict) -> None:
+@pytest.mark.parametrize("size", ["(64, 64)", "(256, 256)"])
+def test_subarray_size_leakage(moves: dict, size: str) -> None:
+    """NeuroSim's leakage rises at both sizes on the CNN (x1.021 / x1.235): with its column
+    layout (8 cells a weight, no reference column) the kernel-split layers take as many tiles
+    as NeuroSim's, whose H-tree repeaters leak most."""
+    _check(moves[("sub_array", size)], ("leakage_power_W",))
+
+
+@pytest.mark.xfail(strict=True, reason="issue 18: 256x256 dynamic energy moves the wrong way")
+def test_subarray_size_energy(moves: dict) -> None:
     for size in ("(64, 64)", "(256, 256)"):
-        _check(moves[("sub_array", size)], ("dynamic_energy_J", "leakage_power_W", "tops_per_w"))
+        _check(moves[("sub_array", size)], ("dynamic_energy_J", "tops_per_w"))
 
 
 @pytest.mark.parametrize("pr", ["16", "32", "64"])

@@ -105,19 +105,22 @@ def cell_read_energy(
 ) -> float:
     """Energy of one active cell in one read (J).
 
-    Resistive: V_read^2 * G * t with ``level`` = G the mean cell conductance (S,
-    :func:`cell_conductance`) and t the time the column conducts, ``conduct_s`` (s; default
-    ``cells.sense_time_s``). NeuroSim V1.4 charges the column current for the whole conversion
-    (``SarADC.cpp`` ``GetColumnPower`` x its latency; ``MultilevelSenseAmp.cpp`` likewise), so
-    :func:`cimsweep.ppa.energy.unit_energies` passes the ADC's conversion time.
+    Resistive: ``cells.column_power_V2`` x G x t with ``level`` = G the mean cell conductance
+    (S, :func:`cell_conductance`) and t the time the column conducts, ``conduct_s`` (s; default
+    ``cells.sense_time_s``): the power the ADC front end spends per unit of column conductance
+    while it holds the column at its read voltage (NeuroSim V1.4 ``SarADC.cpp``
+    ``GetColumnPower``, a Cadence fit per node at its ``readVoltage``). NeuroSim charges the
+    column current for the whole conversion (``GetColumnPower`` x its latency;
+    ``MultilevelSenseAmp.cpp`` likewise), so :func:`cimsweep.ppa.energy.unit_energies` passes
+    the ADC's conversion time.
     Capacitive: C * V_read^2 with ``level`` = C the mean programmed capacitance (F).
     """
     cells = tech["cells"]
-    v = float(cells["read_voltage_V"])
     if mem_type == "capacitive":
+        v = float(cells["read_voltage_V"])
         return level * v * v
     t = float(cells["sense_time_s"]) if conduct_s is None else conduct_s
-    return v * v * level * t
+    return float(cells["column_power_V2"]) * level * t
 
 
 def bitline_energy(tech: Tech, rows: int, cell_type: str) -> float:

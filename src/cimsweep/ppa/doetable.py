@@ -25,6 +25,9 @@ from cimsweep.ppa.doe import (
 )
 
 
+LAYER_FRACTIONS = "trace_layer_one_bit_fractions"  # ";"-joined, one per crossbar layer
+
+
 def hw_point(point: Mapping[str, Any]) -> dict[str, Any]:
     """The hardware parameters of a DOE point or table row (the keys of :data:`BASE`)."""
     return {k: point[k] for k in BASE}
@@ -47,6 +50,8 @@ def _row(point: Mapping[str, Any], result: Mapping[str, Any] | None, error: str)
     row["trace_one_bit_fraction"] = (
         sum(r["trace"]["one_bit_fraction"] for r in layers) / len(layers) if layers else ""
     )
+    # each layer's own fraction (the input activity the analytical side is given)
+    row[LAYER_FRACTIONS] = ";".join(f"{r['trace']['one_bit_fraction']:.6g}" for r in layers)
     return row
 
 
@@ -108,7 +113,9 @@ def read_table(path: Path) -> list[dict[str, Any]]:
             for k, v in row.items():
                 if k in ("network", "axis", "status", "error", "cell_type", "adc_type", "ppa_mode"):
                     continue
-                if k == "sub_array":
+                if k == LAYER_FRACTIONS:
+                    r[k] = [float(x) for x in v.split(";")] if v else []
+                elif k == "sub_array":
                     a, b = v.split("x")
                     r[k] = (int(a), int(b))
                 elif v != "":
@@ -129,6 +136,21 @@ def network_geometry(net: str = "cnn") -> list[dict]:
 
         _GEO[net] = [g.to_dict() for g in layer_geometry(network(net), IN_SHAPES[net])]
     return _GEO[net]
+
+
+def row_geometry(row: Mapping[str, Any]) -> list[dict]:
+    """A table row's network geometry with each layer's ``input_activity`` from the row's
+    traces (the inputs NeuroSim saw), where the row records them."""
+    geo = network_geometry(str(row.get("network", "cnn")))
+    fractions = row.get(LAYER_FRACTIONS) or []
+    if not fractions:
+        return geo
+    if len(fractions) != len(geo):
+        raise ValueError(
+            f"DOE row {row.get('id')}: {LAYER_FRACTIONS} has {len(fractions)} values for "
+            f"{len(geo)} layers"
+        )
+    return [{**g, "input_activity": a} for g, a in zip(geo, fractions, strict=True)]
 
 
 def write_meta(path: Path, rows: Sequence[Mapping[str, Any]], version: str, commit: str) -> None:

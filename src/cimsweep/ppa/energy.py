@@ -44,15 +44,25 @@ def unit_energies(d: Design) -> UnitEnergies:
     )
 
 
+def input_activity(v: Mapping[str, Any], tech: Mapping[str, Any]) -> float:
+    """Fraction of a layer's input bits that are 1: the layer's ``input_activity`` where its
+    geometry carries one (measured on real activations), else ``cells.input_activity``."""
+    measured = v.get("input_activity")
+    return float(tech["cells"]["input_activity"] if measured is None else measured)
+
+
 def layer_events(v: Mapping[str, Any], m: LayerMapping, d: Design) -> dict[str, float]:
     """Event counts of one inference of a layer (row activations, reads, conversions, adds,
     buffer bytes)."""
     vec, rows, cols = v["vectors"], v["rows"], v["cols"]
     conversions = vec * d.cycles * m.read_groups * m.cols
     uniq = unique_inputs(v)
+    cell_reads = vec * d.cycles * rows * m.cols
     return {
         "row_activations": vec * d.cycles * rows * m.col_tiles,
-        "cell_reads": vec * d.cycles * rows * m.cols,
+        "cell_reads": cell_reads,
+        # cells whose input bit is 1 conduct: the layer's measured fraction, else the tech's
+        "conducting_cell_reads": cell_reads * input_activity(v, d.tech),
         "adc_conversions": conversions,
         # read groups of a row tile are summed at ADC width first (NeuroSim V1.4 SubArray.cpp
         # "add partial sums": an adder per ADC when numAdd > 1), then one weight-slice
@@ -91,7 +101,6 @@ def layer_energy(
     """Dynamic energy breakdown (J) of one layer from its event counts and its wire
     bit-metres (inputs, outputs: :func:`wire_bit_m`)."""
     tech, zeta = d.tech, d.zeta
-    activity = float(tech["cells"]["input_activity"])
     conversions, row_act = ev["adc_conversions"], ev["row_activations"]
     e = zeros()
     # an SRAM column is charged its whole active-row current in every read group's
@@ -99,7 +108,7 @@ def layer_energy(
     # conductance by the read groups for resistive cells only; SRAM energy grows ~linearly
     # with the groups: x7.3 for 8 groups on the DOE's 14 nm 256 x 256 point, RRAM x2)
     per_read = m.read_groups / m.row_tiles if d.cell_type.startswith("SRAM") else 1.0
-    e["array"] = ev["cell_reads"] * per_read * activity * u.cell + zeta * (
+    e["array"] = ev["conducting_cell_reads"] * per_read * u.cell + zeta * (
         conversions * u.bitline + row_act * u.wordline
     )
     e["adc"] = zeta * conversions * u.adc

@@ -87,7 +87,8 @@ def normalize_hw(hw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _layer_view(layer: Any) -> dict[str, Any]:
-    """Name, kind, rows, cols, vectors, kernel of a LayerGeometry or its ``to_dict``."""
+    """Name, kind, rows, cols, vectors, kernel (and ``input_activity`` where given) of a
+    LayerGeometry or its ``to_dict``."""
     get = layer.get if isinstance(layer, Mapping) else lambda k, d=None: getattr(layer, k, d)
     view: dict[str, Any] = {
         "name": str(get("name", "")),
@@ -101,6 +102,13 @@ def _layer_view(layer: Any) -> dict[str, Any]:
     for key in ("rows", "cols", "vectors"):
         if view[key] < 1:
             raise ValueError(f"layer {view['name']!r}: {key} must be >= 1, got {view[key]}")
+    activity = get("input_activity", None)  # measured fraction of 1 input bits, if any
+    if activity is not None:
+        view["input_activity"] = float(activity)
+        if not 0.0 <= view["input_activity"] <= 1.0:
+            raise ValueError(
+                f"layer {view['name']!r}: input_activity must be in [0, 1], got {activity}"
+            )
     return view
 
 

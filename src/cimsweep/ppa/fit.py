@@ -37,8 +37,8 @@ from cimsweep.ppa.doe import (
 )
 from cimsweep.ppa.doetable import (
     hw_point,
-    network_geometry,
     read_table,
+    row_geometry,
     run_doe,
     write_meta,
     write_table,
@@ -79,6 +79,9 @@ NEUROSIM_TECH = {
         "tile_sizing": "network",
     }
 }
+# NeuroSim V1.4's C++ column layout: ceil(weight bits / bitcell) columns per weight of shifted
+# codes, no reference column in the array (main.cpp numColPerSynapse)
+NEUROSIM_LAYOUT = {"signed_mapping": "offset", "offset_reference": "digital"}
 POST_LAYOUT = {"dynamic_energy_J": NEUROSIM_ZETA, "leakage_power_W": NEUROSIM_ZETA}
 SHARES = ("adc", "array", "accumulation")
 # NeuroSim books the array's read energy inside its "ADC (or S/As)" energy
@@ -95,11 +98,11 @@ def analytical(row: Mapping[str, Any], tech_dir: Path) -> dict[str, Any] | None:
     path = tech_dir / f"{int(row['tech_node'])}nm.yaml"
     if not path.is_file():
         return None
-    geo = network_geometry(str(row.get("network", "cnn")))
+    geo = row_geometry(row)
     tech = load_tech(path)
     tech["arch"].update(NEUROSIM_TECH["arch"])
     try:
-        return estimate(geo, hw_point(row), tech)
+        return estimate(geo, {**hw_point(row), **NEUROSIM_LAYOUT}, tech)
     except ValueError:
         return None
 

@@ -44,6 +44,7 @@ SCHEMA: dict[str, tuple[float | None, float | None]] = {
     "cells.sram_read_width_F": _POS,
     "cells.access_gate_width_F": _POS,
     "cells.read_voltage_V": _POS,
+    "cells.column_power_V2": _POS,
     "cells.write_voltage_V": _POS,
     "cells.sense_time_s": _POS,
     "cells.mean_level": _FRAC,
