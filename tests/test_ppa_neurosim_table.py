@@ -128,11 +128,6 @@ def test_held_out_shares_within_10_pp(held_out: dict, key: str) -> None:
     assert held_out[key]["max_abs"] <= 10
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 18: CNN 256x256 dynamic energy and TOPS/W (NeuroSim x1.034 / ours x0.946) "
-    "move the other way",
-)
 def test_every_one_axis_trend_in_neurosims_direction(rows: list[dict]) -> None:
     trends = fit.trends(rows, TECH)
     assert all(all(res.values()) for res in trends.values())

@@ -74,10 +74,12 @@ def test_subarray_size_leakage(moves: dict, size: str) -> None:
     _check(moves[("sub_array", size)], ("leakage_power_W",))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18: 256x256 dynamic energy moves the wrong way")
-def test_subarray_size_energy(moves: dict) -> None:
-    for size in ("(64, 64)", "(256, 256)"):
-        _check(moves[("sub_array", size)], ("dynamic_energy_J", "tops_per_w"))
+@pytest.mark.parametrize("size", ["(64, 64)", "(256, 256)"])
+def test_subarray_size_energy(moves: dict, size: str) -> None:
+    """NeuroSim's energy rises at both sizes on the CNN (x1.004 / x1.034): its kernel-split
+    layers convert kernel position by kernel position, so 256-row subarrays convert as often
+    as 128-row ones, each half empty."""
+    _check(moves[("sub_array", size)], ("dynamic_energy_J", "tops_per_w"))
 
 
 @pytest.mark.parametrize("pr", ["16", "32", "64"])

@@ -153,13 +153,24 @@ def novel_maps(
     maps: Sequence[LayerMapping], spare: Sequence[int], plan: Floorplan, d: Design
 ) -> tuple[list[LayerMapping], list[int]]:
     """Mappings and free copies with a network floorplan's kernel-split layers allocated
-    their own tiles (:func:`novel_allocation`)."""
+    their own tiles (:func:`novel_allocation`) and read kernel position by kernel position:
+    each position's ``C_in`` rows take ``ceil(C_in / sub_rows)`` row tiles of their own, every
+    one read with all its groups (NeuroSim V1.4 ``Tile.cpp`` novel mapping, ``weightMatrixRow /
+    numPE`` rows per PE), so a 3 x 3 layer of 64 channels converts 9 partly filled reads per
+    column at 128 and at 256 rows, not ``ceil(576 / rows)``."""
     out_m, out_s = list(maps), list(spare)
     for i, (m, nm) in enumerate(zip(maps, plan.novel, strict=True)):
         if nm is None:
             continue
         pe, positions = nm
         tiles, arrays, copies = novel_allocation(m.rows, m.cols, positions, pe, (d.sr, d.sc))
+        row_tiles = positions * math.ceil(max(1, m.rows // positions) / d.sr)
+        m = dataclasses.replace(
+            m,
+            row_tiles=row_tiles,
+            read_groups=row_tiles * m.max_read_groups,
+            arrays=row_tiles * m.col_tiles,
+        )
         arrays = max(arrays, m.arrays)
         out_m[i] = dataclasses.replace(
             m, tiles=tiles, pes=tiles * positions, allocated_arrays=arrays
