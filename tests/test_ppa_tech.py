@@ -140,3 +140,73 @@ def test_tile_htree_length_is_neurosims() -> None:
     assert tile_htree_length(9, 1e-3) == pytest.approx(4e-3)
     assert tile_htree_length(16, 1e-3) == pytest.approx(4e-3)
     assert tile_htree_length(64, 1e-3) == pytest.approx(10e-3)
+
+
+NODES_ALL = (130, 65, 45, 32, 22, 14, 7, 5, 3, 2, 1)
+
+
+def _neurosim_source(name: str) -> str:
+    path = ROOT / "v1.4" / "Inference_pytorch" / "NeuroSIM" / name
+    if not path.is_file():
+        if os.environ.get("REQUIRE_NEUROSIM") == "1":
+            pytest.fail(f"REQUIRE_NEUROSIM=1 but {path} is missing")
+        pytest.skip(f"{path} missing")
+    return path.read_text()
+
+
+@pytest.mark.parametrize("node", NODES_ALL)
+def test_column_power_is_neurosims_sar_fit_at_its_read_voltage(node: int) -> None:
+    """``cells.column_power_V2`` = the LP coefficient of ``SarADC.cpp`` ``GetColumnPower``
+    (``c * exp(-2.303 log10(R))``, i.e. ``c / R`` at its 0.5 V Cadence reference; 32 nm's
+    exponent is 2.297) x
+    ``Param.cpp`` ``readVoltage`` / 0.5 V (the column resistance is scaled by 0.5 / readVoltage
+    first), read from NeuroSim V1.4's own sources."""
+    sar = _neurosim_source("SarADC.cpp")
+    body = sar[sar.index("double SarADC::GetColumnPower") :]
+    lp = body[body.index("// LP") :]
+    branch = (
+        lp[lp.index("} else {   // 1nm") :] if node == 1 else lp[lp.index(f"technode == {node})") :]
+    )
+    fit = re.search(r"Column_Power \+= ([0-9.]+)\*exp\(-([0-9.]+)\*log10", branch)
+    coef, slope = float(fit.group(1)), float(fit.group(2))
+    assert slope == pytest.approx(math.log(10), abs=0.01)  # R^-1 within 0.3 % in the exponent
+    param = _neurosim_source("Param.cpp")
+    v_read = float(re.search(rf"technode == {node}\) \{{readVoltage=([0-9.]+);", param).group(1))
+    tech = load_tech(tech_file(node, REPO / "config" / "tech"))
+    assert tech["cells"]["column_power_V2"] == pytest.approx(coef * v_read / 0.5, rel=1e-5)
+
+
+def test_cell_read_energy_is_column_power_times_conductance_and_time() -> None:
+    from cimsweep.ppa import components as comp
+
+    tech = load_tech(tech_file(22, REPO / "config" / "tech"))
+    k = tech["cells"]["column_power_V2"]
+    assert comp.cell_read_energy(tech, "resistive", 1e-4, 6e-9) == pytest.approx(k * 1e-4 * 6e-9)
+    v = tech["cells"]["read_voltage_V"]  # capacitive cells: C V_read^2
+    assert comp.cell_read_energy(tech, "capacitive", 1e-15) == pytest.approx(1e-15 * v * v)
+
+
+def test_measured_input_activity_scales_only_the_conducting_cell_reads() -> None:
+    """A layer's ``input_activity`` replaces the technology file's for its cell reads: the
+    column-current energy is linear in it, everything else stays (closed form)."""
+    tech = load_tech(tech_file(22, REPO / "config" / "tech"))
+    geo = vgg8_geometry()
+
+    def layer0(activity: float | None) -> dict:
+        g = [dict(x) for x in geo]
+        if activity is not None:
+            g[0]["input_activity"] = activity
+        return estimate(g, NEUROSIM_HW, tech)["layers"][0]
+
+    default, low, high = layer0(None), layer0(0.1), layer0(0.4)
+    cell = (high["energy_breakdown_J"]["array"] - low["energy_breakdown_J"]["array"]) / 0.3
+    rest = low["energy_breakdown_J"]["array"] - 0.1 * cell
+    a0 = tech["cells"]["input_activity"]
+    assert default["energy_breakdown_J"]["array"] == pytest.approx(rest + a0 * cell, rel=1e-9)
+    assert cell > 0 and rest > 0
+    for part in ("adc", "accumulation", "buffer", "interconnect", "other"):
+        assert low["energy_breakdown_J"][part] == high["energy_breakdown_J"][part]
+    bad = [dict(x) for x in geo]
+    bad[0]["input_activity"] = 1.5
+    with pytest.raises(ValueError, match="input_activity must be in"):
+        estimate(bad, NEUROSIM_HW, tech)

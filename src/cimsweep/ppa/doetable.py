@@ -24,7 +24,6 @@ from cimsweep.ppa.doe import (
     network,
 )
 
-
 LAYER_FRACTIONS = "trace_layer_one_bit_fractions"  # ";"-joined, one per crossbar layer
 
 
