@@ -8,7 +8,10 @@ of the analytical estimate (geometric-mean ratio NeuroSim / analytical on the tr
 a seeded fifth of each network's points is held out) into a YAML calibration file, and prints
 the held-out ratio table (geometric mean and worst case per metric, all points and per network)
 and the trend table per network and axis. NeuroSim's energies are compared post-layout (its
-printed values x 1.22, the factor its TOPS/W includes).
+printed values x 1.22, the factor its TOPS/W includes). The analytical side is given what
+NeuroSim's C++ sees: its column layout (:data:`NEUROSIM_LAYOUT`), each layer's input activity
+from the row's traces (:func:`cimsweep.ppa.doetable.row_geometry`) and the calibration's
+technology settings (:data:`NEUROSIM_TECH`).
 """
 
 from __future__ import annotations
