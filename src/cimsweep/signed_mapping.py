@@ -85,11 +85,6 @@ class SignedMapping(Registered):
         return False
 
     @property
-    def digital_reference(self) -> bool:
-        """Whether the stored offset is removed digitally (no reference column is read)."""
-        return False
-
-    @property
     def read_columns_per_output(self) -> int:
         """Columns read through an ADC per logical output and weight slice (the output's own
         and its negative or reference column: 2; a digitally removed offset: 1)."""
@@ -192,6 +187,7 @@ class Offset(SignedMapping):
 
     @property
     def digital_reference(self) -> bool:
+        """Whether the stored offset is removed digitally (no reference column is read)."""
         return self.reference == "digital"
 
     @property

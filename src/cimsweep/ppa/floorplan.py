@@ -136,6 +136,11 @@ def network_floorplan(
     return Floorplan(spp, ppt, novel, t)
 
 
+def position_rows(rows: int, kernel_positions: int) -> int:
+    """Rows of one kernel position of a kernel-split layer (its ``C_in``), at least 1."""
+    return max(1, rows // kernel_positions)
+
+
 def novel_allocation(
     rows: int, cols: int, kernel_positions: int, pe: int, sub_array: tuple[int, int]
 ) -> tuple[int, int, int]:
@@ -143,7 +148,7 @@ def novel_allocation(
     ``pe x pe`` PE per kernel position holding ``C_in = rows / positions`` rows; the copies
     fill a PE's idle subarrays (:func:`_copies`)."""
     sr, sc = sub_array
-    c_in = max(1, rows // kernel_positions)
+    c_in = position_rows(rows, kernel_positions)
     tiles = math.ceil(c_in / pe) * math.ceil(cols / pe)
     arrays = tiles * kernel_positions * math.ceil(pe / sr) * math.ceil(pe / sc)
     return tiles, arrays, _copies(c_in, cols, pe, sr, sc)
@@ -164,7 +169,7 @@ def novel_maps(
             continue
         pe, positions = nm
         tiles, arrays, copies = novel_allocation(m.rows, m.cols, positions, pe, (d.sr, d.sc))
-        row_tiles = positions * math.ceil(max(1, m.rows // positions) / d.sr)
+        row_tiles = positions * math.ceil(position_rows(m.rows, positions) / d.sr)
         m = dataclasses.replace(
             m,
             row_tiles=row_tiles,
