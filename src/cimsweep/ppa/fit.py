@@ -329,6 +329,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                     "factors": calib,
                     # the technology settings the fit ran with (applied with the factors)
                     "tech": NEUROSIM_TECH,
+                    # the column layout the analytical side was fitted with (a record: sweeps
+                    # keep their own signed_mapping)
+                    "fitted_layout": NEUROSIM_LAYOUT,
                     "held_out": rep["held_out"],
                     "held_out_by_network": {
                         net: res["held_out"] for net, res in rep["by_network"].items()
