@@ -6,7 +6,6 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cimsweep.layout import column_tiles, crossbar_columns
 from cimsweep.ppa import components as comp
 from cimsweep.ppa.design import BREAKDOWN_KEYS, Design, unique_inputs, zeros
 from cimsweep.ppa.mapping import LayerMapping, map_layer
@@ -16,17 +15,14 @@ def map_view(v: Mapping[str, Any], d: Design) -> LayerMapping:
     """Place one layer: whole weights per subarray, offset reference groups per tile or one
     per layer (``offset_reference``), as the simulator places them
     (:func:`cimsweep.layout.column_tiles`)."""
-    hw = d.hw
     return map_layer(
         v["rows"],
-        crossbar_columns(v["cols"], d.sc, d.slices, hw["signed_mapping"], hw["offset_reference"]),
+        d.crossbar_columns(v["cols"]),
         (d.sr, d.sc),
-        hw["parallel_read"],
+        d.hw["parallel_read"],
         d.spp,
         d.ppt,
-        col_tiles=column_tiles(
-            v["cols"], d.sc, d.slices, hw["signed_mapping"], hw["offset_reference"]
-        )[1],
+        col_tiles=d.column_tiles(v["cols"])[1],
     )
 
 

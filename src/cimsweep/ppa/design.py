@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cimsweep.layout import n_input_slices, n_weight_slices
+from cimsweep.layout import column_tiles, crossbar_columns, n_input_slices, n_weight_slices
 
 BREAKDOWN_KEYS = ("array", "adc", "accumulation", "buffer", "interconnect", "other")
 
@@ -52,6 +52,22 @@ class Design:
     zeta: float
     tile_buffer: float
     bus_bits: int
+
+    def crossbar_columns(self, cols: int) -> int:
+        """Physical crossbar columns of a layer of ``cols`` outputs under this point's
+        ``signed_mapping`` and ``offset_reference`` (:func:`cimsweep.layout.crossbar_columns`)."""
+        hw = self.hw
+        return crossbar_columns(
+            cols, self.sc, self.slices, hw["signed_mapping"], hw["offset_reference"]
+        )
+
+    def column_tiles(self, cols: int) -> tuple[int, int]:
+        """(outputs per subarray, subarrays across the columns) of a layer of ``cols``
+        outputs, as the simulator places them (:func:`cimsweep.layout.column_tiles`)."""
+        hw = self.hw
+        return column_tiles(
+            cols, self.sc, self.slices, hw["signed_mapping"], hw["offset_reference"]
+        )
 
     @property
     def logic(self) -> Mapping[str, Any]:

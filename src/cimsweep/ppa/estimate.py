@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from cimsweep.layout import crossbar_columns, digital_names
+from cimsweep.layout import digital_names
 from cimsweep.ppa import components as comp
 from cimsweep.ppa.area import chip_area as chip_area_of
 from cimsweep.ppa.area import idle_area, layer_area, leaking, map_view, tile_htree_leakage
@@ -233,15 +233,7 @@ class AnalyticalBackend:
         plan = None
         if tech["arch"].get("tile_sizing", "fixed") == "network":
             plan = network_floorplan(
-                [
-                    (
-                        v["rows"],
-                        crossbar_columns(
-                            v["cols"], d.sc, d.slices, hw["signed_mapping"], hw["offset_reference"]
-                        ),
-                    )
-                    for v in views
-                ],
+                [(v["rows"], d.crossbar_columns(v["cols"])) for v in views],
                 [tuple(v["kernel"]) for v in views],
                 (d.sr, d.sc),
             )
