@@ -547,9 +547,12 @@ def test_bit_plan_is_chosen_for_one_bit_slices_on_narrow_integer_levels():
     assert got.planes.shape == (2, planes, -(-rows // 64), 40)
     assert torch.equal(got.matrix, w1) and got.baseline == 0.0
     assert read_plan.plan(rows - 1, 1, w1[:, 1:]) is None  # shorter reads: sparse adds
-    assert read_plan.plan(rows, 1, w1 + 0.0101, 0.0101) is None  # baseline: today's numbers
-    based = read_plan.plan(rows, 1, w1 + 0.0101, 0.0101, force="bits")
-    assert based is not None and based.baseline == 0.0101 and based.planes is not None
+    cells = w1 + 0.0101  # the baseline: its share added once per read, chosen by itself too
+    for force in (None, "bits"):
+        based = read_plan.plan(rows, 1, cells, 0.0101, force=force)
+        assert based is not None and based.baseline == 0.0101 and based.planes is not None
+        assert based.matrix is cells  # only the planes are kept: no copy of the levels
+        assert torch.equal(based.planes, got.planes)  # the same levels' planes
     wide = torch.randint(0, 2 ** (planes + 1), (2, rows, 40)).float()
     wide[0, 0, 0] = 2**planes  # one more bit-plane than measured to win
     assert read_plan.plan(rows, 1, wide) is None

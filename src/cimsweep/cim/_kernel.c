@@ -1118,37 +1118,82 @@ struct bits_job {
     int failed;
 };
 
-/* acc[n] += popcount(x & w[n]) << b over n < N (vectorised where the target has a vector
- * popcount). */
-#define POP_ROW(NAME, ATTR)                                                                    \
-    ATTR static void NAME(uint64_t x, const uint64_t *restrict w, int b, int64_t N,            \
-                          uint64_t *restrict acc)                                              \
+/* y[n] = sum over b < B, k < KW of popcount(x[k] & w[(b * KW + k) * N + n]) << b for n < N:
+ * the partial sums of one read (exact integers below 2**24, so exact in float32), each column
+ * summed in registers over the planes (no running sums in memory). */
+#define POP_COL(NAME, ATTR)                                                                    \
+    ATTR static inline uint64_t NAME(const uint64_t *restrict x, const uint64_t *restrict w,    \
+                                     int B, int64_t KW, int64_t N, int64_t n)                   \
     {                                                                                          \
-        for (int64_t n = 0; n < N; n++)                                                        \
-            acc[n] += (uint64_t)__builtin_popcountll(x & w[n]) << b;                           \
+        uint64_t a = 0;                                                                        \
+        for (int b = 0; b < B; b++)                                                            \
+            for (int64_t k = 0; k < KW; k++)                                                   \
+                a += (uint64_t)__builtin_popcountll(x[k] & w[(b * KW + k) * N + n]) << b;      \
+        return a;                                                                              \
+    }
+#define POP_COLS(NAME, COL, ATTR)                                                              \
+    ATTR static void NAME(const uint64_t *restrict x, const uint64_t *restrict w, int B,        \
+                          int64_t KW, int64_t N, int64_t n0, float *restrict y)                 \
+    {                                                                                          \
+        for (int64_t n = n0; n < N; n++)                                                       \
+            y[n] = (float)COL(x, w, B, KW, N, n);                                              \
     }
 #ifdef HAVE_X86
-POP_ROW(pop_row_512, __attribute__((target("avx512f,avx512vl,avx512vpopcntdq"))))
-POP_ROW(pop_row_popcnt, __attribute__((target("popcnt"))))
+POP_COL(pop_col_popcnt, __attribute__((target("popcnt"))))
+POP_COLS(pop_cols_popcnt, pop_col_popcnt, __attribute__((target("popcnt"))))
 #endif
-POP_ROW(pop_row_generic, )
+POP_COL(pop_col_generic, )
+POP_COLS(pop_cols_generic, pop_col_generic, )
+
+#ifdef HAVE_X86
+/* pop_cols_generic with AVX-512 vector popcounts: 32 columns (four registers of 8 words) at a
+ * time, the remaining columns one by one. */
+__attribute__((target("avx512f,avx512dq,avx512vpopcntdq,popcnt"))) static void
+pop_cols_512(const uint64_t *restrict x, const uint64_t *restrict w, int B, int64_t KW,
+             int64_t N, int64_t n0, float *restrict y)
+{
+    int64_t n = n0;
+    for (; n + 32 <= N; n += 32) {
+        __m512i a[4];
+        for (int q = 0; q < 4; q++)
+            a[q] = _mm512_setzero_si512();
+        for (int b = 0; b < B; b++) {
+            const __m128i sh = _mm_cvtsi32_si128(b);
+            for (int64_t k = 0; k < KW; k++) {
+                if (!x[k])
+                    continue;
+                const __m512i xk = _mm512_set1_epi64((long long)x[k]);
+                const uint64_t *wr = w + (b * KW + k) * N + n;
+                for (int q = 0; q < 4; q++) {
+                    const __m512i v = _mm512_loadu_si512((const void *)(wr + 8 * q));
+                    const __m512i c = _mm512_popcnt_epi64(_mm512_and_si512(xk, v));
+                    a[q] = _mm512_add_epi64(a[q], _mm512_sll_epi64(c, sh));
+                }
+            }
+        }
+        for (int q = 0; q < 4; q++)
+            _mm256_storeu_ps(y + n + 8 * q, _mm512_cvtepi64_ps(a[q]));
+    }
+    pop_cols_popcnt(x, w, B, KW, N, n, y);
+}
+#endif
 
 static void bit_rows(struct bits_job *j)
 {
     const int64_t M = j->M, P = j->P, NX = j->NX, N = j->N, KW = j->KW;
     const int B = j->B;
-    uint64_t *xb = malloc((size_t)(NX * KW + N) * sizeof(uint64_t));
+    uint64_t *xb = malloc((size_t)(NX * KW) * sizeof(uint64_t));
     if (!xb) {
         j->failed = 1;
         return;
     }
-    uint64_t *acc = xb + NX * KW;
-    void (*pop)(uint64_t, const uint64_t *, int, int64_t, uint64_t *) = pop_row_generic;
+    void (*pop)(const uint64_t *, const uint64_t *, int, int64_t, int64_t, int64_t,
+                float *) = pop_cols_generic;
 #ifdef HAVE_X86
-    if (__builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512vl"))
-        pop = pop_row_512;
+    if (__builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512dq"))
+        pop = pop_cols_512;
     else if (__builtin_cpu_supports("popcnt"))
-        pop = pop_row_popcnt;
+        pop = pop_cols_popcnt;
 #endif
     for (int64_t u = j->u0; u < j->u1; u++) {
         const int64_t g = u / M, m = u % M;
@@ -1171,16 +1216,7 @@ static void bit_rows(struct bits_job *j)
                 j->sx2[r] = (float)s; /* 1-bit slices: x**2 = x */
             if (j->sx)
                 j->sx[r] = (float)s;
-            memset(acc, 0, (size_t)N * sizeof(uint64_t));
-            for (int b = 0; b < B; b++)
-                for (int64_t k = 0; k < KW; k++) {
-                    const uint64_t x = xb[ix * KW + k];
-                    if (x)
-                        pop(x, wg + (b * KW + k) * N, b, N, acc);
-                }
-            float *restrict y = j->ys + r * N;
-            for (int64_t n = 0; n < N; n++)
-                y[n] = (float)acc[n];
+            pop(xb + ix * KW, wg, B, KW, N, 0, j->ys + r * N);
         }
     }
     free(xb);

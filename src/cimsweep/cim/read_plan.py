@@ -18,6 +18,16 @@ kernel's float32 running sum by rounding only, and a read at an ADC threshold ma
 other way): that is used only when asked for (``read_strategy = "dense"``), since BLAS gains
 only about 5 % there.
 
+A third one, ``bits``, serves 1-bit DAC slices on integer levels (1-bit cells above all): each
+partial sum is the popcount of the slice's bits with the levels' bit-planes, an exact integer
+(:func:`.kernel.bit_sums`), then the same compiled pass. Without a baseline these are the
+sparse kernel's numbers; with one, its share is added once per read, as for ``dense``, and
+the read differs from the sparse kernel's running sum by rounding only. It is chosen by itself
+where it measured faster (:data:`BITS_MIN_ROWS`), baseline or not: a running float32 sum of
+``1 + baseline`` and ``baseline`` cell by cell is no more exact than the integer sum plus the
+baseline's share rounded once, so neither is the one true number, and the integer sum is
+cheaper.
+
 Cells that are not integer levels (programming noise, drift, measured levels) have no exact
 partial sums in float32 on either path: the sparse kernel adds them in row order, BLAS in its
 own (blocked, fused multiply-add) order, so the two differ by float32 rounding and a read that
@@ -57,17 +67,18 @@ DENSE_MIN_ROWS = ((8, 512),)  # (bits, rows), widest slices first; narrower slic
 # 4-bit 1.06-1.67 from 256 rows at N >= 512, 1.05-1.50 at 128 rows and N >= 1024; 8-bit
 # 1.05-4.38 at 512 rows, 1.15-1.74 at 256 rows and N >= 512, 1.04-1.36 at 128 rows and
 # N >= 896; 0.75-1.15 (noise-level) below. BLAS from (slice bits, ((rows, N), ...)) on:
-# 1-bit DAC slices on integer cell levels without an off-state baseline (``off_current:
-# subtract``) are summed by popcount of the levels' bit-planes (exact integers: the sparse
-# kernel's numbers) from (bit-planes at most, rows per read at least) on. Measured 2026-12-02
-# with ``bench_read_matrix.py --cells levels --dacs 1 --reps 3`` (cols 64; ``--cols 512
-# --quick``; load average 4-5 on 2 cores, bits forced): median sparse / bits time 1.49 (cols
-# 64) and 3.30 (cols 512) for 1-bit cells and 512-row reads, 0.87 at 256 rows, 0.36-0.83 for
-# shorter reads; 2-7-bit cells 0.28-0.98 (the sparse kernel's unit adds win). Those sparse
-# times are the float cells' path: since 2026-12-02 (branch h21vgg) the sparse kernel reads
-# two-valued cells (1-bit cells, with or without the baseline: :func:`binary_cells`) from
-# their bits, 1.2-1.5x faster on VGG8's 128-row reads (not remeasured against popcount here).
-BITS_MIN_ROWS = ((1, 512),)
+# 1-bit DAC slices on integer cell levels (with or without the off-state baseline) are summed
+# by popcount of the levels' bit-planes (exact integers; the baseline's share added once per
+# read) from (bit-planes at most, rows per read at least) on. Measured 2026-12-03 with
+# ``bench_read_matrix.py --cells levels --dacs 1 --reps 3 --no-memory`` (cols 64, codes 25 %
+# ones per bit slice; 2-core Intel Xeon VM, AVX-512 VPOPCNTDQ, one thread), the popcount
+# kernel summing each column's planes in registers: time / floor sparse vs bits, 1-bit cells,
+# reads of 128 / 256 / 512 rows: 0.90 / 0.87 / 0.90 vs 0.87 / 0.83 / 0.73 noise-free, 1.30 /
+# 1.23 / 0.93 vs 1.24 / 1.14 / 0.92 noisy; 64 rows 0.64 vs 0.73, 32-row reads 1.13-1.51 vs
+# 1.78-2.19 (sparse wins); 2-7-bit cells lose everywhere (1.08-6.36 vs 0.74-3.46). On one
+# Linear 512 -> 512 layer (NeuroSim bench's bit-serial setting: 128-row reads, 7168 columns,
+# 44 % ones) the popcount reads took 0.85-0.89 s against the sparse kernel's 1.35-1.40 s.
+BITS_MIN_ROWS = ((1, 128),)
 FLOAT_DENSE_MIN = (
     (8, ((512, 0), (256, 512), (128, 896))),
     (4, ((256, 512), (128, 1024))),
@@ -148,11 +159,6 @@ def _levels(weights: torch.Tensor, dac: int, baseline: float) -> torch.Tensor | 
     return _cached(weights, ("levels", dac, baseline), lambda: exact_levels(weights, dac, baseline))
 
 
-def _planes(weights: torch.Tensor, levels: torch.Tensor, bits: int) -> torch.Tensor:
-    """Bit-planes of the exact ``levels`` of ``weights`` (:func:`.kernel.pack_levels`), once."""
-    return _cached(weights, ("planes", bits), lambda: kernel.pack_levels(levels, bits))
-
-
 def _binary(weights: torch.Tensor) -> tuple[torch.Tensor, float, float] | None:
     """(bits, f0, f1) of float32 CPU cell weights (G, P, N) that take at most two float32
     values, the smaller ``f0`` and the larger ``f1`` (bitwise: same sign of zero), else None
@@ -185,7 +191,8 @@ class Dense:
     N), unit products; ``exact``: ``matrix`` holds integer levels whose partial sums are exact
     (:func:`exact_levels`), else float cells (partial sums in BLAS's order); ``planes``: the
     levels' bit-planes, for 1-bit DAC slices summed by popcount instead of BLAS
-    (:func:`.kernel.bit_sums`, exact). Indexing slices the read groups."""
+    (:func:`.kernel.bit_sums`, exact; ``matrix`` is then the cells themselves, levels plus
+    ``baseline``, and only its shape is read). Indexing slices the read groups."""
 
     matrix: torch.Tensor
     baseline: float
@@ -203,13 +210,15 @@ def plan(
     """How a bucket of cell weights (G, P, N) (unit products) is read: None for the sparse
     kernel, else a :class:`Dense` plan for :func:`read_dense`.
 
-    Integer levels without a baseline (the sparse kernel's numbers): exact levels where
-    :data:`DENSE_MIN_ROWS` says BLAS is faster. Other cells (integer levels plus the off-state
-    baseline ``baseline``; programming noise, drift: rounding-level differences from the sparse
-    kernel) where :data:`FLOAT_DENSE_MIN` says so: exact levels plus the baseline (its share
-    added once per read) for integer levels, else the float cells themselves. ``force``
-    (``sparse`` / ``dense``) overrides the crossovers. A pure function of the settings and the
-    cells, never of timings."""
+    1-bit DAC slices on integer levels, with or without a baseline: their bit-planes where
+    :data:`BITS_MIN_ROWS` says popcounts are faster. Integer levels without a baseline (the
+    sparse kernel's numbers): exact levels where :data:`DENSE_MIN_ROWS` says BLAS is faster.
+    Other cells (integer levels plus the off-state baseline ``baseline``; programming noise,
+    drift: rounding-level differences from the sparse kernel) where :data:`FLOAT_DENSE_MIN`
+    says so: exact levels plus the baseline (its share added once per read) for integer
+    levels, else the float cells themselves. ``force`` (``sparse`` / ``dense`` / ``bits``)
+    overrides the crossovers. A pure function of the settings and the cells, never of
+    timings."""
     if force not in (None, "sparse", "dense", "bits"):
         raise ValueError(f"read strategy {force!r}: expected None, 'sparse', 'dense' or 'bits'")
     if force == "sparse" or weights.numel() == 0:
@@ -232,19 +241,29 @@ def plan(
 
 
 def _bit_plan(rows: int, weights: torch.Tensor, baseline: float, force: bool) -> Dense | None:
-    """The popcount plan of 1-bit DAC slices on integer levels where :data:`BITS_MIN_ROWS`
-    says it is faster, else None; with ``force``, any reads, and integer levels plus
-    ``baseline`` too (its share added once per read: rounding apart from the sparse kernel's
-    running sum and from the torch mirror, so never chosen by itself)."""
-    levels, base = _levels(weights, 1, 0.0), 0.0
-    if levels is None and baseline and force:
-        levels, base = _levels(weights, 1, baseline), baseline
+    """The popcount plan of 1-bit DAC slices on integer levels, with or without the off-state
+    ``baseline`` (its share then added once per read: rounding apart from the sparse kernel's
+    running sum), where :data:`BITS_MIN_ROWS` says it is faster, else None; with ``force``,
+    any reads and level widths. The bit-planes are packed once per weight tensor and only
+    they are kept (the plan's ``matrix`` is the cells themselves: no copy)."""
+    key = ("bits", baseline, force)
+    got = _cached(weights, key, lambda: _bit_planes(rows, weights, baseline, force))
+    return None if got is None else Dense(weights, got[1], True, got[0])
+
+
+def _bit_planes(
+    rows: int, weights: torch.Tensor, baseline: float, force: bool
+) -> tuple[torch.Tensor, float] | None:
+    """(bit-planes, baseline) of :func:`_bit_plan`, or None."""
+    levels, base = exact_levels(weights, 1, 0.0), 0.0
+    if levels is None and baseline:
+        levels, base = exact_levels(weights, 1, baseline), baseline
     if levels is None or float(levels.min()) < 0:
         return None
     bits = max(1, int(levels.max()).bit_length())
     if not force and not any(bits <= b and rows >= r for b, r in BITS_MIN_ROWS):
         return None
-    return Dense(levels, base, True, _planes(weights, levels, bits))
+    return kernel.pack_levels(levels, bits), base
 
 
 def read_dense(
@@ -274,14 +293,16 @@ def read_dense(
     G * NX * M * N elements. Raises when a partial sum could reach ``2**24``, unless
     ``exact`` is False (``levels``: any float32 cell weights, ``baseline`` 0; partial sums in
     BLAS's order, rounding apart from the sparse kernel's). ``levels`` a :class:`Dense` plan:
-    its matrix, baseline and exactness (``baseline`` and ``exact`` are then ignored)."""
-    planes = None
+    its matrix, baseline and exactness (``baseline`` and ``exact`` are then ignored; its levels
+    were checked when it was planned, so not again per chunk)."""
+    planes, checked = None, isinstance(levels, Dense)  # a plan's levels: checked once
     if isinstance(levels, Dense):
         baseline, exact, planes = levels.baseline, levels.exact, levels.planes
         levels = levels.matrix
     g, m, p = codes.shape
     n = levels.shape[2]
-    if exact and levels.numel() and p * (2**dac - 1) * float(levels.abs().max()) >= EXACT_LIMIT:
+    big = exact and not checked and levels.numel()
+    if big and p * (2**dac - 1) * float(levels.abs().max()) >= EXACT_LIMIT:
         raise ValueError(f"read_dense: partial sums of {p} rows may reach 2**24 (not exact)")
     noisy, based = noise is not None, bool(baseline)
     if planes is not None:  # 1-bit slices: popcounts of the bit-planes (exact integers)
