@@ -17,10 +17,8 @@ chunk's rows instead) or for dense / torch reads, chunks run one by one.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
@@ -37,20 +35,6 @@ T = TypeVar("T")
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _size = 0
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off for the block (then back as it was): a bucket's
-    chunk loop makes no reference cycles, but its short-lived tensors and tuples trigger
-    collections that traverse every object of the process (up to 8 % of a layer's time)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def runs(n: int, parts: int) -> list[range]:
@@ -148,10 +132,6 @@ class BucketRead:
 
     def run(self) -> int:
         """Every chunk of the bucket; returns the clipped count."""
-        with gc_paused():
-            return self._run()
-
-    def _run(self) -> int:
         e, g_b, m_total = self.engine, self.codes.shape[0], self.codes.shape[1]
         size = self.gc * self.mc_max * e.map.n_w * e.map.phys_cols
         zbuf = torch.empty(size, device=self.codes.device)  # stays mapped, cache-warm
