@@ -106,7 +106,9 @@ SETTINGS = [
 ]
 
 
-def _engine_runs(over: dict, noisy: bool, strategies: tuple[str, ...], threads: int = 0):
+def _engine_runs(
+    over: dict, noisy: bool, strategies: tuple[str, ...], threads: int = 0, batch: int = 50
+):
     noise = dict(read_noise=0.05, output_noise=0.3, rate_stuck_0=0.01) if noisy else {}
     sim = sim_config(adc_precision=5, **over, **noise)
     layer = torch.nn.Linear(300, 40)
@@ -114,7 +116,8 @@ def _engine_runs(over: dict, noisy: bool, strategies: tuple[str, ...], threads: 
         layer.weight.copy_(torch.randn(40, 300, generator=torch.Generator().manual_seed(2)))
     rng = {"weight_max": float(layer.weight.detach().abs().max()), "input_min": 0.0}
     eng = LayerEngine("fc", layer, {**rng, "input_max": 1.0}, sim)
-    codes = torch.randint(0, 256, (50, 300), generator=torch.Generator().manual_seed(1)).float()
+    gen_c = torch.Generator().manual_seed(1)
+    codes = torch.randint(0, 256, (batch, 300), generator=gen_c).float()
     codes[codes < 90] = 0  # ReLU-like zeros
     runs = []
     old = torch.get_num_threads()
@@ -184,7 +187,8 @@ def test_sparse_chunks_on_threads_of_their_own_keep_the_numbers(monkeypatch, noi
     chunks = eng.chunks
     monkeypatch.setattr(eng, "chunks", lambda g, m, n_x=None: chunks(g, m, 3 * 4096, n_x))
     assert eng.chunks(4, 50)[0] < 4 and eng.chunks(4, 50)[1] < 50 / 3  # chunked both ways
-    codes = torch.randint(0, 256, (50, 300), generator=torch.Generator().manual_seed(1)).float()
+    gen_c = torch.Generator().manual_seed(1)
+    codes = torch.randint(0, 256, (batch, 300), generator=gen_c).float()
     codes[codes < 90] = 0
     split = []
     real = bucket_read.map_runs
@@ -525,6 +529,24 @@ def test_bit_plane_reads_are_the_sparse_kernels_numbers(over, noisy):
     (a, clip_a), (b, clip_b) = one
     assert clip_a == clip_b and torch.equal(a, b) and float(a.abs().max()) > 0
     assert two[0][1] == clip_b and torch.equal(two[0][0], b)
+
+
+@needs_kernel
+@pytest.mark.parametrize("noisy", [False, True])
+def test_bit_plane_reads_of_many_chunks_on_two_threads_are_one_threads_numbers(noisy):
+    """Popcount reads of several chunks run chunk by chunk on threads of their own (noise
+    call indices sequential): bit for bit one thread's numbers, and with ``off_current:
+    subtract`` the sparse kernel's."""
+    over = {**BIT_SETTINGS[0], "off_current": "subtract"}
+    rng = {"weight_max": 1.0, "input_min": 0.0, "input_max": 1.0}
+    eng = LayerEngine("fc", torch.nn.Linear(300, 40), rng, sim_config(adc_precision=5, **over))
+    batch = 400
+    assert batch > 3 * eng.chunks(3, batch)[1]  # at least four chunks of input vectors
+    one, _ = _engine_runs(over, noisy, ("sparse", "bits"), threads=1, batch=batch)
+    two, _ = _engine_runs(over, noisy, ("bits",), threads=2, batch=batch)
+    (a, clip_a), (b, clip_b) = one
+    assert torch.equal(a, b) and clip_a == clip_b and float(a.abs().max()) > 0
+    assert torch.equal(two[0][0], b) and two[0][1] == clip_b
 
 
 @needs_kernel

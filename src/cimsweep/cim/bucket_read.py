@@ -11,8 +11,10 @@ share each group's cell weights in cache): each chunk, or the part of it in thei
 kernel's ``rows``), with the chunk's sequential call index and a scratch buffer of their own:
 the same numbers as one thread, with one synchronisation per bucket instead of the kernel's
 own two per chunk (which cost most for small chunks and on a busy machine, where one
-descheduled thread stalls every chunk). With a single input vector (the kernel splits each
-chunk's rows instead) or for dense / torch reads, chunks run one by one.
+descheduled thread stalls every chunk). Popcount reads (:mod:`.read_plan`'s ``bits``) run
+whole chunks the same way (runs of chunks per thread, one kernel thread each). With a single
+input vector or chunk (the kernel splits each chunk's rows instead) or for BLAS / torch
+reads, chunks run one by one.
 """
 
 from __future__ import annotations
@@ -96,10 +98,12 @@ class BucketRead:
         call: int | None,
         threads: int,
         rows: tuple[int, int] | None = None,
+        sums: torch.Tensor | None = None,
     ) -> int:
         """Reads of groups ``g0..`` and vectors ``m0..`` (noise ``call``), added to ``out``
         (``threads`` 0: the kernel's default; ``rows`` (lo, hi): only the chunk's vectors
-        ``lo..hi - 1``, compiled sparse reads only); returns the clipped count."""
+        ``lo..hi - 1``, compiled sparse reads only; ``sums``: dense reads' partial-sum buffer,
+        default the bucket's); returns the clipped count."""
         e, n_w, pc = self.engine, self.engine.map.n_w, self.engine.map.phys_cols
         gs = slice(g0, g0 + self.gc)
         w_c, inv_c, inv2_c, d4_c = self.weights[gs], self.inv[gs], self.inv2[gs], self.d4[gs]
@@ -113,8 +117,9 @@ class BucketRead:
             args = (inv_c, inv2_c, *var, stream, e.kmax, self.coef_x, d4_c, z, rows_out)
             if self.levels is not None:  # partial sums by BLAS, then the same compiled pass
                 return read_plan.read_dense(
-                    cc, e.dac, self.n_x, self.levels[gs], *args, baseline=e.c, sums=self._sums
-                )
+                    cc, e.dac, self.n_x, self.levels[gs], *args, baseline=e.c,
+                    sums=self._sums if sums is None else sums, n_threads=threads or None,
+                )  # fmt: skip
             bits = None if self.binary is None else (self.binary[0][gs], *self.binary[1:])
             return kernel.read(
                 cc, e.dac, self.n_x, w_c, *args, n_threads=threads or None, binary=bits, rows=rows
@@ -140,6 +145,8 @@ class BucketRead:
         streams = self.fused and self.noise is not None  # torch reads draw their own calls
         sparse = self.fused and self.levels is None
         workers = min(kernel.threads(), m_total) if sparse else 1
+        if self._popcount and len(m_starts) > 1:
+            return self._run_chunks(g_starts, m_starts, size)
         if workers <= 1:
             clipped = 0
             for g0 in g_starts:
@@ -164,5 +171,35 @@ class BucketRead:
 
         clipped = sum(map_runs(run_rows, runs(m_total, workers)))
         if streams and self.noise:
+            self.noise.calls = base + len(g_starts) * len(m_starts)
+        return clipped
+
+    @property
+    def _popcount(self) -> bool:
+        """Whether the bucket is read by popcounts on more than one thread (compiled only:
+        no BLAS, whose own threads would compete)."""
+        lv = self.levels
+        planes = isinstance(lv, read_plan.Dense) and lv.planes is not None
+        return self.fused and planes and kernel.threads() > 1
+
+    def _run_chunks(self, g_starts: range, m_starts: range, size: int) -> int:
+        """Popcount reads, whole chunks on threads of their own: each thread takes a
+        contiguous run of the chunks' input vectors (every group of them, in order: its own
+        output rows) with their sequential noise call indices, buffers of its own and one
+        kernel thread: the numbers of one thread."""
+        streams = self.noise is not None
+        base = self.noise.calls if self.noise is not None else 0
+        threads = min(kernel.threads(), len(m_starts))
+
+        def run_chunks(mis: range) -> int:
+            zbuf, sums, clipped = torch.empty(size), torch.empty(size * self.n_x), 0
+            for gi, g0 in enumerate(g_starts):
+                for mi in mis:
+                    call = base + gi * len(m_starts) + mi if streams else None
+                    clipped += self.chunk(g0, m_starts[mi], zbuf, call, 1, sums=sums)
+            return clipped
+
+        clipped = sum(map_runs(run_chunks, runs(len(m_starts), threads)))
+        if self.noise is not None:
             self.noise.calls = base + len(g_starts) * len(m_starts)
         return clipped

@@ -284,6 +284,7 @@ def read_dense(
     baseline: float = 0.0,
     sums: torch.Tensor | None = None,
     exact: bool = True,
+    n_threads: int | None = None,
 ) -> int:
     """:func:`.kernel.read` of cell weights ``levels + baseline`` with the partial sums from
     ``torch.bmm``: ``levels`` (G, P, N) integers (:func:`exact_levels`), exact in any order, so
@@ -294,7 +295,8 @@ def read_dense(
     ``exact`` is False (``levels``: any float32 cell weights, ``baseline`` 0; partial sums in
     BLAS's order, rounding apart from the sparse kernel's). ``levels`` a :class:`Dense` plan:
     its matrix, baseline and exactness (``baseline`` and ``exact`` are then ignored; its levels
-    were checked when it was planned, so not again per chunk)."""
+    were checked when it was planned, so not again per chunk). ``n_threads``: the compiled
+    passes' threads (default :func:`.kernel.threads`; never changes the numbers)."""
     planes, checked = None, isinstance(levels, Dense)  # a plan's levels: checked once
     if isinstance(levels, Dense):
         baseline, exact, planes = levels.baseline, levels.exact, levels.planes
@@ -310,10 +312,10 @@ def read_dense(
         if sums is None or sums.numel() < size:
             sums = torch.empty(size)
         y = sums[:size].view(g, n_x, m, n)
-        sx2, sx = kernel.bit_sums(codes, n_x, planes, y, noisy, based)
+        sx2, sx = kernel.bit_sums(codes, n_x, planes, y, noisy, based, n_threads)
         return kernel.read_sums(
             y, sx2, inv, inv2, read_var, out_var, noise, kmax, coef, digital, scratch, out,
-            baseline=(sx, baseline) if sx is not None else None,
+            n_threads, baseline=(sx, baseline) if sx is not None else None,
         )  # fmt: skip
     x, sx2, sx = kernel.slice_stats(codes, dac, n_x, n_x > 1, noisy, based)
     xs = codes if x is None else x.view(g, n_x * m, p)  # one slice: the codes themselves
@@ -324,7 +326,7 @@ def read_dense(
     torch.bmm(xs, levels, out=y)
     return kernel.read_sums(
         y.view(g, n_x, m, n), sx2, inv, inv2, read_var, out_var, noise, kmax, coef, digital,
-        scratch, out, baseline=(sx, baseline) if sx is not None else None,
+        scratch, out, n_threads, baseline=(sx, baseline) if sx is not None else None,
     )  # fmt: skip
 
 
