@@ -188,7 +188,7 @@ def test_sparse_chunks_on_threads_of_their_own_keep_the_numbers(monkeypatch, noi
     monkeypatch.setattr(eng, "chunks", lambda g, m, n_x=None: chunks(g, m, 3 * 4096, n_x))
     assert eng.chunks(4, 50)[0] < 4 and eng.chunks(4, 50)[1] < 50 / 3  # chunked both ways
     gen_c = torch.Generator().manual_seed(1)
-    codes = torch.randint(0, 256, (batch, 300), generator=gen_c).float()
+    codes = torch.randint(0, 256, (50, 300), generator=gen_c).float()
     codes[codes < 90] = 0
     split = []
     real = bucket_read.map_runs
