@@ -144,10 +144,17 @@ class BucketRead:
         g_starts, m_starts = range(0, g_b, self.gc), range(0, m_total, self.mc_max)
         streams = self.fused and self.noise is not None  # torch reads draw their own calls
         sparse = self.fused and self.levels is None
-        workers = min(kernel.threads(), m_total) if sparse else 1
-        if self._popcount and len(m_starts) > 1:
-            return self._run_chunks(g_starts, m_starts, size)
-        if workers <= 1:
+        if sparse:  # runs of input vectors, chunks cut where they fall
+            parts = runs(m_total, min(kernel.threads(), m_total))
+        elif self._popcount:  # runs of whole chunks
+            cut = runs(len(m_starts), min(kernel.threads(), len(m_starts)))
+            parts = [
+                range(m_starts[r.start], min(m_total, m_starts[r.stop - 1] + self.mc_max))
+                for r in cut
+            ]
+        else:
+            parts = [range(m_total)]
+        if len(parts) <= 1:
             clipped = 0
             for g0 in g_starts:
                 for m0 in m_starts:
@@ -158,6 +165,7 @@ class BucketRead:
 
         def run_rows(ms: range) -> int:
             own, clipped = (zbuf if ms.start == 0 else torch.empty(size)), 0
+            sums = None if self.levels is None or ms.start == 0 else torch.empty(size * self.n_x)
             for gi, g0 in enumerate(g_starts):  # groups in turn: their weights stay cached
                 for mi, m0 in enumerate(m_starts):  # each row adds its groups in order
                     lo, hi = max(ms.start, m0), min(ms.stop, m0 + self.mc_max)
@@ -166,40 +174,17 @@ class BucketRead:
                     call = base + gi * len(m_starts) + mi if streams else None
                     part = None if (lo, hi) == (m0, min(m_total, m0 + self.mc_max)) else (lo, hi)
                     rel = None if part is None else (lo - m0, hi - m0)
-                    clipped += self.chunk(g0, m0, own, call, 1, rel)
+                    clipped += self.chunk(g0, m0, own, call, 1, rel, sums)
             return clipped
 
-        clipped = sum(map_runs(run_rows, runs(m_total, workers)))
+        clipped = sum(map_runs(run_rows, parts))
         if streams and self.noise:
             self.noise.calls = base + len(g_starts) * len(m_starts)
         return clipped
 
     @property
     def _popcount(self) -> bool:
-        """Whether the bucket is read by popcounts on more than one thread (compiled only:
-        no BLAS, whose own threads would compete)."""
+        """Whether the bucket is read by popcounts (compiled only: no BLAS, whose own threads
+        would compete with the bucket's)."""
         lv = self.levels
-        planes = isinstance(lv, read_plan.Dense) and lv.planes is not None
-        return self.fused and planes and kernel.threads() > 1
-
-    def _run_chunks(self, g_starts: range, m_starts: range, size: int) -> int:
-        """Popcount reads, whole chunks on threads of their own: each thread takes a
-        contiguous run of the chunks' input vectors (every group of them, in order: its own
-        output rows) with their sequential noise call indices, buffers of its own and one
-        kernel thread: the numbers of one thread."""
-        streams = self.noise is not None
-        base = self.noise.calls if self.noise is not None else 0
-        threads = min(kernel.threads(), len(m_starts))
-
-        def run_chunks(mis: range) -> int:
-            zbuf, sums, clipped = torch.empty(size), torch.empty(size * self.n_x), 0
-            for gi, g0 in enumerate(g_starts):
-                for mi in mis:
-                    call = base + gi * len(m_starts) + mi if streams else None
-                    clipped += self.chunk(g0, m_starts[mi], zbuf, call, 1, sums=sums)
-            return clipped
-
-        clipped = sum(map_runs(run_chunks, runs(len(m_starts), threads)))
-        if self.noise is not None:
-            self.noise.calls = base + len(g_starts) * len(m_starts)
-        return clipped
+        return self.fused and isinstance(lv, read_plan.Dense) and lv.planes is not None
